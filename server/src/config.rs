@@ -1,0 +1,342 @@
+//! Server settings from flags and environment, seed-compatible.
+//!
+//! The operator renders the same settings into a Deployment with
+//! [`Settings::to_env`], so one parser reads them whoever starts the server.
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Parser, ValueEnum};
+use std::path::PathBuf;
+
+/// How MCP messages reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    Stdio,
+    Http,
+    Sse,
+}
+
+/// What the server shows of a Secret's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum SecretsMode {
+    /// Every value of data/stringData becomes `***`.
+    #[default]
+    Masked,
+    /// Secrets are refused outright, even their names.
+    Hidden,
+    /// Values are shown as the API returns them.
+    Visible,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Parser, PartialEq)]
+#[command(
+    name = "kube-mcp-server",
+    version,
+    about = "A Kubernetes MCP server (drop-in for mcp-server-kubernetes)"
+)]
+pub struct Settings {
+    /// Print the tool catalog as JSON (honouring the tool filters) and exit.
+    #[arg(long)]
+    pub list_tools: bool,
+
+    /// Transport: stdio (default), http (streamable HTTP on /mcp) or sse (legacy /sse + /messages).
+    #[arg(long, value_enum)]
+    pub transport: Option<Transport>,
+
+    /// Seed switch for streamable HTTP.
+    #[arg(long, env = "ENABLE_UNSAFE_STREAMABLE_HTTP_TRANSPORT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false, hide = true)]
+    pub enable_streamable_http: bool,
+
+    /// Seed switch for the legacy SSE transport.
+    #[arg(long, env = "ENABLE_UNSAFE_SSE_TRANSPORT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false, hide = true)]
+    pub enable_sse: bool,
+
+    /// Port for the HTTP transports.
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Address to listen on for the HTTP transports.
+    #[arg(long, env = "HOST", default_value = "localhost")]
+    pub host: String,
+
+    /// Serve each HTTP request on its own, with no session (for several replicas behind one Service).
+    #[arg(long, env = "KUBE_MCP_STATELESS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false)]
+    pub stateless: bool,
+
+    /// Comma-separated allowlist of tool names; wins over the two modes below.
+    #[arg(long, env = "ALLOWED_TOOLS", value_delimiter = ',')]
+    pub allowed_tools: Vec<String>,
+
+    /// Offer only the read-only tools.
+    #[arg(long, env = "ALLOW_ONLY_READONLY_TOOLS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false)]
+    pub readonly: bool,
+
+    /// Offer every tool except the destructive ones.
+    #[arg(long, env = "ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false)]
+    pub non_destructive: bool,
+
+    /// Seed switch: mask Secret values (default true). MASK_SECRETS=false shows them.
+    #[arg(long, env = "MASK_SECRETS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = true)]
+    pub mask_secrets: bool,
+
+    /// masked, hidden or visible; wins over MASK_SECRETS when set.
+    #[arg(long, env = "KUBE_MCP_SECRETS", value_enum)]
+    pub secrets: Option<SecretsMode>,
+
+    /// Namespaces this server may touch: a comma list, or `*` for all (default).
+    #[arg(long, env = "KUBE_MCP_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+
+    /// Token HTTP clients must send in X-MCP-AUTH or `Authorization: Bearer`.
+    #[arg(long, env = "MCP_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+
+    /// File holding the token; re-read when it changes, so rotation needs no restart.
+    #[arg(long, env = "KUBE_MCP_AUTH_TOKEN_FILE")]
+    pub auth_token_file: Option<PathBuf>,
+
+    /// DNS-rebinding protection (Host allowlist) on HTTP transports.
+    #[arg(long, env = "DNS_REBINDING_PROTECTION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = true)]
+    pub dns_rebinding_protection: bool,
+
+    /// Extra allowed Host header values (comma list; an entry without port matches any port).
+    #[arg(long, env = "DNS_REBINDING_ALLOWED_HOST", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
+    /// Browser origins allowed to call the server (comma list); requests with another Origin are refused.
+    #[arg(long, env = "KUBE_MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Byte bound of one tool result (the seed's SPAWN_MAX_BUFFER); longer output is cut with a note.
+    #[arg(long, env = "SPAWN_MAX_BUFFER", default_value_t = 1024 * 1024)]
+    pub max_output_bytes: usize,
+
+    /// Upper bound on one tool call's duration, in seconds.
+    #[arg(long, env = "KUBE_MCP_TOOL_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub tool_timeout_seconds: u64,
+
+    /// Directory that filename arguments must stay inside (default: none allowed).
+    #[arg(long, env = "KUBE_MCP_FILES_DIR")]
+    pub files_dir: Option<PathBuf>,
+
+    /// Log format: text or json.
+    #[arg(long, env = "KUBE_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Parses flags and environment the way the binary does.
+    pub fn from_args_and_env<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::try_parse_from(args)
+    }
+
+    pub fn transport(&self) -> Transport {
+        if let Some(t) = self.transport {
+            t
+        } else if self.enable_streamable_http {
+            Transport::Http
+        } else if self.enable_sse {
+            Transport::Sse
+        } else {
+            Transport::Stdio
+        }
+    }
+
+    pub fn secrets_mode(&self) -> SecretsMode {
+        match self.secrets {
+            Some(m) => m,
+            None if self.mask_secrets => SecretsMode::Masked,
+            None => SecretsMode::Visible,
+        }
+    }
+
+    /// The environment that makes a server start with these settings.
+    /// Secrets (the auth token) are never rendered: pass them as a file.
+    pub fn to_env(&self) -> Vec<(String, String)> {
+        let mut env = vec![];
+        let mut put = |k: &str, v: String| env.push((k.to_string(), v));
+        match self.transport() {
+            Transport::Http => put("ENABLE_UNSAFE_STREAMABLE_HTTP_TRANSPORT", "true".into()),
+            Transport::Sse => put("ENABLE_UNSAFE_SSE_TRANSPORT", "true".into()),
+            Transport::Stdio => {}
+        }
+        put("PORT", self.port.to_string());
+        put("HOST", self.host.clone());
+        put("KUBE_MCP_STATELESS", self.stateless.to_string());
+        if !self.allowed_tools.is_empty() {
+            put("ALLOWED_TOOLS", self.allowed_tools.join(","));
+        }
+        put("ALLOW_ONLY_READONLY_TOOLS", self.readonly.to_string());
+        put(
+            "ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS",
+            self.non_destructive.to_string(),
+        );
+        let mode = match self.secrets_mode() {
+            SecretsMode::Masked => "masked",
+            SecretsMode::Hidden => "hidden",
+            SecretsMode::Visible => "visible",
+        };
+        put("KUBE_MCP_SECRETS", mode.into());
+        if !self.namespaces.is_empty() {
+            put("KUBE_MCP_NAMESPACES", self.namespaces.join(","));
+        }
+        if let Some(f) = &self.auth_token_file {
+            put("KUBE_MCP_AUTH_TOKEN_FILE", f.display().to_string());
+        }
+        put(
+            "DNS_REBINDING_PROTECTION",
+            self.dns_rebinding_protection.to_string(),
+        );
+        if !self.allowed_hosts.is_empty() {
+            put("DNS_REBINDING_ALLOWED_HOST", self.allowed_hosts.join(","));
+        }
+        if !self.allowed_origins.is_empty() {
+            put("KUBE_MCP_ALLOWED_ORIGINS", self.allowed_origins.join(","));
+        }
+        put("SPAWN_MAX_BUFFER", self.max_output_bytes.to_string());
+        put(
+            "KUBE_MCP_TOOL_TIMEOUT_SECONDS",
+            self.tool_timeout_seconds.to_string(),
+        );
+        if let Some(d) = &self.files_dir {
+            put("KUBE_MCP_FILES_DIR", d.display().to_string());
+        }
+        if self.log_format == LogFormat::Json {
+            put("KUBE_MCP_LOG_FORMAT", "json".into());
+        }
+        env
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        // Parsing an empty command line yields every default; no env is read
+        // because clap only reads env for args during a real parse.
+        Self {
+            list_tools: false,
+            transport: None,
+            enable_streamable_http: false,
+            enable_sse: false,
+            port: 3000,
+            host: "localhost".into(),
+            stateless: false,
+            allowed_tools: vec![],
+            readonly: false,
+            non_destructive: false,
+            mask_secrets: true,
+            secrets: None,
+            namespaces: vec![],
+            auth_token: None,
+            auth_token_file: None,
+            dns_rebinding_protection: true,
+            allowed_hosts: vec![],
+            allowed_origins: vec![],
+            max_output_bytes: 1024 * 1024,
+            tool_timeout_seconds: 60,
+            files_dir: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Settings {
+        Settings::try_parse_from(std::iter::once("kube-mcp-server").chain(args.iter().copied()))
+            .unwrap()
+    }
+
+    #[test]
+    fn defaults_match_the_seed() {
+        let s = parse(&[]);
+        assert_eq!(s.transport(), Transport::Stdio);
+        assert_eq!(s.port, 3000);
+        assert_eq!(s.secrets_mode(), SecretsMode::Masked);
+        assert!(s.dns_rebinding_protection);
+        assert_eq!(s.max_output_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn transport_flag_wins_over_seed_switches() {
+        let s = parse(&["--enable-sse", "true", "--transport", "http"]);
+        assert_eq!(s.transport(), Transport::Http);
+        let s = parse(&["--enable-sse", "1"]);
+        assert_eq!(s.transport(), Transport::Sse);
+    }
+
+    #[test]
+    fn secrets_setting_wins_over_mask_secrets() {
+        assert_eq!(
+            parse(&["--mask-secrets", "false"]).secrets_mode(),
+            SecretsMode::Visible
+        );
+        assert_eq!(
+            parse(&["--mask-secrets", "false", "--secrets", "hidden"]).secrets_mode(),
+            SecretsMode::Hidden
+        );
+    }
+
+    #[test]
+    fn default_is_what_an_empty_command_line_gives() {
+        assert_eq!(Settings::default(), parse(&[]));
+    }
+
+    #[test]
+    fn to_env_round_trips_through_the_parser() {
+        let mut s = Settings {
+            transport: Some(Transport::Http),
+            port: 8080,
+            host: "0.0.0.0".into(),
+            stateless: true,
+            allowed_tools: vec!["kubectl_get".into(), "kubectl_logs".into()],
+            readonly: true,
+            secrets: Some(SecretsMode::Hidden),
+            namespaces: vec!["team-a".into(), "team-b".into()],
+            auth_token_file: Some("/var/run/kube-mcp/token".into()),
+            allowed_hosts: vec!["mcp.example.com".into(), "svc.ns.svc".into()],
+            allowed_origins: vec!["https://app.example.com".into()],
+            log_format: LogFormat::Json,
+            ..Settings::default()
+        };
+        let env = s.to_env();
+        assert!(
+            env.iter().all(|(k, _)| k != "MCP_AUTH_TOKEN"),
+            "a token must never be rendered as env"
+        );
+        // Parse the rendered env as flags: clap reads env and flags through the same args.
+        let mut args = vec!["kube-mcp-server".to_string()];
+        let mut cmd = <Settings as clap::CommandFactory>::command();
+        cmd.build();
+        for (k, v) in &env {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_env().is_some_and(|e| e == k.as_str()))
+                .unwrap();
+            args.push(format!("--{}={v}", arg.get_long().unwrap()));
+        }
+        let back = Settings::try_parse_from(args).unwrap();
+        // The explicit transport becomes the seed switch; both mean http.
+        assert_eq!(back.transport(), Transport::Http);
+        s.transport = None;
+        s.enable_streamable_http = true;
+        assert_eq!(
+            back,
+            Settings {
+                mask_secrets: true,
+                ..s
+            }
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! kube-mcp-server: a Kubernetes MCP server with native API calls.
+pub mod catalog;
+pub mod cluster;
+pub mod config;
+pub mod discovery;
+pub mod filter;
+pub mod mask;
+pub mod scope;
+pub mod tools;
