@@ -5,5 +5,7 @@ pub mod config;
 pub mod discovery;
 pub mod filter;
 pub mod mask;
+pub mod prompts;
+pub mod resources;
 pub mod scope;
 pub mod tools;

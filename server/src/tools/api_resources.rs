@@ -16,3 +16,9 @@ pub struct Args {
     /// Output format: wide (default), name or no-headers
     pub output: Option<String>,
 }
+
+pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "list_api_resources",
+    })
+}

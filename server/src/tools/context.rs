@@ -26,3 +26,9 @@ fn default_operation() -> String {
 fn yes() -> bool {
     true
 }
+
+pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "kubectl_context",
+    })
+}

@@ -59,3 +59,9 @@ pub struct Args {
 fn yes() -> bool {
     true
 }
+
+pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "kubectl_create",
+    })
+}

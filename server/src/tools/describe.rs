@@ -17,3 +17,9 @@ pub struct Args {
     #[serde(default)]
     pub all_namespaces: bool,
 }
+
+pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "kubectl_describe",
+    })
+}

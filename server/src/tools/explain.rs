@@ -17,3 +17,9 @@ pub struct Args {
     /// Output format: plaintext (default) or plaintext-openapiv2
     pub output: Option<String>,
 }
+
+pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "explain_resource",
+    })
+}

@@ -60,3 +60,21 @@ pub struct UninstallArgs {
 fn yes() -> bool {
     true
 }
+
+pub async fn install(_ctx: &super::Ctx, _args: InstallArgs) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "install_helm_chart",
+    })
+}
+
+pub async fn upgrade(_ctx: &super::Ctx, _args: UpgradeArgs) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "upgrade_helm_chart",
+    })
+}
+
+pub async fn uninstall(_ctx: &super::Ctx, _args: UninstallArgs) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "uninstall_helm_chart",
+    })
+}

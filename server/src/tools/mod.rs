@@ -237,8 +237,37 @@ pub fn parse_args<T: DeserializeOwned>(
 }
 
 /// Runs the tool `name` (already checked against the filter).
-pub async fn call(ctx: &Ctx, name: &'static str, _args: Option<Map<String, Value>>) -> ToolResult {
+pub async fn call(ctx: &Ctx, name: &'static str, args: Option<Map<String, Value>>) -> ToolResult {
+    macro_rules! run {
+        ($f:path) => {
+            $f(ctx, parse_args(name, args)?).await
+        };
+    }
     match name {
+        "kubectl_get" => run!(get::run),
+        "kubectl_describe" => run!(describe::run),
+        "kubectl_logs" => run!(logs::run),
+        "kubectl_context" => run!(context::run),
+        "explain_resource" => run!(explain::run),
+        "list_api_resources" => run!(api_resources::run),
+        "kubectl_apply" => run!(apply::run),
+        "kubectl_create" => run!(create::run),
+        "kubectl_scale" => run!(scale::run),
+        "kubectl_patch" => run!(patch::run),
+        "kubectl_rollout" => run!(rollout::run),
+        "kubectl_delete" => run!(delete::run),
+        "kubectl_generic" => run!(generic::run),
+        "install_helm_chart" => run!(helm::install),
+        "upgrade_helm_chart" => run!(helm::upgrade),
+        "uninstall_helm_chart" => run!(helm::uninstall),
+        "node_management" => run!(node::run),
+        "exec_in_pod" => run!(exec::run),
+        "port_forward" => run!(port_forward::start),
+        "stop_port_forward" => run!(port_forward::stop),
+        "cleanup" => {
+            let n = ctx.forwards.stop_all();
+            Ok(format!("Cleanup done: stopped {n} port-forward(s)."))
+        }
         "ping" => Ok("pong".into()),
         "kubectl_reconnect" => {
             ctx.reconnect().await?;

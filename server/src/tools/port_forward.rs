@@ -42,3 +42,15 @@ impl Registry {
         n
     }
 }
+
+pub async fn start(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "port_forward",
+    })
+}
+
+pub async fn stop(_ctx: &super::Ctx, _args: StopArgs) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "stop_port_forward",
+    })
+}

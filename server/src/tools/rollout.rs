@@ -25,3 +25,9 @@ pub struct Args {
     /// Kubeconfig context to use for this call (optional)
     pub context: Option<String>,
 }
+
+pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
+    Err(super::ToolError::NotImplemented {
+        tool: "kubectl_rollout",
+    })
+}
