@@ -1,1 +1,135 @@
-fn main() {}
+//! kube-mcp-server: flags/env -> settings -> cluster access -> transport.
+
+use anyhow::Context;
+use kube_mcp_server::auth::TokenCheck;
+use kube_mcp_server::cluster::ClusterAccess;
+use kube_mcp_server::config::{LogFormat, Settings, Transport};
+use kube_mcp_server::filter::ToolFilter;
+use kube_mcp_server::guard::HostGuard;
+use kube_mcp_server::handler::McpHandler;
+use kube_mcp_server::metrics::Metrics;
+use kube_mcp_server::tools::Ctx;
+use kube_mcp_server::{catalog, http};
+use rmcp::ServiceExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    let settings = Settings::from_args_and_env(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    init_logging(settings.log_format);
+    if let Err(e) = run(settings).await {
+        eprintln!("kube-mcp-server: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    // Logs go to stderr: stdout carries the stdio transport's messages.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(settings: Settings) -> anyhow::Result<()> {
+    let filter = match ToolFilter::from_settings(&settings) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("kube-mcp-server: {e}");
+            std::process::exit(2);
+        }
+    };
+    if settings.list_tools {
+        let list: Vec<_> = filter
+            .tools()
+            .map(|t| {
+                serde_json::json!({
+                    "name": t.name,
+                    "title": t.title,
+                    "description": t.description,
+                    "class": t.class,
+                    "annotations": t.annotations(),
+                    "inputSchema": (t.schema)(),
+                    "rbac": t.rules,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    let access = ClusterAccess::from_env()?;
+    tracing::info!(source = %access.source, context = access.context.as_deref().unwrap_or("-"), "cluster access");
+    let settings = Arc::new(settings);
+    let ctx = Arc::new(Ctx::connect(settings.clone(), access).await?);
+    let handler = McpHandler::new(ctx, Arc::new(filter), Arc::new(Metrics::default()));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signal_shutdown(shutdown.clone()));
+    match settings.transport() {
+        Transport::Stdio => {
+            let running = handler.serve(rmcp::transport::stdio()).await.context("stdio transport")?;
+            tokio::select! {
+                r = running.waiting() => { r.context("stdio transport")?; }
+                _ = shutdown.cancelled() => {}
+            }
+        }
+        Transport::Http | Transport::Sse => serve_http(&settings, handler, shutdown).await?,
+    }
+    let _ = catalog::CATALOG.len();
+    Ok(())
+}
+
+async fn serve_http(settings: &Settings, handler: McpHandler, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let token = match (&settings.auth_token, &settings.auth_token_file) {
+        (_, Some(path)) => TokenCheck::from_file(path.clone(), Duration::from_secs(1))?,
+        (Some(t), None) if !t.trim().is_empty() => TokenCheck::from_token(t),
+        _ => TokenCheck::disabled(),
+    };
+    let guard = HostGuard::from_settings(settings);
+    let loopback = ["localhost", "127.0.0.1", "::1"].contains(&settings.host.as_str());
+    if !token.enabled() && !loopback {
+        tracing::warn!(host = %settings.host, "no MCP_AUTH_TOKEN: anyone who reaches this port can use the cluster credentials");
+    }
+    if !settings.dns_rebinding_protection {
+        tracing::warn!("DNS-rebinding protection is off (DNS_REBINDING_PROTECTION=false)");
+    }
+    let app = http::router(handler, guard, token, settings.stateless, shutdown.clone());
+    let addr = format!("{}:{}", settings.host, settings.port);
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(addr = %listener.local_addr()?, transport = ?settings.transport(), stateless = settings.stateless, "listening (MCP on /mcp, legacy SSE on /sse)");
+    let grace = shutdown.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move { grace.cancelled().await });
+    tokio::select! {
+        r = server => r.context("HTTP server")?,
+        // Open SSE streams can hold graceful shutdown; bound it.
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(10)).await } => {
+            tracing::warn!("shutdown grace period over; closing remaining connections");
+        }
+    }
+    Ok(())
+}
+
+async fn signal_shutdown(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+    token.cancel();
+}

@@ -1,6 +1,14 @@
 //! kubectl_apply: server-side apply of one or many documents.
+use super::manifest::{self, Target};
+use super::{Ctx, ToolError, ToolResult};
+use kube::api::{Patch, PatchParams};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// The field manager of every write this server makes.
+pub const FIELD_MANAGER: &str = "kube-mcp-server";
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -21,8 +29,172 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
-    Err(super::ToolError::NotImplemented {
-        tool: "kubectl_apply",
-    })
+pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+    let text = manifest::text(
+        ctx,
+        "kubectl_apply",
+        args.manifest.as_deref(),
+        args.filename.as_deref(),
+    )
+    .await?;
+    let objects = manifest::parse(&text)?;
+    let client = ctx.client(args.context.as_deref()).await?;
+    let targets =
+        manifest::resolve_all(ctx, &client, objects, args.namespace.as_deref()).await?;
+    let lines = apply_targets(&client, &targets, args.dry_run, args.force).await?;
+    Ok(ctx.bound(lines.join("\n")))
+}
+
+/// What an apply did to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Configured,
+    Unchanged,
+}
+
+impl Outcome {
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Configured => "configured",
+            Outcome::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// Compares an object before and after an apply. Real applies are compared
+/// by resourceVersion; dry runs (which keep it) by content without the
+/// fields the server rewrites on every request.
+pub fn outcome(before: Option<&Value>, after: &Value, dry_run: bool) -> Outcome {
+    let Some(before) = before else {
+        return Outcome::Created;
+    };
+    let changed = if dry_run {
+        strip(before) != strip(after)
+    } else {
+        before["metadata"]["resourceVersion"] != after["metadata"]["resourceVersion"]
+    };
+    if changed {
+        Outcome::Configured
+    } else {
+        Outcome::Unchanged
+    }
+}
+
+fn strip(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v["metadata"].as_object_mut() {
+        for k in ["managedFields", "resourceVersion", "generation"] {
+            m.remove(k);
+        }
+    }
+    v
+}
+
+/// Applies resolved objects. Unless `dry_run`, every object is first
+/// applied as a server dry run, so an invalid object anywhere in the
+/// manifest stops it before anything is written (objects whose namespace
+/// the same manifest creates are only checked by the real apply).
+pub async fn apply_targets(
+    client: &kube::Client,
+    targets: &[Target],
+    dry_run: bool,
+    force: bool,
+) -> Result<Vec<String>, ToolError> {
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    if force {
+        params = params.force();
+    }
+    for t in targets {
+        if t.name.is_empty() {
+            return Err(ToolError::Invalid(format!(
+                "{} has only metadata.generateName; apply needs metadata.name (use kubectl_create for generated names)",
+                t.resource.api.kind
+            )));
+        }
+    }
+    let new_namespaces: BTreeSet<&str> = targets
+        .iter()
+        .filter(|t| t.resource.api.group.is_empty() && t.resource.api.kind == "Namespace")
+        .map(|t| t.name.as_str())
+        .collect();
+    if !dry_run && targets.len() > 1 {
+        let check = params.clone().dry_run();
+        for t in targets {
+            if t.namespace.as_deref().is_some_and(|n| new_namespaces.contains(n)) {
+                continue;
+            }
+            t.api(client)
+                .patch(&t.name, &check, &Patch::Apply(&t.object))
+                .await
+                .map_err(|e| failed(t, e, "nothing was applied"))?;
+        }
+    }
+    if dry_run {
+        params = params.dry_run();
+    }
+    let mut lines = vec![];
+    for (i, t) in targets.iter().enumerate() {
+        let api = t.api(client);
+        let before = api
+            .get_opt(&t.name)
+            .await
+            .map_err(|e| failed(t, e, &done_so_far(i)))?
+            .map(|o| serde_json::to_value(o).unwrap_or_default());
+        let after = api
+            .patch(&t.name, &params, &Patch::Apply(&t.object))
+            .await
+            .map_err(|e| failed(t, e, &done_so_far(i)))?;
+        let after = serde_json::to_value(after).unwrap_or_default();
+        let o = outcome(before.as_ref(), &after, dry_run);
+        let suffix = if dry_run { " (server dry run)" } else { "" };
+        lines.push(format!("{} {}{suffix}", t.display(), o.word()));
+    }
+    Ok(lines)
+}
+
+fn done_so_far(i: usize) -> String {
+    if i == 0 {
+        "nothing was applied".into()
+    } else {
+        format!("the {i} object(s) before it were applied")
+    }
+}
+
+fn failed(t: &Target, e: kube::Error, note: &str) -> ToolError {
+    let ns = t
+        .namespace
+        .as_deref()
+        .map(|n| format!(" in namespace {n}"))
+        .unwrap_or_default();
+    ToolError::Invalid(format!(
+        "{}{ns}: {}; {note}",
+        t.display(),
+        ToolError::Api(e)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn outcome_table() {
+        let obj = |rv: &str, data: &str| {
+            json!({"metadata": {"name": "a", "resourceVersion": rv, "managedFields": [{"time": rv}]}, "data": {"k": data}})
+        };
+        let cases = [
+            (None, obj("1", "x"), false, Outcome::Created),
+            (None, obj("1", "x"), true, Outcome::Created),
+            (Some(obj("1", "x")), obj("1", "x"), false, Outcome::Unchanged),
+            (Some(obj("1", "x")), obj("2", "y"), false, Outcome::Configured),
+            (Some(obj("1", "x")), obj("1", "y"), true, Outcome::Configured),
+            (Some(obj("1", "x")), obj("1", "x"), true, Outcome::Unchanged),
+        ];
+        for (before, after, dry, want) in cases {
+            assert_eq!(outcome(before.as_ref(), &after, dry), want, "{before:?} {after} {dry}");
+        }
+    }
 }

@@ -1,0 +1,160 @@
+//! The MCP face of the server: tools/list and tools/call from the catalog
+//! through the filter, resources, the prompt, and logging/setLevel.
+
+use crate::catalog;
+use crate::filter::ToolFilter;
+use crate::metrics::Metrics;
+use crate::tools::{self, Ctx, ToolError};
+use crate::{prompts, resources};
+use rmcp::handler::server::ServerHandler;
+use rmcp::model::*;
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Clone)]
+pub struct McpHandler {
+    pub ctx: Arc<Ctx>,
+    pub filter: Arc<ToolFilter>,
+    pub metrics: Arc<Metrics>,
+    tools: Arc<Vec<Tool>>,
+}
+
+impl McpHandler {
+    pub fn new(ctx: Arc<Ctx>, filter: Arc<ToolFilter>, metrics: Arc<Metrics>) -> Self {
+        // Built once: in stateless HTTP mode a handler is made per request.
+        let tools = Arc::new(filter.tools().map(|t| t.to_tool()).collect());
+        Self { ctx, filter, metrics, tools }
+    }
+
+    /// Runs one tool call, bounded in time, and records it.
+    pub async fn run_tool(&self, name: &str, args: Option<JsonObject>) -> Result<CallToolResult, McpError> {
+        let Some(spec) = catalog::find(name) else {
+            return Err(McpError::invalid_params(
+                format!("unknown tool {name:?}; tools/list shows the tools this server offers"),
+                None,
+            ));
+        };
+        if !self.filter.allows(spec.name) {
+            return Err(McpError::invalid_params(
+                format!("tool {name:?} is not enabled on this server (ALLOWED_TOOLS / ALLOW_ONLY_READONLY_TOOLS / ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS)"),
+                None,
+            ));
+        }
+        let started = Instant::now();
+        let limit = Duration::from_secs(self.ctx.settings.tool_timeout_seconds.max(1));
+        let result = match tokio::time::timeout(limit, tools::call(&self.ctx, spec.name, args)).await {
+            Ok(r) => r,
+            Err(_) => Err(ToolError::Timeout(spec.name)),
+        };
+        let took = started.elapsed();
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(ToolError::Api(_)) => "api_error",
+            Err(ToolError::NotImplemented { .. }) => "not_implemented",
+            Err(ToolError::Timeout(_)) => "timeout",
+            Err(_) => "invalid",
+        };
+        self.metrics.record_call(spec.name, outcome, took);
+        tracing::info!(tool = spec.name, outcome, duration_ms = took.as_millis() as u64, "tool call");
+        Ok(match result {
+            Ok(text) => CallToolResult::success(vec![ContentBlock::text(self.ctx.bound(text))]),
+            Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+        })
+    }
+}
+
+impl ServerHandler for McpHandler {
+    // Logging is deprecated by SEP-2577, but clients of the 2025 protocol
+    // revisions (and the conformance suite) still call logging/setLevel.
+    #[allow(deprecated)]
+    fn get_info(&self) -> ServerConfig {
+        let caps = ServerCapabilities::builder().enable_logging().enable_prompts().enable_resources().enable_tools().build();
+        let mut info = ServerConfig::new(caps).with_instructions(
+            "Kubernetes tools with native API access. Tools are filtered by this server's policy; \
+             namespaced calls outside its namespace scope are refused; Secret values are masked unless configured otherwise.",
+        );
+        info.server_info = Implementation::new("kube-mcp-server", env!("CARGO_PKG_VERSION"));
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        self.run_tool(&request.name, request.arguments).await.map(Into::into)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(resources::list()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        if !resources::URIS.iter().any(|(u, _, _)| *u == request.uri) {
+            return Err(McpError::resource_not_found(format!("unknown resource {}", request.uri), None));
+        }
+        match resources::read(&self.ctx, &request.uri).await {
+            Ok(text) => {
+                let contents = ResourceContents::TextResourceContents {
+                    uri: request.uri,
+                    mime_type: Some("application/json".into()),
+                    text: self.ctx.bound(text),
+                    meta: None,
+                };
+                Ok(ReadResourceResult::new(vec![contents]).into())
+            }
+            Err(e) => Err(McpError::internal_error(e.to_string(), None)),
+        }
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(prompts::list()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let args = request.arguments.unwrap_or_default();
+        prompts::get(&request.name, &args)
+            .map(|messages| GetPromptResult::new(messages).into())
+            .map_err(|e| McpError::invalid_params(e, None))
+    }
+
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        tracing::info!(level = ?request.level, "client asked for a log level");
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! Prometheus metrics: tool calls by tool and outcome, their latency, and
+//! HTTP responses by status.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub tool: String,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToolLabel {
+    pub tool: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: u16,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub calls: Family<CallLabels, Counter>,
+    pub latency: Family<ToolLabel, Histogram>,
+    pub http: Family<StatusLabel, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("kube_mcp");
+        let calls = Family::<CallLabels, Counter>::default();
+        let latency = Family::<ToolLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 2.0, 16))
+        });
+        let http = Family::<StatusLabel, Counter>::default();
+        registry.register("tool_calls", "Tool calls by tool and outcome", calls.clone());
+        registry.register("tool_call_duration_seconds", "Tool call latency", latency.clone());
+        registry.register("http_responses", "HTTP responses by status code", http.clone());
+        Self { registry, calls, latency, http }
+    }
+}
+
+impl Metrics {
+    pub fn record_call(&self, tool: &str, outcome: &'static str, took: Duration) {
+        self.calls.get_or_create(&CallLabels { tool: tool.to_string(), outcome }).inc();
+        self.latency.get_or_create(&ToolLabel { tool: tool.to_string() }).observe(took.as_secs_f64());
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_calls_and_latency() {
+        let m = Metrics::default();
+        m.record_call("kubectl_get", "ok", Duration::from_millis(3));
+        m.http.get_or_create(&StatusLabel { status: 401 }).inc();
+        let text = m.encode();
+        assert!(text.contains(r#"kube_mcp_tool_calls_total{tool="kubectl_get",outcome="ok"} 1"#), "{text}");
+        assert!(text.contains("kube_mcp_tool_call_duration_seconds_count{tool=\"kubectl_get\"} 1"));
+        assert!(text.contains(r#"kube_mcp_http_responses_total{status="401"} 1"#));
+    }
+}
