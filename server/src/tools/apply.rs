@@ -39,8 +39,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     .await?;
     let objects = manifest::parse(&text)?;
     let client = ctx.client(args.context.as_deref()).await?;
-    let targets =
-        manifest::resolve_all(ctx, &client, objects, args.namespace.as_deref()).await?;
+    let targets = manifest::resolve_all(ctx, &client, objects, args.namespace.as_deref()).await?;
     let lines = apply_targets(&client, &targets, args.dry_run, args.force).await?;
     Ok(ctx.bound(lines.join("\n")))
 }
@@ -122,7 +121,10 @@ pub async fn apply_targets(
     if !dry_run && targets.len() > 1 {
         let check = params.clone().dry_run();
         for t in targets {
-            if t.namespace.as_deref().is_some_and(|n| new_namespaces.contains(n)) {
+            if t.namespace
+                .as_deref()
+                .is_some_and(|n| new_namespaces.contains(n))
+            {
                 continue;
             }
             t.api(client)
@@ -182,19 +184,36 @@ mod tests {
 
     #[test]
     fn outcome_table() {
-        let obj = |rv: &str, data: &str| {
-            json!({"metadata": {"name": "a", "resourceVersion": rv, "managedFields": [{"time": rv}]}, "data": {"k": data}})
-        };
+        let obj = |rv: &str, data: &str| json!({"metadata": {"name": "a", "resourceVersion": rv, "managedFields": [{"time": rv}]}, "data": {"k": data}});
         let cases = [
             (None, obj("1", "x"), false, Outcome::Created),
             (None, obj("1", "x"), true, Outcome::Created),
-            (Some(obj("1", "x")), obj("1", "x"), false, Outcome::Unchanged),
-            (Some(obj("1", "x")), obj("2", "y"), false, Outcome::Configured),
-            (Some(obj("1", "x")), obj("1", "y"), true, Outcome::Configured),
+            (
+                Some(obj("1", "x")),
+                obj("1", "x"),
+                false,
+                Outcome::Unchanged,
+            ),
+            (
+                Some(obj("1", "x")),
+                obj("2", "y"),
+                false,
+                Outcome::Configured,
+            ),
+            (
+                Some(obj("1", "x")),
+                obj("1", "y"),
+                true,
+                Outcome::Configured,
+            ),
             (Some(obj("1", "x")), obj("1", "x"), true, Outcome::Unchanged),
         ];
         for (before, after, dry, want) in cases {
-            assert_eq!(outcome(before.as_ref(), &after, dry), want, "{before:?} {after} {dry}");
+            assert_eq!(
+                outcome(before.as_ref(), &after, dry),
+                want,
+                "{before:?} {after} {dry}"
+            );
         }
     }
 }

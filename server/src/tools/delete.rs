@@ -1,4 +1,7 @@
 //! kubectl_delete: by name, by selector or by manifest.
+use super::manifest::{self, dynamic_api, object_ref};
+use super::{Ctx, ToolError, ToolResult};
+use kube::api::{DeleteParams, ListParams, PropagationPolicy};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -29,8 +32,161 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
-    Err(super::ToolError::NotImplemented {
-        tool: "kubectl_delete",
+const TOOL: &str = "kubectl_delete";
+
+/// The delete options: force means grace period 0, else the given one.
+pub fn delete_params(force: bool, grace: Option<i64>) -> Result<DeleteParams, ToolError> {
+    let grace = if force { Some(0) } else { grace };
+    if let Some(g) = grace {
+        if g < 0 {
+            return Err(ToolError::InvalidArgs {
+                tool: TOOL,
+                reason: format!("gracePeriodSeconds must be 0 or more, not {g}"),
+            });
+        }
+    }
+    Ok(DeleteParams {
+        grace_period_seconds: grace.map(|g| g as u32),
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..Default::default()
     })
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+    let params = delete_params(args.force, args.grace_period_seconds)?;
+    let client = ctx.client(args.context.as_deref()).await?;
+    let has_manifest = args
+        .manifest
+        .as_deref()
+        .is_some_and(|m| !m.trim().is_empty())
+        || args.filename.as_deref().is_some_and(|f| !f.is_empty());
+    let mut lines = vec![];
+    if has_manifest {
+        if args.resource_type.is_some() || args.label_selector.is_some() {
+            return Err(ToolError::InvalidArgs {
+                tool: TOOL,
+                reason: "give either a manifest/filename or resourceType with name/labelSelector, not both".into(),
+            });
+        }
+        let text = manifest::text(
+            ctx,
+            TOOL,
+            args.manifest.as_deref(),
+            args.filename.as_deref(),
+        )
+        .await?;
+        let targets = manifest::resolve_all(
+            ctx,
+            &client,
+            manifest::parse(&text)?,
+            args.namespace.as_deref(),
+        )
+        .await?;
+        for t in &targets {
+            lines.push(delete_one(&t.api(&client), &t.resource, &t.name, &params).await?);
+        }
+        return Ok(ctx.bound(lines.join("\n")));
+    }
+    let Some(rt) = args.resource_type.as_deref().filter(|s| !s.is_empty()) else {
+        return Err(ToolError::InvalidArgs {
+            tool: TOOL,
+            reason: "give resourceType with name or labelSelector, or a manifest/filename".into(),
+        });
+    };
+    let r = ctx.resolve(&client, rt).await?;
+    let name = args.name.as_deref().filter(|s| !s.is_empty());
+    let selector = args.label_selector.as_deref().filter(|s| !s.is_empty());
+    match (name, selector) {
+        (Some(_), Some(_)) => Err(ToolError::InvalidArgs {
+            tool: TOOL,
+            reason: "give name or labelSelector, not both".into(),
+        }),
+        (None, None) => Err(ToolError::InvalidArgs {
+            tool: TOOL,
+            reason: format!("give the name of the {rt} to delete, or a labelSelector"),
+        }),
+        (Some(name), None) => {
+            if args.all_namespaces {
+                return Err(ToolError::InvalidArgs {
+                    tool: TOOL,
+                    reason: "allNamespaces works with labelSelector, not with a name".into(),
+                });
+            }
+            let ns = if r.namespaced {
+                Some(ctx.namespace(args.namespace.as_deref()).await?)
+            } else {
+                manifest::check_cluster_scoped(ctx, &r, name)?;
+                None
+            };
+            let api = dynamic_api(&client, &r, ns.as_deref());
+            Ok(delete_one(&api, &r, name, &params).await?)
+        }
+        (None, Some(sel)) => {
+            let namespaces: Vec<Option<String>> = if !r.namespaced {
+                manifest::check_cluster_scoped(ctx, &r, "*")?;
+                vec![None]
+            } else if args.all_namespaces {
+                match ctx.scope.list_targets() {
+                    None => vec![None],
+                    Some(list) => list.into_iter().map(Some).collect(),
+                }
+            } else {
+                vec![Some(ctx.namespace(args.namespace.as_deref()).await?)]
+            };
+            let lp = ListParams::default().labels(sel);
+            for ns in namespaces {
+                let list_api = dynamic_api(&client, &r, ns.as_deref());
+                let items = list_api.list(&lp).await?;
+                for obj in items {
+                    let name = obj.metadata.name.clone().unwrap_or_default();
+                    let api = dynamic_api(&client, &r, obj.metadata.namespace.as_deref());
+                    let line = delete_one(&api, &r, &name, &params).await?;
+                    lines.push(match &obj.metadata.namespace {
+                        Some(n) if args.all_namespaces => format!("{line} (namespace {n})"),
+                        _ => line,
+                    });
+                }
+            }
+            if lines.is_empty() {
+                Ok(format!("No resources found matching {sel}"))
+            } else {
+                Ok(ctx.bound(lines.join("\n")))
+            }
+        }
+    }
+}
+
+/// Deletes one object and says so the way kubectl does.
+async fn delete_one(
+    api: &kube::Api<kube::api::DynamicObject>,
+    r: &crate::discovery::Resource,
+    name: &str,
+    params: &DeleteParams,
+) -> Result<String, ToolError> {
+    api.delete(name, params).await?;
+    let shown = object_ref(r, name);
+    let (kind, n) = shown.split_once('/').unwrap_or((&shown, name));
+    Ok(format!("{kind} \"{n}\" deleted"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grace_table() {
+        let cases = [
+            (false, None, Ok(None)),
+            (false, Some(30), Ok(Some(30))),
+            (true, Some(30), Ok(Some(0))),
+            (true, None, Ok(Some(0))),
+            (false, Some(-1), Err(())),
+        ];
+        for (force, grace, want) in cases {
+            let got = delete_params(force, grace)
+                .map(|p| p.grace_period_seconds)
+                .map_err(|_| ());
+            assert_eq!(got, want, "{force} {grace:?}");
+        }
+    }
 }

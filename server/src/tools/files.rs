@@ -75,8 +75,7 @@ mod tests {
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(dir.join("a.yaml"), "x").unwrap();
         std::fs::write(tmp.path().join("outside.yaml"), "x").unwrap();
-        std::os::unix::fs::symlink(tmp.path().join("outside.yaml"), dir.join("link.yaml"))
-            .unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("outside.yaml"), dir.join("link.yaml")).unwrap();
         let d = Some(dir.as_path());
         let abs = dir.join("a.yaml");
         let cases: &[(&str, bool)] = &[

@@ -19,9 +19,7 @@ pub fn danger(flag: &str) -> Option<&'static str> {
         "kubeconfig" | "token" | "user" | "username" | "password" | "client-certificate"
         | "client-key" | "auth-provider" | "auth-provider-arg" | "exec-command" | "exec-arg"
         | "exec-env" | "exec-api-version" => "it would swap the credentials this server uses",
-        "as" | "as-group" | "as-uid" | "as-user-extra" => {
-            "it would impersonate another identity"
-        }
+        "as" | "as-group" | "as-uid" | "as-user-extra" => "it would impersonate another identity",
         "context" => {
             "it would switch cluster credentials; use the tool's context argument, which this server checks"
         }
@@ -80,7 +78,10 @@ fn check_one(flag: &str, value: Option<&str>, files_dir: Option<&Path>) -> Resul
                 &shown,
                 "remote manifests are not fetched; pass the manifest text",
             )),
-            Some("-") => Err(refuse(&shown, "stdin is not available; pass the manifest text")),
+            Some("-") => Err(refuse(
+                &shown,
+                "stdin is not available; pass the manifest text",
+            )),
             Some(v) => super::files::resolve(files_dir, "filename", v).map(|_| ()),
             None => Ok(()),
         },
@@ -133,18 +134,38 @@ mod tests {
             (json!({"--kubeconfig": "/x"}), &[], Some("--kubeconfig")),
             (json!({"token": "t"}), &[], Some("--token")),
             (json!({"as": "admin"}), &[], Some("--as")),
-            (json!({"as-group": "system:masters"}), &[], Some("--as-group")),
+            (
+                json!({"as-group": "system:masters"}),
+                &[],
+                Some("--as-group"),
+            ),
             (json!({"as-uid": "1"}), &[], Some("--as-uid")),
             (json!({"user": "u"}), &[], Some("--user")),
             (json!({"cluster": "c"}), &[], Some("--cluster")),
             (json!({"context": "c"}), &[], Some("--context")),
-            (json!({"insecure-skip-tls-verify": true}), &[], Some("--insecure-skip-tls-verify")),
-            (json!({"certificate-authority": "/ca"}), &[], Some("--certificate-authority")),
-            (json!({"client-certificate": "/c"}), &[], Some("--client-certificate")),
+            (
+                json!({"insecure-skip-tls-verify": true}),
+                &[],
+                Some("--insecure-skip-tls-verify"),
+            ),
+            (
+                json!({"certificate-authority": "/ca"}),
+                &[],
+                Some("--certificate-authority"),
+            ),
+            (
+                json!({"client-certificate": "/c"}),
+                &[],
+                Some("--client-certificate"),
+            ),
             (json!({"client-key": "/k"}), &[], Some("--client-key")),
             (json!({"username": "u"}), &[], Some("--username")),
             (json!({"password": "p"}), &[], Some("--password")),
-            (json!({"output-directory": "/tmp"}), &[], Some("--output-directory")),
+            (
+                json!({"output-directory": "/tmp"}),
+                &[],
+                Some("--output-directory"),
+            ),
             (json!({"raw": "/api"}), &[], Some("--raw")),
             (json!({"o": "go-template-file=/etc/x"}), &[], Some("-o")),
             (json!({}), &["--token=abc"], Some("--token=abc")),
@@ -152,8 +173,16 @@ mod tests {
             (json!({}), &["-s", "https://evil"], Some("-s")),
             (json!({}), &["--filename", "/etc/passwd"], Some("")),
             (json!({"f": "https://x/y.yaml"}), &[], Some("-f")),
-            (json!({"o": "json", "l": "app=x"}), &["web", "--selector=app=x"], None),
-            (json!({"overwrite": true, "replicas": 3}), &["app=web"], None),
+            (
+                json!({"o": "json", "l": "app=x"}),
+                &["web", "--selector=app=x"],
+                None,
+            ),
+            (
+                json!({"overwrite": true, "replicas": 3}),
+                &["app=web"],
+                None,
+            ),
         ];
         for (f, args, refused) in cases {
             let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();

@@ -149,9 +149,8 @@ pub async fn resolve_kind(
         Some(r) => Some(r),
         None => find(&ctx.discovery.refresh(client).await?),
     };
-    let r = found.ok_or_else(|| {
-        DiscoveryError::Unknown(format!("{kind} in apiVersion {api_version}"))
-    })?;
+    let r = found
+        .ok_or_else(|| DiscoveryError::Unknown(format!("{kind} in apiVersion {api_version}")))?;
     if ctx.secrets() == crate::config::SecretsMode::Hidden
         && r.api.group.is_empty()
         && r.api.plural == crate::catalog::SECRETS
@@ -234,7 +233,9 @@ pub async fn text(
         filename.filter(|f| !f.is_empty()),
     ) {
         (Some(m), None) => Ok(m.to_string()),
-        (None, Some(f)) => super::files::read(ctx.settings.files_dir.as_deref(), "filename", f).await,
+        (None, Some(f)) => {
+            super::files::read(ctx.settings.files_dir.as_deref(), "filename", f).await
+        }
         (Some(_), Some(_)) => Err(ToolError::InvalidArgs {
             tool,
             reason: "give either manifest or filename, not both".into(),
@@ -248,7 +249,8 @@ pub async fn text(
 
 /// Renders an object as YAML (falling back to JSON, which is YAML too).
 pub fn to_yaml(v: &Value) -> String {
-    serde_saphyr::to_string(v).unwrap_or_else(|_| serde_json::to_string_pretty(v).unwrap_or_default())
+    serde_saphyr::to_string(v)
+        .unwrap_or_else(|_| serde_json::to_string_pretty(v).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -262,16 +264,35 @@ mod tests {
             (cm, Ok(1)),
             (&format!("---\n{cm}---\n{cm}---\n"), Ok(2)),
             (&format!("{cm}\n---\n# only a comment\n"), Ok(1)),
-            (r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#, Ok(1)),
-            (r#"[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}},{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}]"#, Ok(2)),
-            ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n", Ok(2)),
-            ("{apiVersion: v1, kind: ConfigMap, metadata: {name: a}}", Ok(1)),
-            ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: a-\n", Ok(1)),
+            (
+                r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#,
+                Ok(1),
+            ),
+            (
+                r#"[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}},{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}]"#,
+                Ok(2),
+            ),
+            (
+                "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n",
+                Ok(2),
+            ),
+            (
+                "{apiVersion: v1, kind: ConfigMap, metadata: {name: a}}",
+                Ok(1),
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: a-\n",
+                Ok(1),
+            ),
             ("", Err("no objects")),
             ("kind: [unclosed", Err("not valid YAML")),
-            (r#"{"apiVersion": "v1", "kind": }"#, Err("not valid JSON")),
+            (r#"{"apiVersion": "v1", "kind": }"#, Err("no kind")),
+            (r#"{"apiVersion": "v1", "kind": ["#, Err("not valid JSON")),
             ("apiVersion: v1\nmetadata: {name: a}\n", Err("no kind")),
-            ("kind: ConfigMap\nmetadata: {name: a}\n", Err("no apiVersion")),
+            (
+                "kind: ConfigMap\nmetadata: {name: a}\n",
+                Err("no apiVersion"),
+            ),
             ("apiVersion: v1\nkind: ConfigMap\n", Err("no metadata.name")),
             ("- a\n- b\n", Err("not an object")),
             (&format!("{cm}---\njust a string\n"), Err("document 2")),
