@@ -1,0 +1,101 @@
+//! Runs the real kube-mcp-server binary over streamable HTTP on a free
+//! loopback port, against the test control plane, and stops it on drop.
+
+use crate::mcp::McpClient;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+pub struct ServerProcess {
+    child: tokio::process::Child,
+    pub port: u16,
+    /// http://127.0.0.1:PORT
+    pub base: String,
+    /// http://127.0.0.1:PORT/mcp
+    pub url: String,
+    token: Option<String>,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A free loopback port (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+const CLUSTER_SOURCES: &[&str] = &["KUBECONFIG_YAML", "KUBECONFIG_JSON", "K8S_SERVER", "KUBECONFIG_PATH", "KUBECONFIG"];
+
+impl ServerProcess {
+    /// Starts `bin` with `env` on top of: streamable HTTP, HOST=127.0.0.1, a
+    /// free PORT, and the test cluster's admin kubeconfig unless `env` names
+    /// another cluster source. The parent environment is not inherited
+    /// (beyond PATH and HOME) so a developer's KUBECONFIG cannot leak in.
+    pub async fn start(bin: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let log = dir.path().join("server.log");
+        let port = free_port();
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("RUST_LOG", "info")
+            .env("ENABLE_UNSAFE_STREAMABLE_HTTP_TRANSPORT", "true")
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string());
+        if !env.iter().any(|(k, _)| CLUSTER_SOURCES.contains(k)) {
+            cmd.env("KUBECONFIG_PATH", crate::cluster().kubeconfig_path());
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(file).kill_on_drop(true);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let token = env.iter().find(|(k, _)| *k == "MCP_AUTH_TOKEN").map(|(_, v)| v.to_string());
+        let base = format!("http://127.0.0.1:{port}");
+        let server = ServerProcess { child, port, url: format!("{base}/mcp"), base, token, log, _dir: dir };
+        server.wait_healthy(Duration::from_secs(20)).await;
+        server
+    }
+
+    async fn wait_healthy(&self, within: Duration) {
+        let start = Instant::now();
+        let http = reqwest::Client::new();
+        while start.elapsed() < within {
+            if let Ok(r) = http.get(format!("{}/health", self.base)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("kube-mcp-server did not become healthy in {within:?}; log:\n{}", self.log());
+    }
+
+    /// A connected MCP client carrying the server's token (if it has one).
+    pub async fn client(&self) -> McpClient {
+        McpClient::connect(&self.url, self.token.as_deref())
+            .await
+            .unwrap_or_else(|e| panic!("MCP connect failed: {e}; log:\n{}", self.log()))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(mut self) -> Option<std::process::ExitStatus> {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await.ok().and_then(Result::ok)
+    }
+}
