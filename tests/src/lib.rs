@@ -1,1 +1,25 @@
+//! Test support for kube-mcp: a local Kubernetes control plane (etcd,
+//! kube-apiserver with RBAC, controller-manager, scheduler, kwok fake nodes)
+//! built from the upstream Go modules, and a per-process test fixture.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let ns = kube_mcp_tests::test_namespace("demo").await;
+//! let token = kube_mcp_tests::service_account_token(&ns.client, &ns.name, "default").await;
+//! let as_sa = kube_mcp_tests::client_with_token(&token).await;
+//! # let _ = as_sa;
+//! # }
+//! ```
 
+pub mod controlplane;
+pub mod fixture;
+pub mod kubeconfig;
+pub mod mcp;
+pub mod pki;
+pub mod server;
+
+pub use controlplane::{ControlPlane, Error, Options};
+pub use fixture::{
+    TestNamespace, admin_client, client_with_token, cluster, kubectl, service_account_token,
+    test_namespace,
+};

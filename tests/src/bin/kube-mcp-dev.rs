@@ -1,0 +1,193 @@
+//! `kube-mcp-dev`: runs the local control plane in the background for
+//! development (`up`, `down`, `status`).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use k8s_openapi::api::core::v1::Node;
+use kube::Api;
+use kube_mcp_tests::controlplane::{self, ControlPlane, Options, State};
+
+#[derive(Parser)]
+#[command(
+    name = "kube-mcp-dev",
+    about = "Local Kubernetes control plane for kube-mcp development"
+)]
+struct Cli {
+    /// State directory (kubeconfig, certificates, logs, etcd data).
+    #[arg(long, env = "KUBE_MCP_STATE", global = true)]
+    state: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the binaries if needed and start the control plane in the background.
+    Up {
+        /// Number of fake (kwok) nodes.
+        #[arg(long, default_value_t = 2)]
+        nodes: usize,
+        /// Start-up timeout in seconds (after the binaries are built).
+        #[arg(long, default_value_t = 180)]
+        timeout: u64,
+    },
+    /// Stop every process `up` started and remove the state directory.
+    Down,
+    /// Show which components run, the API server URL and the node count.
+    Status,
+}
+
+fn default_state() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    home.join(".kube-mcp").join("dev")
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let state_dir = cli.state.unwrap_or_else(default_state);
+    match cli.command {
+        Cmd::Up { nodes, timeout } => up(state_dir, nodes, timeout).await,
+        Cmd::Down => down(state_dir),
+        Cmd::Status => status(state_dir).await,
+    }
+}
+
+fn alive(state: &State) -> Vec<&controlplane::ComponentState> {
+    state
+        .components
+        .iter()
+        .filter(|c| c.name != "holder" && controlplane::pid_alive(c.pid))
+        .collect()
+}
+
+async fn up(state_dir: PathBuf, nodes: usize, timeout: u64) -> Result<()> {
+    let started = Instant::now();
+    if let Ok(state) = State::read(&state_dir) {
+        let running = alive(&state);
+        if running.len() + 1 == state.components.len() {
+            eprintln!("kube-mcp-dev: already running at {}", state.server_url);
+            print_hint(&state, started);
+            return Ok(());
+        }
+        eprintln!(
+            "kube-mcp-dev: cleaning up a stopped or partial control plane in {}",
+            state_dir.display()
+        );
+    }
+    if state_dir.exists() {
+        controlplane::stop_detached(&state_dir)?;
+    }
+    eprintln!("kube-mcp-dev: binaries (first run builds them from Go modules, 10-30 min)...");
+    let bin = controlplane::ensure_binaries()?;
+    eprintln!(
+        "kube-mcp-dev: binaries in {} ({:.0}s)",
+        bin.display(),
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!(
+        "kube-mcp-dev: starting etcd, kube-apiserver, controller-manager, scheduler, kwok..."
+    );
+    let opts = Options {
+        data_dir: Some(state_dir.clone()),
+        detach: true,
+        nodes,
+        timeout: Duration::from_secs(timeout),
+    };
+    let cp = match ControlPlane::start(opts).await {
+        Ok(cp) => cp,
+        Err(e) => {
+            let _ = controlplane::stop_detached(&state_dir);
+            return Err(e).context("starting the control plane");
+        }
+    };
+    let state = cp.detach().context("no state recorded")?;
+    print_hint(&state, started);
+    Ok(())
+}
+
+fn print_hint(state: &State, started: Instant) {
+    println!("API server:  {}", state.server_url);
+    println!("kubeconfig:  {}", state.kubeconfig.display());
+    println!("logs:        {}", state.data_dir.join("logs").display());
+    println!(
+        "binaries:    {} (cache: {})",
+        state.bin_dir.display(),
+        controlplane::cache_dir().display()
+    );
+    println!("nodes:       {}", state.nodes.join(", "));
+    println!("ready in:    {:.1}s", started.elapsed().as_secs_f64());
+    println!();
+    println!(
+        "export KUBECONFIG={}; export PATH={}:$PATH; kubectl get nodes",
+        state.kubeconfig.display(),
+        state.bin_dir.display()
+    );
+    println!(
+        "(tests reuse it with: export KUBE_MCP_KUBECONFIG={})",
+        state.kubeconfig.display()
+    );
+}
+
+fn down(state_dir: PathBuf) -> Result<()> {
+    if controlplane::stop_detached(&state_dir)? {
+        println!("stopped; removed {}", state_dir.display());
+    } else {
+        println!("nothing running in {}", state_dir.display());
+    }
+    Ok(())
+}
+
+async fn status(state_dir: PathBuf) -> Result<()> {
+    let state = match State::read(&state_dir) {
+        Ok(s) => s,
+        Err(_) => {
+            println!("not running (no state in {})", state_dir.display());
+            std::process::exit(1);
+        }
+    };
+    let running = alive(&state);
+    for c in state.components.iter().filter(|c| c.name != "holder") {
+        let up = running.iter().any(|r| r.pid == c.pid);
+        println!(
+            "{:<24} pid {:<8} {}",
+            c.name,
+            c.pid,
+            if up { "running" } else { "STOPPED" }
+        );
+    }
+    println!("API server:  {}", state.server_url);
+    println!("kubeconfig:  {}", state.kubeconfig.display());
+    let cp = ControlPlane::attach(&state.kubeconfig)?;
+    let nodes = async {
+        let client = cp.client().await?;
+        let list = Api::<Node>::all(client).list(&Default::default()).await?;
+        let ready = list
+            .items
+            .iter()
+            .filter(|n| controlplane::node_ready(n))
+            .count();
+        anyhow::Ok((list.items.len(), ready))
+    };
+    match tokio::time::timeout(Duration::from_secs(10), nodes).await {
+        Ok(Ok((n, ready))) => println!("nodes:       {n} ({ready} Ready)"),
+        Ok(Err(e)) => println!("nodes:       unknown ({e:#})"),
+        Err(_) => println!("nodes:       unknown (API server did not answer in 10s)"),
+    }
+    if running.len() + 1 != state.components.len() {
+        std::process::exit(1);
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! The process-wide control plane for tests.
+//!
+//! The first call to [`cluster`] in a test process starts one control plane
+//! (on its own thread with its own runtime, so it works from inside any
+//! `#[tokio::test]`), or attaches to the cluster named by
+//! `$KUBE_MCP_KUBECONFIG` (e.g. the one `kube-mcp-dev up` runs). Every other
+//! call returns the same one. It is stopped by its watchdog when the test
+//! process exits.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use kube::Api;
+use kube::api::{DeleteParams, PostParams};
+use rand::Rng as _;
+
+use crate::controlplane::{ControlPlane, Options};
+
+static CLUSTER: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
+
+/// Env var naming the kubeconfig of an already running cluster to use.
+pub const KUBECONFIG_ENV: &str = "KUBE_MCP_KUBECONFIG";
+
+/// The test process's control plane, started on first use.
+///
+/// # Panics
+/// When the control plane cannot be started (test start-up): the message
+/// carries the failing component's last log lines.
+pub fn cluster() -> &'static ControlPlane {
+    let result = CLUSTER.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("kube-mcp-controlplane".into())
+            .spawn(start_or_attach)
+            .map_err(|e| format!("spawning the control plane thread: {e}"))
+            .and_then(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the control plane thread panicked".into()))
+            })
+    });
+    match result {
+        Ok(cp) => cp,
+        Err(e) => panic!("kube-mcp test control plane unavailable: {e}"),
+    }
+}
+
+fn start_or_attach() -> Result<ControlPlane, String> {
+    if let Some(path) = std::env::var_os(KUBECONFIG_ENV).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return ControlPlane::attach(&path).map_err(|e| format!("{KUBECONFIG_ENV}: {e}"));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("building a runtime: {e}"))?;
+    let started = std::time::Instant::now();
+    let cp = rt
+        .block_on(ControlPlane::start(Options::default()))
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "kube-mcp: control plane at {} ready in {:.1}s (data {})",
+        cp.server_url(),
+        started.elapsed().as_secs_f64(),
+        cp.data_dir().display()
+    );
+    Ok(cp)
+}
+
+/// A fresh namespace for one test.
+#[derive(Clone)]
+pub struct TestNamespace {
+    /// An admin client (built on the calling test's runtime).
+    pub client: kube::Client,
+    /// `<prefix>-<5 random chars>`.
+    pub name: String,
+}
+
+impl TestNamespace {
+    /// Deletes the namespace (without waiting for it to go away).
+    pub async fn delete(self) {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let _ = api.delete(&self.name, &DeleteParams::background()).await;
+    }
+}
+
+/// Label put on every namespace [`test_namespace`] creates.
+pub const TEST_NAMESPACE_LABEL: &str = "kube-mcp.io/test";
+
+/// Random lowercase alphanumerics.
+pub fn random_suffix(n: usize) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
+}
+
+/// Creates namespace `<prefix>-<random 5 chars>` and waits until its
+/// `default` ServiceAccount exists (so pods can be created in it).
+///
+/// # Panics
+/// On API errors or after 60 s without the ServiceAccount.
+pub async fn test_namespace(prefix: &str) -> TestNamespace {
+    let client = admin_client().await;
+    let name = format!("{prefix}-{}", random_suffix(5));
+    let ns: Namespace = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": { "name": name, "labels": { TEST_NAMESPACE_LABEL: "true" } },
+    }))
+    .unwrap_or_else(|e| panic!("namespace manifest: {e}"));
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap_or_else(|e| panic!("creating namespace {name}: {e}"));
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), &name);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match sas.get_opt("default").await {
+            Ok(Some(_)) => break,
+            Ok(None) => {}
+            Err(e) => panic!("reading {name}/default ServiceAccount: {e}"),
+        }
+        if std::time::Instant::now() > deadline {
+            panic!(
+                "namespace {name}: no default ServiceAccount after 60s (kube-controller-manager down?)"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    TestNamespace { client, name }
+}
+
+/// A new admin client for the calling test's runtime.
+///
+/// # Panics
+/// When the kubeconfig cannot be loaded.
+pub async fn admin_client() -> kube::Client {
+    cluster()
+        .client()
+        .await
+        .unwrap_or_else(|e| panic!("admin client: {e}"))
+}
+
+/// A ServiceAccount token from the TokenRequest API (1 hour).
+///
+/// # Panics
+/// On API errors (e.g. the ServiceAccount does not exist).
+pub async fn service_account_token(client: &kube::Client, ns: &str, sa: &str) -> String {
+    let api: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+    let req = TokenRequest {
+        spec: Some(TokenRequestSpec {
+            audiences: None,
+            expiration_seconds: Some(3600),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let resp: TokenRequest = api
+        .create_subresource("token", sa, &PostParams::default(), &req)
+        .await
+        .unwrap_or_else(|e| panic!("TokenRequest for {ns}/{sa}: {e}"));
+    resp.status
+        .and_then(|s| s.token)
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| panic!("TokenRequest for {ns}/{sa}: no token in the response"))
+}
+
+/// A client that authenticates with `token` (server URL and CA of [`cluster`]).
+///
+/// # Panics
+/// When the client cannot be built.
+pub async fn client_with_token(token: &str) -> kube::Client {
+    cluster()
+        .client_with_token(token)
+        .await
+        .unwrap_or_else(|e| panic!("token client: {e}"))
+}
+
+/// The cached `kubectl`, preset with `--kubeconfig` (admin).
+pub fn kubectl() -> Command {
+    cluster().kubectl()
+}
