@@ -7,6 +7,7 @@ pub mod context;
 pub mod create;
 pub mod delete;
 pub mod describe;
+pub mod duration;
 pub mod exec;
 pub mod explain;
 pub mod files;
