@@ -1,6 +1,11 @@
 //! node_management: cordon, uncordon and drain through the Eviction API.
+use super::{Ctx, ToolError, ToolResult};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, EvictParams, ListParams, Patch, PatchParams};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::json;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -34,8 +39,386 @@ fn yes() -> bool {
     true
 }
 
-pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
-    Err(super::ToolError::NotImplemented {
-        tool: "node_management",
-    })
+const TOOL: &str = "node_management";
+
+fn invalid(reason: impl Into<String>) -> ToolError {
+    ToolError::InvalidArgs {
+        tool: TOOL,
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DrainOpts {
+    pub force: bool,
+    pub delete_local_data: bool,
+    pub ignore_daemonsets: bool,
+}
+
+/// What drain does with one pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Evict,
+    /// Left alone, with the reason (mirror and DaemonSet pods).
+    Skip(&'static str),
+    /// Stops the drain unless an option allows it, with the option to set.
+    Block(&'static str),
+}
+
+/// kubectl drain's pod filters, in its order.
+pub fn classify(pod: &Pod, o: DrainOpts) -> Verdict {
+    let meta = &pod.metadata;
+    if meta
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"))
+    {
+        return Verdict::Skip("mirror pod (static, managed by the kubelet)");
+    }
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    if matches!(phase, Some("Succeeded" | "Failed")) {
+        return Verdict::Evict;
+    }
+    let controller = meta
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true));
+    match controller {
+        Some(c) if c.kind == "DaemonSet" => {
+            return if o.ignore_daemonsets {
+                Verdict::Skip("DaemonSet-managed")
+            } else {
+                Verdict::Block("DaemonSet-managed pod (set ignoreDaemonsets=true to skip it)")
+            };
+        }
+        None if !o.force => {
+            return Verdict::Block(
+                "not managed by a controller and would be lost (set force=true to delete it anyway)",
+            );
+        }
+        _ => {}
+    }
+    let empty_dir = pod
+        .spec
+        .as_ref()
+        .is_some_and(|s| s.volumes.iter().flatten().any(|v| v.empty_dir.is_some()));
+    if empty_dir && !o.delete_local_data {
+        return Verdict::Block(
+            "uses emptyDir local storage that would be lost (set deleteLocalData=true to evict it)",
+        );
+    }
+    Verdict::Evict
+}
+
+fn pod_ref(p: &Pod) -> String {
+    format!(
+        "{}/{}",
+        p.metadata.namespace.as_deref().unwrap_or_default(),
+        p.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+    let op = args.operation.to_ascii_lowercase();
+    if !matches!(op.as_str(), "cordon" | "uncordon" | "drain") {
+        return Err(invalid(format!(
+            "operation {:?} is not one of cordon, uncordon or drain",
+            args.operation
+        )));
+    }
+    let node = args
+        .node_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| invalid(format!("nodeName is required to {op} a node")))?
+        .to_string();
+    if !ctx.scope.allows_cluster_scoped() {
+        return Err(ToolError::Invalid(
+            "nodes are cluster-wide; this server is limited to namespaces and cannot manage nodes"
+                .into(),
+        ));
+    }
+    if op == "drain" && !args.confirm_drain && !args.dry_run {
+        return Ok(format!(
+            "Drain not started: draining node {node} marks it unschedulable (cordon) and evicts every pod on it \
+             (DaemonSet pods are {}; pods without a controller are {}; pods with emptyDir data are {}). \
+             Workloads on it are disrupted. Call node_management again with confirmDrain=true to proceed, \
+             or dryRun=true to list the pods first.",
+            if args.ignore_daemonsets {
+                "skipped"
+            } else {
+                "refused"
+            },
+            if args.force {
+                "deleted for good"
+            } else {
+                "refused"
+            },
+            if args.delete_local_data {
+                "evicted and the data lost"
+            } else {
+                "refused"
+            },
+        ));
+    }
+    let client = ctx.client(None).await?;
+    let nodes = Api::<Node>::all(client.clone());
+    let current = nodes.get(&node).await?;
+    let unschedulable = current
+        .spec
+        .as_ref()
+        .and_then(|s| s.unschedulable)
+        .unwrap_or(false);
+    let pp = PatchParams {
+        field_manager: Some(super::apply::FIELD_MANAGER.into()),
+        dry_run: args.dry_run,
+        ..Default::default()
+    };
+    let dry = if args.dry_run { " (dry run)" } else { "" };
+    let set_unschedulable = |value: bool| {
+        let nodes = nodes.clone();
+        let pp = pp.clone();
+        let node = node.clone();
+        async move {
+            nodes
+                .patch(
+                    &node,
+                    &pp,
+                    &Patch::Merge(json!({"spec": {"unschedulable": value}})),
+                )
+                .await
+                .map(|_| ())
+        }
+    };
+    match op.as_str() {
+        "cordon" | "uncordon" => {
+            let want = op == "cordon";
+            if unschedulable == want {
+                return Ok(format!("node/{node} already {op}ed"));
+            }
+            set_unschedulable(want).await?;
+            Ok(format!("node/{node} {op}ed{dry}"))
+        }
+        _ => {
+            drain(
+                ctx,
+                &client,
+                &node,
+                unschedulable,
+                &args,
+                set_unschedulable(true),
+            )
+            .await
+        }
+    }
+}
+
+async fn drain(
+    ctx: &Ctx,
+    client: &kube::Client,
+    node: &str,
+    already_cordoned: bool,
+    args: &Args,
+    cordon: impl std::future::Future<Output = Result<(), kube::Error>>,
+) -> ToolResult {
+    let timeout = super::duration::parse(args.timeout.as_deref().unwrap_or("0"))
+        .map_err(|e| invalid(format!("timeout {e}")))?;
+    let cap = Duration::from_secs(ctx.settings.tool_timeout_seconds.saturating_sub(2).max(1));
+    let timeout = if timeout.is_zero() {
+        cap
+    } else {
+        timeout.min(cap)
+    };
+    let grace = match args.grace_period {
+        None => None,
+        Some(g) if g < 0 => None,
+        Some(g) => Some(g as u32),
+    };
+    let opts = DrainOpts {
+        force: args.force,
+        delete_local_data: args.delete_local_data,
+        ignore_daemonsets: args.ignore_daemonsets,
+    };
+    let pods = Api::<Pod>::all(client.clone())
+        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
+        .await?;
+    let mut evict = vec![];
+    let mut skipped = vec![];
+    let mut blocked = vec![];
+    for p in pods.items {
+        match classify(&p, opts) {
+            Verdict::Evict => evict.push(p),
+            Verdict::Skip(why) => skipped.push(format!("{} ({why})", pod_ref(&p))),
+            Verdict::Block(why) => blocked.push(format!("{}: {why}", pod_ref(&p))),
+        }
+    }
+    if !blocked.is_empty() {
+        return Err(ToolError::Invalid(format!(
+            "cannot drain node {node}; nothing was changed. These pods block it:\n  {}",
+            blocked.join("\n  ")
+        )));
+    }
+    let mut out = vec![];
+    let dry = if args.dry_run { " (dry run)" } else { "" };
+    if already_cordoned {
+        out.push(format!("node/{node} already cordoned"));
+    } else {
+        cordon.await?;
+        out.push(format!("node/{node} cordoned{dry}"));
+    }
+    for s in &skipped {
+        out.push(format!("skipping pod {s}"));
+    }
+    if args.dry_run {
+        for p in &evict {
+            out.push(format!("evicting pod {} (dry run)", pod_ref(p)));
+        }
+        out.push(format!("node/{node} drained (dry run)"));
+        return Ok(out.join("\n"));
+    }
+    let deadline = Instant::now() + timeout;
+    let ep = EvictParams {
+        delete_options: Some(DeleteParams {
+            grace_period_seconds: grace,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut pending = vec![];
+    for p in &evict {
+        let ns = p.metadata.namespace.clone().unwrap_or_default();
+        let name = p.metadata.name.clone().unwrap_or_default();
+        let api = Api::<Pod>::namespaced(client.clone(), &ns);
+        loop {
+            match api.evict(&name, &ep).await {
+                Ok(_) => {
+                    out.push(format!("evicting pod {}", pod_ref(p)));
+                    pending.push((api.clone(), name.clone(), p.metadata.uid.clone()));
+                    break;
+                }
+                Err(kube::Error::Api(s)) if s.code == 404 => break,
+                // A PodDisruptionBudget does not allow it yet: retry until the deadline.
+                Err(kube::Error::Api(s)) if s.code == 429 && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => {
+                    out.push(format!(
+                        "error evicting pod {}: {}",
+                        pod_ref(p),
+                        ToolError::Api(e)
+                    ));
+                    return Err(ToolError::Invalid(out.join("\n")));
+                }
+            }
+        }
+    }
+    // Wait for the evicted pods to be gone.
+    loop {
+        let mut left = vec![];
+        for (api, name, uid) in &pending {
+            match api.get_opt(name).await? {
+                Some(p) if p.metadata.uid == *uid => left.push(name.clone()),
+                _ => {}
+            }
+        }
+        if left.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            out.push(format!(
+                "timed out after {}s waiting for {} pod(s) to terminate: {}",
+                timeout.as_secs(),
+                left.len(),
+                left.join(", ")
+            ));
+            return Err(ToolError::Invalid(out.join("\n")));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    out.push(format!("node/{node} drained"));
+    Ok(out.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(owner: Option<&str>, empty_dir: bool, phase: &str, mirror: bool) -> Pod {
+        let mut p = json!({"metadata": {"name": "p", "namespace": "n"}, "spec": {"containers": []}, "status": {"phase": phase}});
+        if let Some(kind) = owner {
+            p["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": kind, "name": "o", "uid": "u", "controller": true}]);
+        }
+        if empty_dir {
+            p["spec"]["volumes"] = json!([{"name": "scratch", "emptyDir": {}}]);
+        }
+        if mirror {
+            p["metadata"]["annotations"] = json!({"kubernetes.io/config.mirror": "x"});
+        }
+        serde_json::from_value(p).unwrap()
+    }
+
+    #[test]
+    fn drain_filters() {
+        let o = |force, local, ignore_ds| DrainOpts {
+            force,
+            delete_local_data: local,
+            ignore_daemonsets: ignore_ds,
+        };
+        let cases = [
+            (
+                pod(Some("ReplicaSet"), false, "Running", false),
+                o(false, false, true),
+                "evict",
+            ),
+            (
+                pod(Some("DaemonSet"), false, "Running", false),
+                o(false, false, true),
+                "skip",
+            ),
+            (
+                pod(Some("DaemonSet"), false, "Running", false),
+                o(false, false, false),
+                "block",
+            ),
+            (
+                pod(None, false, "Running", false),
+                o(false, false, true),
+                "block",
+            ),
+            (
+                pod(None, false, "Running", false),
+                o(true, false, true),
+                "evict",
+            ),
+            (
+                pod(None, false, "Succeeded", false),
+                o(false, false, true),
+                "evict",
+            ),
+            (
+                pod(Some("ReplicaSet"), true, "Running", false),
+                o(false, false, true),
+                "block",
+            ),
+            (
+                pod(Some("ReplicaSet"), true, "Running", false),
+                o(false, true, true),
+                "evict",
+            ),
+            (
+                pod(None, false, "Running", true),
+                o(false, false, true),
+                "skip",
+            ),
+        ];
+        for (i, (p, opts, want)) in cases.into_iter().enumerate() {
+            let got = match classify(&p, opts) {
+                Verdict::Evict => "evict",
+                Verdict::Skip(_) => "skip",
+                Verdict::Block(_) => "block",
+            };
+            assert_eq!(got, want, "case {i}");
+        }
+    }
 }
