@@ -1,1 +1,24 @@
-pub fn placeholder() {}
+//! kube-mcp-operator: reconciles `McpEndpoint` resources into least-privilege
+//! kube-mcp-server deployments.
+//!
+//! Pure builders (spec + operator config -> desired objects) live in one module
+//! per concept; [`reconcile`] is the only module that talks to the API server.
+
+pub mod admin;
+pub mod config;
+pub mod crd;
+pub mod deployment;
+pub mod error;
+pub mod guard;
+pub mod labels;
+pub mod meta;
+pub mod metrics;
+pub mod names;
+pub mod network_policy;
+pub mod rbac;
+pub mod reconcile;
+pub mod secret;
+pub mod service;
+pub mod status;
+
+pub use crd::{McpEndpoint, McpEndpointSpec, McpEndpointStatus};

@@ -1,0 +1,192 @@
+//! Operator configuration: flags and environment.
+
+use crate::crd::Access;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+
+/// The default server image: the one released with this operator.
+pub const DEFAULT_IMAGE: &str = concat!(
+    "ghcr.io/kube-mcp/kube-mcp-server:",
+    env!("CARGO_PKG_VERSION")
+);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kube-mcp-operator",
+    version,
+    about = "Reconciles McpEndpoint resources into scoped kube-mcp-server deployments"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the controller (default).
+    Run,
+    /// Print the McpEndpoint CRD as YAML and exit.
+    Crd,
+}
+
+/// Access ceiling flag values (same spelling as the CRD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MaxAccess {
+    #[value(name = "ReadOnly", alias = "readonly")]
+    ReadOnly,
+    #[value(name = "NonDestructive", alias = "nondestructive")]
+    NonDestructive,
+    #[value(name = "Full", alias = "full")]
+    Full,
+}
+
+impl From<MaxAccess> for Access {
+    fn from(m: MaxAccess) -> Self {
+        match m {
+            MaxAccess::ReadOnly => Access::ReadOnly,
+            MaxAccess::NonDestructive => Access::NonDestructive,
+            MaxAccess::Full => Access::Full,
+        }
+    }
+}
+
+/// Policy and runtime settings of the operator.
+#[derive(Debug, Clone, Parser)]
+pub struct Config {
+    /// Image of kube-mcp-server used when an endpoint names none.
+    #[arg(long, env = "KUBE_MCP_SERVER_IMAGE", default_value = DEFAULT_IMAGE, global = true)]
+    pub server_image: String,
+
+    /// Namespaces whose endpoints may reach other namespaces or the whole cluster (comma list).
+    #[arg(
+        long,
+        env = "KUBE_MCP_ADMIN_NAMESPACES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub admin_namespaces: Vec<String>,
+
+    /// Highest access an endpoint may ask for: ReadOnly, NonDestructive or Full.
+    #[arg(
+        long,
+        env = "KUBE_MCP_MAX_ACCESS",
+        value_enum,
+        default_value = "Full",
+        global = true
+    )]
+    pub max_access: MaxAccess,
+
+    /// Whether endpoints may be granted cluster-scoped reads (nodes, namespaces, ...) via a ClusterRole.
+    #[arg(long, env = "KUBE_MCP_ALLOW_CLUSTER_READS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub allow_cluster_reads: bool,
+
+    /// Whether to create a NetworkPolicy per endpoint.
+    #[arg(long, env = "KUBE_MCP_NETWORK_POLICIES", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub network_policies: bool,
+
+    /// Namespaces whose McpEndpoints are reconciled (comma list); empty: all.
+    #[arg(
+        long,
+        env = "KUBE_MCP_WATCH_NAMESPACES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub watch_namespaces: Vec<String>,
+
+    /// Address of the admin server (/metrics, /healthz, /readyz).
+    #[arg(
+        long,
+        env = "KUBE_MCP_METRICS_ADDR",
+        default_value = "0.0.0.0:8080",
+        global = true
+    )]
+    pub metrics_addr: SocketAddr,
+
+    /// Leader election. Not implemented: run one replica with `strategy: Recreate`; setting it to true is refused.
+    #[arg(long, env = "KUBE_MCP_LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub leader_elect: bool,
+
+    /// Namespace of the leader-election Lease (reserved for --leader-elect).
+    #[arg(long, env = "KUBE_MCP_LEASE_NAMESPACE", global = true)]
+    pub lease_namespace: Option<String>,
+}
+
+impl Config {
+    pub fn max_access(&self) -> Access {
+        self.max_access.into()
+    }
+
+    pub fn is_admin_namespace(&self, ns: &str) -> bool {
+        self.admin_namespaces.iter().any(|a| a == ns)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // An empty command line yields every default (no env read for defaults here).
+        Self {
+            server_image: DEFAULT_IMAGE.into(),
+            admin_namespaces: vec![],
+            max_access: MaxAccess::Full,
+            allow_cluster_reads: true,
+            network_policies: true,
+            watch_namespaces: vec![],
+            metrics_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            leader_elect: false,
+            lease_namespace: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("kube-mcp-operator").chain(args.iter().copied()))
+            .unwrap()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(&[]);
+        assert!(c.command.is_none());
+        let d = Config::default();
+        assert_eq!(c.config.server_image, d.server_image);
+        assert!(
+            c.config
+                .server_image
+                .starts_with("ghcr.io/kube-mcp/kube-mcp-server:")
+        );
+        assert_eq!(c.config.max_access(), Access::Full);
+        assert!(c.config.allow_cluster_reads && c.config.network_policies);
+        assert!(!c.config.leader_elect);
+        assert_eq!(c.config.metrics_addr, d.metrics_addr);
+    }
+
+    #[test]
+    fn flags() {
+        let c = parse(&[
+            "run",
+            "--admin-namespaces",
+            "ops,platform",
+            "--max-access",
+            "NonDestructive",
+            "--allow-cluster-reads",
+            "false",
+            "--network-policies=false",
+            "--watch-namespaces=a,b",
+        ]);
+        assert!(matches!(c.command, Some(Command::Run)));
+        assert_eq!(c.config.admin_namespaces, ["ops", "platform"]);
+        assert!(c.config.is_admin_namespace("ops"));
+        assert!(!c.config.is_admin_namespace("team-a"));
+        assert_eq!(c.config.max_access(), Access::NonDestructive);
+        assert!(!c.config.allow_cluster_reads);
+        assert!(!c.config.network_policies);
+        assert_eq!(c.config.watch_namespaces, ["a", "b"]);
+        assert!(matches!(parse(&["crd"]).command, Some(Command::Crd)));
+    }
+}

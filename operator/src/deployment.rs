@@ -1,0 +1,552 @@
+//! The server's settings and its Deployment.
+
+use crate::config::Config;
+use crate::crd::{Access, McpEndpoint, SecretsPolicy};
+use crate::guard::Grant;
+use crate::{labels, meta, names, secret};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction, KeyToPath,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecretVolumeSource,
+    SecurityContext, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube_mcp_server::config::{SecretsMode, Settings, Transport};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// UID/GID the server runs as (distroless `nonroot`).
+pub const RUN_AS: i64 = 65532;
+
+/// The server settings of an endpoint: what the Deployment's env renders.
+pub fn settings(ep: &McpEndpoint, grant: &Grant) -> Settings {
+    let name = names::base(ep);
+    let ns = names::namespace(ep);
+    let mut hosts = vec![
+        name.clone(),
+        format!("{name}.{ns}"),
+        format!("{name}.{ns}.svc"),
+        format!("{name}.{ns}.svc.cluster.local"),
+    ];
+    for h in &ep.spec.allowed_hosts {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    }
+    Settings {
+        transport: Some(Transport::Http),
+        port: names::SERVER_PORT as u16,
+        host: "0.0.0.0".into(),
+        stateless: true,
+        allowed_tools: grant.tool_names(),
+        // ALLOWED_TOOLS wins; the class switches repeat the ceiling for defence in depth.
+        readonly: grant.access == Access::ReadOnly,
+        non_destructive: grant.access == Access::NonDestructive,
+        secrets: Some(match grant.secrets {
+            SecretsPolicy::Hidden => SecretsMode::Hidden,
+            SecretsPolicy::Masked => SecretsMode::Masked,
+            SecretsPolicy::Visible => SecretsMode::Visible,
+        }),
+        namespaces: grant.scope.to_list(),
+        auth_token_file: Some(names::TOKEN_FILE.into()),
+        allowed_hosts: hosts,
+        allowed_origins: ep.spec.allowed_origins.clone(),
+        ..Settings::default()
+    }
+}
+
+/// The container env rendered from the settings.
+pub fn env(settings: &Settings) -> Vec<EnvVar> {
+    settings
+        .to_env()
+        .into_iter()
+        .map(|(name, value)| EnvVar {
+            name,
+            value: Some(value),
+            value_from: None,
+        })
+        .collect()
+}
+
+/// sha256 (hex) of the rendered env and the token source: a change rolls the pods.
+pub fn config_hash(env: &[EnvVar], token_secret: &str, token_key: &str) -> String {
+    let mut h = Sha256::new();
+    for e in env {
+        h.update(e.name.as_bytes());
+        h.update(b"=");
+        h.update(e.value.as_deref().unwrap_or_default().as_bytes());
+        h.update(b"\n");
+    }
+    h.update(token_secret.as_bytes());
+    h.update(b"/");
+    h.update(token_key.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn probe(path: &str, initial: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String("http".into()),
+            ..HTTPGetAction::default()
+        }),
+        initial_delay_seconds: Some(initial),
+        period_seconds: Some(10),
+        ..Probe::default()
+    }
+}
+
+/// The Deployment running kube-mcp-server for the endpoint.
+pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
+    let ns = names::namespace(ep);
+    let env = env(&settings(ep, grant));
+    let (secret_name, secret_key) = secret::token_source(ep);
+    let hash = config_hash(&env, &secret_name, &secret_key);
+    let image = ep
+        .spec
+        .image
+        .clone()
+        .filter(|i| !i.is_empty())
+        .unwrap_or_else(|| cfg.server_image.clone());
+    let container = Container {
+        name: names::CONTAINER_NAME.into(),
+        image: Some(image),
+        env: Some(env),
+        ports: Some(vec![ContainerPort {
+            name: Some("http".into()),
+            container_port: names::SERVER_PORT,
+            protocol: Some("TCP".into()),
+            ..ContainerPort::default()
+        }]),
+        liveness_probe: Some(probe("/health", 5)),
+        readiness_probe: Some(probe("/ready", 2)),
+        resources: ep.spec.resources.clone(),
+        security_context: Some(SecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUN_AS),
+            run_as_group: Some(RUN_AS),
+            read_only_root_filesystem: Some(true),
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                add: None,
+            }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                localhost_profile: None,
+            }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "auth".into(),
+                mount_path: names::TOKEN_MOUNT_DIR.into(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: "tmp".into(),
+                mount_path: "/tmp".into(),
+                ..VolumeMount::default()
+            },
+        ]),
+        ..Container::default()
+    };
+    let mut pod_labels = labels::labels(ep);
+    pod_labels.extend(labels::selector(ep));
+    Deployment {
+        metadata: meta::child(ep, &names::base(ep), Some(&ns)),
+        spec: Some(DeploymentSpec {
+            replicas: Some(ep.spec.replicas),
+            selector: LabelSelector {
+                match_labels: Some(labels::selector(ep)),
+                match_expressions: None,
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    annotations: Some(BTreeMap::from([(labels::CONFIG_HASH.to_string(), hash)])),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(names::base(ep)),
+                    automount_service_account_token: Some(true),
+                    enable_service_links: Some(false),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(RUN_AS),
+                        run_as_group: Some(RUN_AS),
+                        fs_group: Some(RUN_AS),
+                        seccomp_profile: Some(SeccompProfile {
+                            type_: "RuntimeDefault".into(),
+                            localhost_profile: None,
+                        }),
+                        ..PodSecurityContext::default()
+                    }),
+                    containers: vec![container],
+                    volumes: Some(vec![
+                        Volume {
+                            name: "auth".into(),
+                            secret: Some(SecretVolumeSource {
+                                secret_name: Some(secret_name),
+                                items: Some(vec![KeyToPath {
+                                    key: secret_key,
+                                    path: names::TOKEN_KEY.into(),
+                                    mode: None,
+                                }]),
+                                default_mode: Some(0o440),
+                                optional: None,
+                            }),
+                            ..Volume::default()
+                        },
+                        Volume {
+                            name: "tmp".into(),
+                            empty_dir: Some(EmptyDirVolumeSource::default()),
+                            ..Volume::default()
+                        },
+                    ]),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        status: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{AuthSpec, McpEndpointSpec, SecretKeyRef};
+    use crate::guard::{evaluate, tests::ep};
+    use k8s_openapi::api::core::v1::ResourceRequirements;
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+    fn render(spec: McpEndpointSpec) -> Deployment {
+        let e = ep("team-a", spec);
+        let cfg = Config::default();
+        let g = evaluate(&e, &cfg).unwrap();
+        deployment(&e, &g, &cfg)
+    }
+
+    fn env_map(d: &Deployment) -> BTreeMap<String, String> {
+        d.spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers[0]
+            .env
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|e| (e.name.clone(), e.value.clone().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn env_is_the_servers_own_parsing() {
+        let d = render(McpEndpointSpec {
+            tools: Some(vec!["kubectl_get".into(), "kubectl_logs".into()]),
+            allowed_hosts: vec!["mcp.example.com".into()],
+            allowed_origins: vec!["https://app.example.com".into()],
+            ..Default::default()
+        });
+        let env = env_map(&d);
+        // Parse the rendered env with the server's own parser.
+        let parsed = {
+            let mut cmd = <Settings as clap::CommandFactory>::command();
+            cmd.build();
+            let mut args = vec!["kube-mcp-server".to_string()];
+            for (k, v) in &env {
+                let arg = cmd
+                    .get_arguments()
+                    .find(|a| a.get_env().is_some_and(|e| e == k.as_str()))
+                    .unwrap();
+                args.push(format!("--{}={v}", arg.get_long().unwrap()));
+            }
+            Settings::from_args_and_env(args).unwrap()
+        };
+        assert_eq!(parsed.transport(), Transport::Http);
+        assert_eq!(parsed.port, 8080);
+        assert_eq!(parsed.host, "0.0.0.0");
+        assert!(parsed.stateless);
+        assert_eq!(parsed.allowed_tools, ["kubectl_get", "kubectl_logs"]);
+        assert_eq!(parsed.secrets_mode(), SecretsMode::Masked);
+        assert_eq!(parsed.namespaces, ["team-a"]);
+        assert_eq!(
+            parsed.auth_token_file.as_deref(),
+            Some(std::path::Path::new("/var/run/kube-mcp/auth/token"))
+        );
+        assert_eq!(
+            parsed.allowed_hosts,
+            [
+                "ep",
+                "ep.team-a",
+                "ep.team-a.svc",
+                "ep.team-a.svc.cluster.local",
+                "mcp.example.com"
+            ]
+        );
+        assert_eq!(parsed.allowed_origins, ["https://app.example.com"]);
+        assert!(
+            !env.contains_key("MCP_AUTH_TOKEN"),
+            "the token is never in env"
+        );
+    }
+
+    #[test]
+    fn hidden_secrets_and_access_reach_env() {
+        let d = render(McpEndpointSpec {
+            access: Access::NonDestructive,
+            secrets: SecretsPolicy::Hidden,
+            ..Default::default()
+        });
+        let env = env_map(&d);
+        assert_eq!(env["KUBE_MCP_SECRETS"], "hidden");
+        let tools: Vec<&str> = env["ALLOWED_TOOLS"].split(',').collect();
+        for t in &tools {
+            let spec = kube_mcp_server::catalog::find(t).unwrap();
+            assert_ne!(spec.class, kube_mcp_server::catalog::ToolClass::Destructive);
+        }
+    }
+
+    #[test]
+    fn security_context_is_restricted() {
+        let d = render(McpEndpointSpec::default());
+        let pod = d.spec.unwrap().template.spec.unwrap();
+        let c = &pod.containers[0];
+        let sc = c.security_context.as_ref().unwrap();
+        assert_eq!(sc.run_as_non_root, Some(true));
+        assert_eq!(sc.run_as_user, Some(65532));
+        assert_eq!(sc.read_only_root_filesystem, Some(true));
+        assert_eq!(sc.allow_privilege_escalation, Some(false));
+        assert_eq!(
+            sc.capabilities.as_ref().unwrap().drop,
+            Some(vec!["ALL".to_string()])
+        );
+        assert_eq!(sc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
+        assert_eq!(pod.automount_service_account_token, Some(true));
+        assert_eq!(pod.service_account_name.as_deref(), Some("ep"));
+    }
+
+    #[test]
+    fn probes_and_port() {
+        let d = render(McpEndpointSpec::default());
+        let c = &d.spec.unwrap().template.spec.unwrap().containers[0];
+        let p = &c.ports.as_ref().unwrap()[0];
+        assert_eq!((p.name.as_deref(), p.container_port), (Some("http"), 8080));
+        let path = |p: &Option<Probe>| {
+            p.as_ref()
+                .unwrap()
+                .http_get
+                .as_ref()
+                .unwrap()
+                .path
+                .clone()
+                .unwrap()
+        };
+        assert_eq!(path(&c.liveness_probe), "/health");
+        assert_eq!(path(&c.readiness_probe), "/ready");
+    }
+
+    #[test]
+    fn token_volume_is_read_only_and_follows_the_ref() {
+        let d = render(McpEndpointSpec::default());
+        let pod = d.spec.unwrap().template.spec.unwrap();
+        let m = &pod.containers[0].volume_mounts.as_ref().unwrap()[0];
+        assert_eq!(
+            (m.mount_path.as_str(), m.read_only),
+            ("/var/run/kube-mcp/auth", Some(true))
+        );
+        let v = pod.volumes.unwrap()[0].secret.clone().unwrap();
+        assert_eq!(v.secret_name.as_deref(), Some("ep-token"));
+        assert_eq!(v.items.unwrap()[0].path, "token");
+
+        let d = render(McpEndpointSpec {
+            auth: Some(AuthSpec {
+                token_secret_ref: Some(SecretKeyRef {
+                    name: "mine".into(),
+                    key: "k".into(),
+                }),
+            }),
+            ..Default::default()
+        });
+        let v = d.spec.unwrap().template.spec.unwrap().volumes.unwrap()[0]
+            .secret
+            .clone()
+            .unwrap();
+        assert_eq!(v.secret_name.as_deref(), Some("mine"));
+        let item = &v.items.unwrap()[0];
+        assert_eq!((item.key.as_str(), item.path.as_str()), ("k", "token"));
+    }
+
+    #[test]
+    fn config_hash_moves_with_settings_only() {
+        let hash = |d: &Deployment| {
+            d.spec
+                .as_ref()
+                .unwrap()
+                .template
+                .metadata
+                .as_ref()
+                .unwrap()
+                .annotations
+                .as_ref()
+                .unwrap()[labels::CONFIG_HASH]
+                .clone()
+        };
+        let a = render(McpEndpointSpec::default());
+        let b = render(McpEndpointSpec::default());
+        assert_eq!(hash(&a), hash(&b));
+        assert_eq!(hash(&a).len(), 64);
+        let c = render(McpEndpointSpec {
+            tools: Some(vec!["kubectl_get".into()]),
+            ..Default::default()
+        });
+        assert_ne!(hash(&a), hash(&c));
+        // Replicas and resources do not roll pods through the hash.
+        let r = render(McpEndpointSpec {
+            replicas: 3,
+            ..Default::default()
+        });
+        assert_eq!(hash(&a), hash(&r));
+    }
+
+    #[test]
+    fn image_and_resources_from_spec() {
+        let res = ResourceRequirements {
+            limits: Some(BTreeMap::from([(
+                "memory".to_string(),
+                Quantity("128Mi".into()),
+            )])),
+            ..Default::default()
+        };
+        let d = render(McpEndpointSpec {
+            image: Some("example.com/mcp:dev".into()),
+            resources: Some(res.clone()),
+            replicas: 2,
+            ..Default::default()
+        });
+        let spec = d.spec.unwrap();
+        assert_eq!(spec.replicas, Some(2));
+        let c = &spec.template.spec.unwrap().containers[0];
+        assert_eq!(c.image.as_deref(), Some("example.com/mcp:dev"));
+        assert_eq!(c.resources, Some(res));
+        let d = render(McpEndpointSpec::default());
+        assert_eq!(
+            d.spec.unwrap().template.spec.unwrap().containers[0]
+                .image
+                .as_deref(),
+            Some(crate::config::DEFAULT_IMAGE)
+        );
+    }
+
+    /// Snapshot of one full rendered Deployment (regenerate deliberately when the shape changes).
+    #[test]
+    fn full_deployment_snapshot() {
+        let d = render(McpEndpointSpec {
+            tools: Some(vec!["kubectl_get".into(), "kubectl_logs".into()]),
+            ..Default::default()
+        });
+        let got = serde_json::to_value(&d).unwrap();
+        let hash = got["spec"]["template"]["metadata"]["annotations"][labels::CONFIG_HASH].clone();
+        let want = serde_json::json!({
+          "apiVersion": "apps/v1",
+          "kind": "Deployment",
+          "metadata": {
+            "name": "ep",
+            "namespace": "team-a",
+            "labels": {
+              "app.kubernetes.io/component": "mcp-endpoint",
+              "app.kubernetes.io/instance": "ep",
+              "app.kubernetes.io/managed-by": "kube-mcp-operator",
+              "app.kubernetes.io/name": "kube-mcp-server",
+              "app.kubernetes.io/part-of": "kube-mcp",
+              "kubemcp.io/owner-name": "ep",
+              "kubemcp.io/owner-namespace": "team-a"
+            },
+            "ownerReferences": [{
+              "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint", "name": "ep",
+              "uid": "0000-uid", "controller": true
+            }]
+          },
+          "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/instance": "ep", "app.kubernetes.io/name": "kube-mcp-server"}},
+            "template": {
+              "metadata": {
+                "labels": {
+                  "app.kubernetes.io/component": "mcp-endpoint",
+                  "app.kubernetes.io/instance": "ep",
+                  "app.kubernetes.io/managed-by": "kube-mcp-operator",
+                  "app.kubernetes.io/name": "kube-mcp-server",
+                  "app.kubernetes.io/part-of": "kube-mcp",
+                  "kubemcp.io/owner-name": "ep",
+                  "kubemcp.io/owner-namespace": "team-a"
+                },
+                "annotations": {"kubemcp.io/config-hash": hash}
+              },
+              "spec": {
+                "serviceAccountName": "ep",
+                "automountServiceAccountToken": true,
+                "enableServiceLinks": false,
+                "securityContext": {
+                  "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+                  "seccompProfile": {"type": "RuntimeDefault"}
+                },
+                "containers": [{
+                  "name": "kube-mcp-server",
+                  "image": crate::config::DEFAULT_IMAGE,
+                  "env": [
+                    {"name": "ENABLE_UNSAFE_STREAMABLE_HTTP_TRANSPORT", "value": "true"},
+                    {"name": "PORT", "value": "8080"},
+                    {"name": "HOST", "value": "0.0.0.0"},
+                    {"name": "KUBE_MCP_STATELESS", "value": "true"},
+                    {"name": "ALLOWED_TOOLS", "value": "kubectl_get,kubectl_logs"},
+                    {"name": "ALLOW_ONLY_READONLY_TOOLS", "value": "true"},
+                    {"name": "ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS", "value": "false"},
+                    {"name": "KUBE_MCP_SECRETS", "value": "masked"},
+                    {"name": "KUBE_MCP_NAMESPACES", "value": "team-a"},
+                    {"name": "KUBE_MCP_AUTH_TOKEN_FILE", "value": "/var/run/kube-mcp/auth/token"},
+                    {"name": "DNS_REBINDING_PROTECTION", "value": "true"},
+                    {"name": "DNS_REBINDING_ALLOWED_HOST", "value": "ep,ep.team-a,ep.team-a.svc,ep.team-a.svc.cluster.local"},
+                    {"name": "SPAWN_MAX_BUFFER", "value": "1048576"},
+                    {"name": "KUBE_MCP_TOOL_TIMEOUT_SECONDS", "value": "60"}
+                  ],
+                  "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+                  "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "initialDelaySeconds": 5, "periodSeconds": 10},
+                  "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}, "initialDelaySeconds": 2, "periodSeconds": 10},
+                  "securityContext": {
+                    "allowPrivilegeEscalation": false,
+                    "capabilities": {"drop": ["ALL"]},
+                    "readOnlyRootFilesystem": true,
+                    "runAsGroup": 65532,
+                    "runAsNonRoot": true,
+                    "runAsUser": 65532,
+                    "seccompProfile": {"type": "RuntimeDefault"}
+                  },
+                  "volumeMounts": [
+                    {"name": "auth", "mountPath": "/var/run/kube-mcp/auth", "readOnly": true},
+                    {"name": "tmp", "mountPath": "/tmp"}
+                  ]
+                }],
+                "volumes": [
+                  {"name": "auth", "secret": {"secretName": "ep-token", "items": [{"key": "token", "path": "token"}], "defaultMode": 288}},
+                  {"name": "tmp", "emptyDir": {}}
+                ]
+              }
+            }
+          }
+        });
+        assert_eq!(
+            got,
+            want,
+            "\n{}",
+            serde_json::to_string_pretty(&got).unwrap()
+        );
+    }
+}

@@ -1,0 +1,380 @@
+//! The escalation guard and the effective grant of an endpoint.
+//!
+//! Pure: spec + operator policy -> what the endpoint gets, or why it gets nothing.
+
+use crate::config::Config;
+use crate::crd::{Access, McpEndpoint, SecretsPolicy};
+use crate::names;
+use kube_mcp_server::catalog::{CATALOG, ToolClass, ToolSpec};
+
+/// Where an endpoint's server may act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// These namespaces (deduplicated, in spec order).
+    Namespaces(Vec<String>),
+    /// Every namespace (`namespaces: ["*"]`).
+    Cluster,
+}
+
+impl Scope {
+    /// The server's KUBE_MCP_NAMESPACES / status form.
+    pub fn to_list(&self) -> Vec<String> {
+        match self {
+            Scope::Namespaces(v) => v.clone(),
+            Scope::Cluster => vec!["*".into()],
+        }
+    }
+}
+
+/// What an accepted endpoint is granted.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub access: Access,
+    pub secrets: SecretsPolicy,
+    /// Effective tools, in catalog order.
+    pub tools: Vec<&'static ToolSpec>,
+    pub scope: Scope,
+    /// Whether cluster-scoped catalog rules may be granted (operator policy).
+    pub cluster_reads: bool,
+}
+
+impl Grant {
+    pub fn tool_names(&self) -> Vec<String> {
+        self.tools.iter().map(|t| t.name.to_string()).collect()
+    }
+}
+
+/// Why an endpoint is refused. Each carries a message saying how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    ScopeNotAllowed(String),
+    AccessNotAllowed(String),
+    NoEffectiveTools(String),
+}
+
+impl Refusal {
+    /// The condition reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::ScopeNotAllowed(_) => "ScopeNotAllowed",
+            Refusal::AccessNotAllowed(_) => "AccessNotAllowed",
+            Refusal::NoEffectiveTools(_) => "NoEffectiveTools",
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Refusal::ScopeNotAllowed(m)
+            | Refusal::AccessNotAllowed(m)
+            | Refusal::NoEffectiveTools(m) => m,
+        }
+    }
+}
+
+/// Whether a tool of `class` is within the `access` ceiling.
+pub fn class_allowed(access: Access, class: ToolClass) -> bool {
+    match access {
+        Access::ReadOnly => class == ToolClass::ReadOnly,
+        Access::NonDestructive => class != ToolClass::Destructive,
+        Access::Full => true,
+    }
+}
+
+/// The effective tool set: the ceiling intersected with the allowlist, in catalog order.
+pub fn effective_tools(access: Access, allowlist: Option<&[String]>) -> Vec<&'static ToolSpec> {
+    CATALOG
+        .iter()
+        .filter(|t| class_allowed(access, t.class))
+        .filter(|t| allowlist.is_none_or(|l| l.iter().any(|n| n == t.name)))
+        .collect()
+}
+
+/// The requested scope: the own namespace by default, `*` = cluster.
+pub fn requested_scope(ep: &McpEndpoint) -> Scope {
+    let own = names::namespace(ep);
+    match ep.spec.namespaces.as_deref() {
+        None | Some([]) => Scope::Namespaces(vec![own]),
+        Some(list) if list.iter().any(|n| n == "*") => Scope::Cluster,
+        Some(list) => {
+            let mut out: Vec<String> = vec![];
+            for n in list {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+            Scope::Namespaces(out)
+        }
+    }
+}
+
+/// The escalation guard and the effective grant.
+pub fn evaluate(ep: &McpEndpoint, cfg: &Config) -> Result<Grant, Refusal> {
+    let own = names::namespace(ep);
+    let admin = cfg.is_admin_namespace(&own);
+    let admins = if cfg.admin_namespaces.is_empty() {
+        "none are configured".to_string()
+    } else {
+        cfg.admin_namespaces.join(", ")
+    };
+    let scope = requested_scope(ep);
+    match &scope {
+        Scope::Cluster if !admin => {
+            return Err(Refusal::ScopeNotAllowed(format!(
+                "namespaces [\"*\"] (cluster-wide) is only allowed for endpoints in an admin namespace \
+                 (--admin-namespaces: {admins}); list namespaces explicitly in spec.namespaces or create the endpoint in an admin namespace"
+            )));
+        }
+        Scope::Namespaces(list) if !admin => {
+            let foreign: Vec<&str> = list
+                .iter()
+                .filter(|n| **n != own)
+                .map(String::as_str)
+                .collect();
+            if !foreign.is_empty() {
+                return Err(Refusal::ScopeNotAllowed(format!(
+                    "namespaces {foreign:?} are outside the endpoint's own namespace {own:?}; only endpoints in an \
+                     admin namespace (--admin-namespaces: {admins}) may reach other namespaces. Remove them from \
+                     spec.namespaces or create the endpoint in an admin namespace"
+                )));
+            }
+        }
+        _ => {}
+    }
+    let max = cfg.max_access();
+    if ep.spec.access > max {
+        return Err(Refusal::AccessNotAllowed(format!(
+            "spec.access {} exceeds the operator's ceiling {} (--max-access); set spec.access to {} or lower",
+            ep.spec.access.as_str(),
+            max.as_str(),
+            max.as_str()
+        )));
+    }
+    let tools = effective_tools(ep.spec.access, ep.spec.tools.as_deref());
+    if tools.is_empty() {
+        return Err(Refusal::NoEffectiveTools(format!(
+            "no tool of spec.tools is within spec.access {}; add a tool of that class to spec.tools, \
+             raise spec.access, or remove spec.tools",
+            ep.spec.access.as_str()
+        )));
+    }
+    Ok(Grant {
+        access: ep.spec.access,
+        secrets: ep.spec.secrets,
+        tools,
+        scope,
+        cluster_reads: cfg.allow_cluster_reads,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::crd::McpEndpointSpec;
+
+    pub(crate) fn ep(ns: &str, spec: McpEndpointSpec) -> McpEndpoint {
+        let mut e = McpEndpoint::new("ep", spec);
+        e.metadata.namespace = Some(ns.into());
+        e.metadata.uid = Some("0000-uid".into());
+        e.metadata.generation = Some(1);
+        e
+    }
+
+    fn cfg(admins: &[&str], max: crate::config::MaxAccess) -> Config {
+        Config {
+            admin_namespaces: admins.iter().map(|s| s.to_string()).collect(),
+            max_access: max,
+            ..Config::default()
+        }
+    }
+
+    fn spec(ns: Option<&[&str]>, access: Access) -> McpEndpointSpec {
+        McpEndpointSpec {
+            namespaces: ns.map(|v| v.iter().map(|s| s.to_string()).collect()),
+            access,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn guard_table() {
+        use crate::config::MaxAccess::*;
+        use Access as A;
+        // (endpoint ns, spec.namespaces, access, admins, max) -> Ok(scope) | Err(reason)
+        let cases: Vec<(&str, Option<&[&str]>, A, &[&str], _, Result<Scope, &str>)> = vec![
+            (
+                "a",
+                None,
+                A::ReadOnly,
+                &[],
+                Full,
+                Ok(Scope::Namespaces(vec!["a".into()])),
+            ),
+            (
+                "a",
+                Some(&["a"]),
+                A::Full,
+                &[],
+                Full,
+                Ok(Scope::Namespaces(vec!["a".into()])),
+            ),
+            (
+                "a",
+                Some(&["a", "a"]),
+                A::ReadOnly,
+                &[],
+                Full,
+                Ok(Scope::Namespaces(vec!["a".into()])),
+            ),
+            (
+                "a",
+                Some(&["b"]),
+                A::ReadOnly,
+                &[],
+                Full,
+                Err("ScopeNotAllowed"),
+            ),
+            (
+                "a",
+                Some(&["a", "b"]),
+                A::ReadOnly,
+                &["ops"],
+                Full,
+                Err("ScopeNotAllowed"),
+            ),
+            (
+                "a",
+                Some(&["*"]),
+                A::ReadOnly,
+                &[],
+                Full,
+                Err("ScopeNotAllowed"),
+            ),
+            (
+                "ops",
+                Some(&["b", "c"]),
+                A::ReadOnly,
+                &["ops"],
+                Full,
+                Ok(Scope::Namespaces(vec!["b".into(), "c".into()])),
+            ),
+            (
+                "ops",
+                Some(&["*"]),
+                A::ReadOnly,
+                &["ops"],
+                Full,
+                Ok(Scope::Cluster),
+            ),
+            (
+                "a",
+                None,
+                A::Full,
+                &[],
+                NonDestructive,
+                Err("AccessNotAllowed"),
+            ),
+            (
+                "a",
+                None,
+                A::NonDestructive,
+                &[],
+                ReadOnly,
+                Err("AccessNotAllowed"),
+            ),
+            (
+                "a",
+                None,
+                A::NonDestructive,
+                &[],
+                NonDestructive,
+                Ok(Scope::Namespaces(vec!["a".into()])),
+            ),
+            (
+                "ops",
+                None,
+                A::Full,
+                &["ops"],
+                ReadOnly,
+                Err("AccessNotAllowed"),
+            ),
+        ];
+        for (ns, namespaces, access, admins, max, want) in cases {
+            let got = evaluate(&ep(ns, spec(namespaces, access)), &cfg(admins, max));
+            match (&got, &want) {
+                (Ok(g), Ok(s)) => assert_eq!(&g.scope, s, "{ns} {namespaces:?}"),
+                (Err(r), Err(reason)) => {
+                    assert_eq!(r.reason(), *reason, "{ns} {namespaces:?}");
+                    assert!(
+                        r.message().contains("spec."),
+                        "message says how to fix: {}",
+                        r.message()
+                    );
+                }
+                _ => panic!("{ns} {namespaces:?} {access:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn tool_sets_follow_the_ceiling() {
+        let ro = effective_tools(Access::ReadOnly, None);
+        assert!(ro.iter().all(|t| t.class == ToolClass::ReadOnly));
+        assert_eq!(
+            ro.len(),
+            CATALOG
+                .iter()
+                .filter(|t| t.class == ToolClass::ReadOnly)
+                .count()
+        );
+        let nd = effective_tools(Access::NonDestructive, None);
+        assert!(nd.iter().all(|t| t.class != ToolClass::Destructive));
+        assert!(nd.iter().any(|t| t.class == ToolClass::Write));
+        assert_eq!(effective_tools(Access::Full, None).len(), CATALOG.len());
+    }
+
+    #[test]
+    fn allowlist_intersects_the_ceiling() {
+        let write = CATALOG
+            .iter()
+            .find(|t| t.class == ToolClass::Write)
+            .unwrap()
+            .name;
+        let read = CATALOG
+            .iter()
+            .find(|t| t.class == ToolClass::ReadOnly)
+            .unwrap()
+            .name;
+        let list = vec![
+            write.to_string(),
+            read.to_string(),
+            "not-a-tool".to_string(),
+        ];
+        let got: Vec<_> = effective_tools(Access::ReadOnly, Some(&list))
+            .iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(got, [read]);
+        let got = effective_tools(Access::NonDestructive, Some(&list));
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn no_effective_tools_is_refused() {
+        let write = CATALOG
+            .iter()
+            .find(|t| t.class == ToolClass::Write)
+            .unwrap()
+            .name;
+        let s = McpEndpointSpec {
+            tools: Some(vec![write.into()]),
+            ..Default::default()
+        };
+        let r = evaluate(&ep("a", s), &Config::default()).unwrap_err();
+        assert_eq!(r.reason(), "NoEffectiveTools");
+        let s = McpEndpointSpec {
+            tools: Some(vec![]),
+            ..Default::default()
+        };
+        assert!(evaluate(&ep("a", s), &Config::default()).is_err());
+    }
+}

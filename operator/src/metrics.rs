@@ -1,0 +1,108 @@
+//! Prometheus metrics of the reconciler.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::time::Instant;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub error: String,
+}
+
+/// Reconcile counters and latency.
+pub struct Metrics {
+    pub reconciles: Counter,
+    pub errors: Family<ErrorLabels, Counter>,
+    pub duration: Histogram,
+    pub registry: Registry,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let reconciles = Counter::default();
+        let errors = Family::<ErrorLabels, Counter>::default();
+        let duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
+        let mut registry = Registry::with_prefix("kube_mcp_operator");
+        registry.register("reconciles", "McpEndpoint reconciles", reconciles.clone());
+        registry.register(
+            "reconcile_errors",
+            "Failed reconciles by error",
+            errors.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of one reconcile",
+            duration.clone(),
+        );
+        Self {
+            reconciles,
+            errors,
+            duration,
+            registry,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a reconcile and returns a timer that records its duration when dropped.
+    pub fn start(&self) -> Timer<'_> {
+        self.reconciles.inc();
+        Timer {
+            start: Instant::now(),
+            histogram: &self.duration,
+        }
+    }
+
+    pub fn failed(&self, label: String) {
+        self.errors
+            .get_or_create(&ErrorLabels { error: label })
+            .inc();
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+pub struct Timer<'a> {
+    start: Instant,
+    histogram: &'a Histogram,
+}
+
+impl Drop for Timer<'_> {
+    fn drop(&mut self) {
+        self.histogram.observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters() {
+        let m = Metrics::default();
+        drop(m.start());
+        m.failed("api_403".into());
+        let text = m.render();
+        assert!(
+            text.contains("kube_mcp_operator_reconciles_total 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kube_mcp_operator_reconcile_errors_total{error=\"api_403\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kube_mcp_operator_reconcile_duration_seconds_count 1"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! Names of the objects an endpoint causes, and fixed paths/ports the server uses.
+
+use crate::crd::McpEndpoint;
+use kube::ResourceExt;
+
+/// The one field manager of every write the operator makes.
+pub const FIELD_MANAGER: &str = "kube-mcp-operator";
+/// Finalizer that removes cross-namespace and cluster-scoped grants.
+pub const FINALIZER: &str = "kubemcp.io/cleanup";
+/// Key of the generated token in its Secret.
+pub const TOKEN_KEY: &str = "token";
+/// Directory the token Secret is mounted at in the server pod.
+pub const TOKEN_MOUNT_DIR: &str = "/var/run/kube-mcp/auth";
+/// File (inside [`TOKEN_MOUNT_DIR`]) the server reads the token from.
+pub const TOKEN_FILE: &str = "/var/run/kube-mcp/auth/token";
+/// Container port of the server (named `http`).
+pub const SERVER_PORT: i32 = 8080;
+/// Service port.
+pub const SERVICE_PORT: i32 = 80;
+/// Name of the server container.
+pub const CONTAINER_NAME: &str = "kube-mcp-server";
+
+/// Name of the endpoint (also of its ServiceAccount, Deployment, Service, NetworkPolicy).
+pub fn base(ep: &McpEndpoint) -> String {
+    ep.name_any()
+}
+
+/// Namespace of the endpoint (`default` if somehow absent).
+pub fn namespace(ep: &McpEndpoint) -> String {
+    ep.namespace().unwrap_or_else(|| "default".into())
+}
+
+/// The generated token Secret: `<name>-token`.
+pub fn token_secret(ep: &McpEndpoint) -> String {
+    format!("{}-token", base(ep))
+}
+
+/// Role/RoleBinding name in `target` namespace: the endpoint name at home,
+/// `kube-mcp-<ep-ns>-<ep-name>` elsewhere (so two namespaces' endpoints never collide).
+pub fn role(ep: &McpEndpoint, target: &str) -> String {
+    let ns = namespace(ep);
+    if target == ns {
+        base(ep)
+    } else {
+        format!("kube-mcp-{ns}-{}", base(ep))
+    }
+}
+
+/// ClusterRole/ClusterRoleBinding name: `kube-mcp-<ep-ns>-<ep-name>`.
+pub fn cluster_role(ep: &McpEndpoint) -> String {
+    format!("kube-mcp-{}-{}", namespace(ep), base(ep))
+}
+
+/// The in-cluster URL of the MCP endpoint.
+pub fn url(ep: &McpEndpoint) -> String {
+    format!(
+        "http://{}.{}.svc:{SERVICE_PORT}/mcp",
+        base(ep),
+        namespace(ep)
+    )
+}

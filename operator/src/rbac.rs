@@ -1,0 +1,399 @@
+//! ServiceAccount, Roles, RoleBindings and the ClusterRole of an endpoint,
+//! derived from the catalog rules of its effective tools.
+
+use crate::crd::{Access, McpEndpoint, SecretsPolicy};
+use crate::guard::{Grant, Scope};
+use crate::{meta, names};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
+use kube_mcp_server::catalog::{RuleScope, SECRETS};
+use std::collections::{BTreeMap, BTreeSet};
+
+const READ_VERBS: &[&str] = &["get", "list", "watch"];
+/// Verbs only a `Full` endpoint is ever granted, whatever a tool's rules say
+/// (the helm rules of write-class tools include `delete` on `*`).
+const DELETE_VERBS: &[&str] = &["delete", "deletecollection"];
+
+/// The endpoint's ServiceAccount (same name as the endpoint).
+pub fn service_account(ep: &McpEndpoint) -> ServiceAccount {
+    let ns = names::namespace(ep);
+    ServiceAccount {
+        metadata: meta::child(ep, &names::base(ep), Some(&ns)),
+        automount_service_account_token: Some(true),
+        ..ServiceAccount::default()
+    }
+}
+
+/// The merged policy rules of the grant's tools for one catalog scope.
+///
+/// Rules are normalised (one rule per API group and verb set, sorted), so the
+/// output is deterministic and a no-op apply stays a no-op. With
+/// `secrets: Hidden`, every rule on Secrets — and every wildcard resource
+/// rule, which would include Secrets — is dropped. Cluster rules keep write
+/// verbs only for `access: Full`, and delete verbs are granted to `Full` only.
+pub fn rules(grant: &Grant, scope: RuleScope) -> Vec<PolicyRule> {
+    // (group, resource) -> verbs
+    let mut by_resource: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for tool in &grant.tools {
+        for rule in tool.rules.iter().filter(|r| r.scope == scope) {
+            for group in rule.api_groups {
+                for resource in rule.resources {
+                    if grant.secrets == SecretsPolicy::Hidden
+                        && (*resource == SECRETS || *resource == "*")
+                    {
+                        continue;
+                    }
+                    let verbs = rule
+                        .verbs
+                        .iter()
+                        .filter(|v| {
+                            grant.access == Access::Full
+                                || (!DELETE_VERBS.contains(v)
+                                    && (scope == RuleScope::Namespaced || READ_VERBS.contains(v)))
+                        })
+                        .map(|v| v.to_string());
+                    by_resource
+                        .entry((group.to_string(), resource.to_string()))
+                        .or_default()
+                        .extend(verbs);
+                }
+            }
+        }
+    }
+    // (group, verbs) -> resources
+    let mut by_verbs: BTreeMap<(String, Vec<String>), BTreeSet<String>> = BTreeMap::new();
+    for ((group, resource), verbs) in by_resource {
+        if verbs.is_empty() {
+            continue;
+        }
+        by_verbs
+            .entry((group, verbs.into_iter().collect()))
+            .or_default()
+            .insert(resource);
+    }
+    by_verbs
+        .into_iter()
+        .map(|((group, verbs), resources)| PolicyRule {
+            api_groups: Some(vec![group]),
+            resources: Some(resources.into_iter().collect()),
+            verbs,
+            ..PolicyRule::default()
+        })
+        .collect()
+}
+
+fn subject(ep: &McpEndpoint) -> Subject {
+    Subject {
+        kind: "ServiceAccount".into(),
+        name: names::base(ep),
+        namespace: Some(names::namespace(ep)),
+        api_group: None,
+    }
+}
+
+/// A Role and its RoleBinding in each namespace of the scope (none for a cluster scope
+/// or when the tools need no namespaced rule).
+pub fn roles(ep: &McpEndpoint, grant: &Grant) -> Vec<(Role, RoleBinding)> {
+    let Scope::Namespaces(namespaces) = &grant.scope else {
+        return vec![];
+    };
+    let rules = rules(grant, RuleScope::Namespaced);
+    if rules.is_empty() {
+        return vec![];
+    }
+    namespaces
+        .iter()
+        .map(|ns| {
+            let name = names::role(ep, ns);
+            let role = Role {
+                metadata: meta::child(ep, &name, Some(ns)),
+                rules: Some(rules.clone()),
+            };
+            let binding = RoleBinding {
+                metadata: meta::child(ep, &name, Some(ns)),
+                role_ref: RoleRef {
+                    api_group: Some("rbac.authorization.k8s.io".into()),
+                    kind: "Role".into(),
+                    name,
+                },
+                subjects: Some(vec![subject(ep)]),
+            };
+            (role, binding)
+        })
+        .collect()
+}
+
+/// The ClusterRole and binding, when needed and allowed: the cluster-scoped
+/// catalog rules (if the policy allows cluster reads) plus, for a `*` scope,
+/// the namespaced rules cluster-wide.
+pub fn cluster_role(ep: &McpEndpoint, grant: &Grant) -> Option<(ClusterRole, ClusterRoleBinding)> {
+    let mut rules = vec![];
+    if grant.cluster_reads {
+        rules.extend(self::rules(grant, RuleScope::Cluster));
+    }
+    if grant.scope == Scope::Cluster {
+        rules.extend(self::rules(grant, RuleScope::Namespaced));
+    }
+    if rules.is_empty() {
+        return None;
+    }
+    let name = names::cluster_role(ep);
+    let role = ClusterRole {
+        metadata: meta::child(ep, &name, None),
+        rules: Some(rules),
+        aggregation_rule: None,
+    };
+    let binding = ClusterRoleBinding {
+        metadata: meta::child(ep, &name, None),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "ClusterRole".into(),
+            name,
+        },
+        subjects: Some(vec![subject(ep)]),
+    };
+    Some((role, binding))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::crd::McpEndpointSpec;
+    use crate::guard::{evaluate, tests::ep};
+    use kube_mcp_server::catalog::{CATALOG, ToolClass};
+
+    const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
+
+    fn grant(ns: &str, spec: McpEndpointSpec, cfg: &Config) -> (McpEndpoint, Grant) {
+        let e = ep(ns, spec);
+        let g = evaluate(&e, cfg).unwrap();
+        (e, g)
+    }
+
+    fn all_verbs(rules: &[PolicyRule]) -> BTreeSet<String> {
+        rules.iter().flat_map(|r| r.verbs.clone()).collect()
+    }
+
+    fn names_resource(rules: &[PolicyRule], res: &str) -> bool {
+        rules
+            .iter()
+            .any(|r| r.resources.as_ref().unwrap().iter().any(|x| x == res))
+    }
+
+    #[test]
+    fn read_only_grants_no_write_verb() {
+        let (e, g) = grant("a", McpEndpointSpec::default(), &Config::default());
+        let roles = roles(&e, &g);
+        assert_eq!(roles.len(), 1);
+        let rules = roles[0].0.rules.clone().unwrap();
+        assert!(!rules.is_empty());
+        let verbs = all_verbs(&rules);
+        assert!(
+            verbs.iter().all(|v| READ_VERBS.contains(&v.as_str())),
+            "{verbs:?}"
+        );
+        // Masked: secrets readable (masking happens in the server).
+        assert!(names_resource(&rules, SECRETS));
+        let (cr, crb) = cluster_role(&e, &g).unwrap();
+        assert!(
+            all_verbs(cr.rules.as_ref().unwrap())
+                .iter()
+                .all(|v| READ_VERBS.contains(&v.as_str()))
+        );
+        assert_eq!(crb.role_ref.name, "kube-mcp-a-ep");
+        assert!(cr.metadata.owner_references.is_none());
+    }
+
+    #[test]
+    fn hidden_secrets_grant_no_rule_on_secrets() {
+        for access in [Access::ReadOnly, Access::NonDestructive, Access::Full] {
+            let s = McpEndpointSpec {
+                access,
+                secrets: SecretsPolicy::Hidden,
+                ..Default::default()
+            };
+            let (e, g) = grant("a", s, &Config::default());
+            let rules = roles(&e, &g)[0].0.rules.clone().unwrap();
+            assert!(!names_resource(&rules, SECRETS), "{access:?}");
+            assert!(
+                !names_resource(&rules, "*"),
+                "{access:?}: a wildcard includes secrets"
+            );
+        }
+    }
+
+    #[test]
+    fn non_destructive_writes_but_never_deletes() {
+        let s = McpEndpointSpec {
+            access: Access::NonDestructive,
+            ..Default::default()
+        };
+        let (e, g) = grant("a", s, &Config::default());
+        let rules = roles(&e, &g)[0].0.rules.clone().unwrap();
+        let verbs = all_verbs(&rules);
+        assert!(verbs.contains("create") && verbs.contains("patch"));
+        assert!(
+            !verbs.contains("delete") && !verbs.contains("deletecollection"),
+            "{verbs:?}"
+        );
+        let (cr, _) = cluster_role(&e, &g).unwrap();
+        assert!(
+            all_verbs(cr.rules.as_ref().unwrap())
+                .iter()
+                .all(|v| READ_VERBS.contains(&v.as_str()))
+        );
+    }
+
+    #[test]
+    fn only_full_gets_cluster_writes() {
+        let s = McpEndpointSpec {
+            access: Access::Full,
+            ..Default::default()
+        };
+        let (e, g) = grant("a", s, &Config::default());
+        let (cr, _) = cluster_role(&e, &g).unwrap();
+        let verbs = all_verbs(cr.rules.as_ref().unwrap());
+        assert!(
+            verbs.iter().any(|v| WRITE_VERBS.contains(&v.as_str())),
+            "{verbs:?}"
+        );
+        let ns = all_verbs(&rules(&g, RuleScope::Namespaced));
+        assert!(ns.contains("delete"));
+    }
+
+    #[test]
+    fn tool_set_drives_the_rules() {
+        // A read-only tool without rules: nothing to grant.
+        let ruleless = CATALOG
+            .iter()
+            .find(|t| t.class == ToolClass::ReadOnly && t.rules.is_empty())
+            .unwrap();
+        let s = McpEndpointSpec {
+            tools: Some(vec![ruleless.name.into()]),
+            ..Default::default()
+        };
+        let (e, g) = grant("a", s, &Config::default());
+        assert!(roles(&e, &g).is_empty());
+        assert!(cluster_role(&e, &g).is_none());
+        // A read-only tool with only namespaced rules: a Role, no ClusterRole.
+        let ns_only = CATALOG
+            .iter()
+            .find(|t| {
+                t.class == ToolClass::ReadOnly
+                    && !t.rules.is_empty()
+                    && t.rules.iter().all(|r| r.scope == RuleScope::Namespaced)
+            })
+            .unwrap();
+        let s = McpEndpointSpec {
+            tools: Some(vec![ns_only.name.into()]),
+            ..Default::default()
+        };
+        let (e, g) = grant("a", s, &Config::default());
+        let r = roles(&e, &g);
+        assert_eq!(r.len(), 1);
+        let want: BTreeSet<String> = ns_only
+            .rules
+            .iter()
+            .flat_map(|r| r.resources.iter().map(|s| s.to_string()))
+            .collect();
+        let got: BTreeSet<String> = r[0]
+            .0
+            .rules
+            .as_ref()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.resources.clone().unwrap())
+            .collect();
+        assert_eq!(got, want);
+        assert!(cluster_role(&e, &g).is_none());
+    }
+
+    #[test]
+    fn cluster_reads_follow_the_policy() {
+        let cfg = Config {
+            allow_cluster_reads: false,
+            ..Config::default()
+        };
+        let (e, g) = grant("a", McpEndpointSpec::default(), &cfg);
+        assert!(cluster_role(&e, &g).is_none());
+    }
+
+    #[test]
+    fn one_role_per_namespace_with_owner_only_at_home() {
+        let cfg = Config {
+            admin_namespaces: vec!["ops".into()],
+            ..Config::default()
+        };
+        let s = McpEndpointSpec {
+            namespaces: Some(vec!["ops".into(), "b".into()]),
+            ..Default::default()
+        };
+        let (e, g) = grant("ops", s, &cfg);
+        let r = roles(&e, &g);
+        let got: Vec<_> = r
+            .iter()
+            .map(|(role, rb)| {
+                assert_eq!(role.metadata.name, rb.metadata.name);
+                (
+                    role.metadata.namespace.clone().unwrap(),
+                    role.metadata.name.clone().unwrap(),
+                    role.metadata.owner_references.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("ops".into(), "ep".into(), true),
+                ("b".into(), "kube-mcp-ops-ep".into(), false)
+            ]
+        );
+        let rb = &r[1].1;
+        let subj = &rb.subjects.as_ref().unwrap()[0];
+        assert_eq!(
+            (subj.name.as_str(), subj.namespace.as_deref()),
+            ("ep", Some("ops"))
+        );
+        let l = rb.metadata.labels.as_ref().unwrap();
+        assert_eq!(l["kubemcp.io/owner-namespace"], "ops");
+        assert_eq!(l["kubemcp.io/owner-name"], "ep");
+    }
+
+    #[test]
+    fn cluster_scope_uses_a_cluster_role() {
+        let cfg = Config {
+            admin_namespaces: vec!["ops".into()],
+            ..Config::default()
+        };
+        let s = McpEndpointSpec {
+            namespaces: Some(vec!["*".into()]),
+            ..Default::default()
+        };
+        let (e, g) = grant("ops", s, &cfg);
+        assert!(roles(&e, &g).is_empty());
+        let (cr, _) = cluster_role(&e, &g).unwrap();
+        assert!(names_resource(cr.rules.as_ref().unwrap(), "pods"));
+    }
+
+    #[test]
+    fn rules_are_merged_and_sorted() {
+        let s = McpEndpointSpec {
+            access: Access::Full,
+            ..Default::default()
+        };
+        let (_, g) = grant("a", s, &Config::default());
+        let r = rules(&g, RuleScope::Namespaced);
+        let keys: Vec<_> = r
+            .iter()
+            .map(|r| (r.api_groups.clone(), r.verbs.clone()))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(keys, sorted, "one rule per (group, verbs), sorted");
+        assert_eq!(r, rules(&g, RuleScope::Namespaced));
+    }
+}

@@ -1,0 +1,158 @@
+//! The generated auth token Secret.
+
+use crate::crd::McpEndpoint;
+use crate::error::BuildError;
+use crate::{labels, meta, names};
+use base64::Engine;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use rand::TryRngCore;
+use std::collections::BTreeMap;
+
+/// A fresh token: 32 bytes from the OS CSPRNG, base64url without padding.
+pub fn generate_token() -> Result<String, BuildError> {
+    let mut buf = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut buf)
+        .map_err(BuildError::Random)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
+}
+
+/// Name and key of the Secret the server reads its token from.
+pub fn token_source(ep: &McpEndpoint) -> (String, String) {
+    match ep
+        .spec
+        .auth
+        .as_ref()
+        .and_then(|a| a.token_secret_ref.as_ref())
+    {
+        Some(r) => (r.name.clone(), r.key.clone()),
+        None => (names::token_secret(ep), names::TOKEN_KEY.to_string()),
+    }
+}
+
+/// The rotate-token annotation value of the endpoint ("" when absent).
+fn rotation(ep: &McpEndpoint) -> String {
+    ep.annotations()
+        .get(labels::ROTATE_TOKEN)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The generated token Secret, or None when the endpoint references its own.
+///
+/// An existing token is kept unless the endpoint's `kubemcp.io/rotate-token`
+/// annotation differs from the value the token was made for (kept in the
+/// Secret's `kubemcp.io/rotated-for` annotation); then `fresh` makes a new one.
+pub fn token_secret(
+    ep: &McpEndpoint,
+    existing: Option<&Secret>,
+    fresh: impl FnOnce() -> Result<String, BuildError>,
+) -> Result<Option<Secret>, BuildError> {
+    if ep
+        .spec
+        .auth
+        .as_ref()
+        .and_then(|a| a.token_secret_ref.as_ref())
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let rotate = rotation(ep);
+    let current = existing.and_then(|s| {
+        let made_for = s
+            .annotations()
+            .get(labels::ROTATED_FOR)
+            .cloned()
+            .unwrap_or_default();
+        let value = s.data.as_ref()?.get(names::TOKEN_KEY)?;
+        (made_for == rotate && !value.0.is_empty()).then(|| value.clone())
+    });
+    let token = match current {
+        Some(t) => t,
+        None => ByteString(fresh()?.into_bytes()),
+    };
+    let ns = names::namespace(ep);
+    let mut metadata = meta::child(ep, &names::token_secret(ep), Some(&ns));
+    metadata.annotations = Some(BTreeMap::from([(labels::ROTATED_FOR.to_string(), rotate)]));
+    Ok(Some(Secret {
+        metadata,
+        type_: Some("Opaque".into()),
+        data: Some(BTreeMap::from([(names::TOKEN_KEY.to_string(), token)])),
+        ..Secret::default()
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{AuthSpec, McpEndpointSpec, SecretKeyRef};
+    use crate::guard::tests::ep;
+
+    fn fixed(v: &'static str) -> impl FnOnce() -> Result<String, BuildError> {
+        move || Ok(v.to_string())
+    }
+
+    fn token(s: &Secret) -> &[u8] {
+        &s.data.as_ref().unwrap()["token"].0
+    }
+
+    #[test]
+    fn generated_tokens_are_random_and_urlsafe() {
+        let a = generate_token().unwrap();
+        let b = generate_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43); // 32 bytes, base64 without padding
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+
+    #[test]
+    fn first_token_then_kept_then_rotated() {
+        let mut e = ep("a", McpEndpointSpec::default());
+        let first = token_secret(&e, None, fixed("one")).unwrap().unwrap();
+        assert_eq!(first.metadata.name.as_deref(), Some("ep-token"));
+        assert_eq!(token(&first), b"one");
+        assert!(first.metadata.owner_references.is_some());
+        // Existing: kept, the generator is not asked.
+        let kept = token_secret(&e, Some(&first), || panic!("must not regenerate"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept, first);
+        // The annotation changes: a new token, and the new value is remembered.
+        e.annotations_mut()
+            .insert(labels::ROTATE_TOKEN.into(), "2026-11-27".into());
+        let rotated = token_secret(&e, Some(&first), fixed("two"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(token(&rotated), b"two");
+        assert_eq!(rotated.annotations()[labels::ROTATED_FOR], "2026-11-27");
+        let again = token_secret(&e, Some(&rotated), || panic!("must not regenerate"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(token(&again), b"two");
+    }
+
+    #[test]
+    fn referenced_secret_means_none_generated() {
+        let s = McpEndpointSpec {
+            auth: Some(AuthSpec {
+                token_secret_ref: Some(SecretKeyRef {
+                    name: "mine".into(),
+                    key: "k".into(),
+                }),
+            }),
+            ..Default::default()
+        };
+        let e = ep("a", s);
+        assert!(token_secret(&e, None, fixed("x")).unwrap().is_none());
+        assert_eq!(token_source(&e), ("mine".into(), "k".into()));
+        assert_eq!(
+            token_source(&ep("a", McpEndpointSpec::default())),
+            ("ep-token".into(), "token".into())
+        );
+    }
+}

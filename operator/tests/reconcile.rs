@@ -1,0 +1,819 @@
+//! The operator against a real kube-apiserver (RBAC on): the controller runs
+//! in-process on each test's runtime with an admin client; RBAC denials come
+//! from the API server through tokens of the endpoints' ServiceAccounts.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client, ResourceExt};
+use kube_mcp_operator::config::Config;
+use kube_mcp_operator::crd::{Access, McpEndpoint, McpEndpointSpec, SecretsPolicy};
+use kube_mcp_operator::metrics::Metrics;
+use kube_mcp_operator::reconcile::{self, Context};
+use kube_mcp_operator::{labels, status};
+use kube_mcp_server::catalog::{CATALOG, RuleScope, ToolClass};
+use kube_mcp_tests::{client_with_token, service_account_token, test_namespace};
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Polls `f` until it returns Some, or panics after `WAIT`.
+async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn install_crd(client: &Client) {
+    reconcile::install_crd(client)
+        .await
+        .expect("installing the CRD");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    eventually("the CRD to be established", || async {
+        let crd = crds.get("mcpendpoints.kubemcp.io").await.ok()?;
+        let established = crd
+            .status?
+            .conditions?
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
+        established.then_some(())
+    })
+    .await;
+    // The endpoint API answers.
+    eventually("the McpEndpoint API", || async {
+        Api::<McpEndpoint>::all(client.clone())
+            .list(&ListParams::default().limit(1))
+            .await
+            .ok()
+    })
+    .await;
+}
+
+/// A controller watching `namespaces` only (tests run in parallel, each with its own policy).
+struct Operator {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    ctx: Arc<Context>,
+}
+
+impl Operator {
+    async fn start(client: &Client, config: Config) -> Operator {
+        install_crd(client).await;
+        let ctx = Arc::new(Context::new(
+            client.clone(),
+            config,
+            Arc::new(Metrics::default()),
+        ));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(reconcile::run(ctx.clone(), stop.clone()));
+        Operator { stop, task, ctx }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
+fn config(watch: &[&str], admins: &[&str]) -> Config {
+    Config {
+        watch_namespaces: watch.iter().map(|s| s.to_string()).collect(),
+        admin_namespaces: admins.iter().map(|s| s.to_string()).collect(),
+        ..Config::default()
+    }
+}
+
+async fn create(client: &Client, ns: &str, name: &str, spec: McpEndpointSpec) -> McpEndpoint {
+    let api: Api<McpEndpoint> = Api::namespaced(client.clone(), ns);
+    api.create(&PostParams::default(), &McpEndpoint::new(name, spec))
+        .await
+        .expect("creating the McpEndpoint")
+}
+
+async fn condition(client: &Client, ns: &str, name: &str, ty: &str) -> Option<(String, String)> {
+    let ep = Api::<McpEndpoint>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .ok()?;
+    let c = ep.status?.conditions.into_iter().find(|c| c.type_ == ty)?;
+    Some((c.status, c.reason))
+}
+
+async fn wait_condition(client: &Client, ns: &str, name: &str, ty: &str, want: &str) -> String {
+    eventually(&format!("{ns}/{name} {ty}={want}"), || async {
+        let (s, reason) = condition(client, ns, name, ty).await?;
+        (s == want).then_some(reason)
+    })
+    .await
+}
+
+fn code<T>(r: Result<T, kube::Error>) -> u16 {
+    match r {
+        Ok(_) => 200,
+        Err(kube::Error::Api(s)) => s.code,
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+async fn sa_client(admin: &Client, ns: &str, sa: &str) -> Client {
+    let token = service_account_token(admin, ns, sa).await;
+    client_with_token(&token).await
+}
+
+fn pod(name: &str) -> Pod {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }))
+    .unwrap()
+}
+
+fn config_map(name: &str) -> ConfigMap {
+    serde_json::from_value(serde_json::json!({"metadata": {"name": name}, "data": {"a": "b"}}))
+        .unwrap()
+}
+
+async fn owned_rbac(client: &Client, ns: &str, name: &str) -> Vec<String> {
+    let lp = ListParams::default().labels(&labels::owner_selector(ns, name));
+    let mut out = vec![];
+    for r in Api::<Role>::all(client.clone())
+        .list_metadata(&lp)
+        .await
+        .unwrap()
+    {
+        out.push(format!(
+            "Role {}/{}",
+            r.namespace().unwrap_or_default(),
+            r.name_any()
+        ));
+    }
+    for r in Api::<RoleBinding>::all(client.clone())
+        .list_metadata(&lp)
+        .await
+        .unwrap()
+    {
+        out.push(format!(
+            "RoleBinding {}/{}",
+            r.namespace().unwrap_or_default(),
+            r.name_any()
+        ));
+    }
+    for r in Api::<ClusterRole>::all(client.clone())
+        .list_metadata(&lp)
+        .await
+        .unwrap()
+    {
+        out.push(format!("ClusterRole {}", r.name_any()));
+    }
+    for r in Api::<ClusterRoleBinding>::all(client.clone())
+        .list_metadata(&lp)
+        .await
+        .unwrap()
+    {
+        out.push(format!("ClusterRoleBinding {}", r.name_any()));
+    }
+    out
+}
+
+fn env_of(d: &Deployment) -> BTreeMap<String, String> {
+    d.spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
+        .env
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.name, e.value.unwrap_or_default()))
+        .collect()
+}
+
+/// Two read-only tools with rules, the second with namespaced rules only (from the catalog, no name spelled).
+fn two_read_tools() -> (&'static str, &'static str) {
+    let with_rules = |t: &&kube_mcp_server::catalog::ToolSpec| {
+        t.class == ToolClass::ReadOnly && !t.rules.is_empty()
+    };
+    let b = CATALOG
+        .iter()
+        .filter(with_rules)
+        .find(|t| t.rules.iter().all(|r| r.scope == RuleScope::Namespaced))
+        .expect("a read tool with namespaced rules only");
+    let a = CATALOG
+        .iter()
+        .filter(with_rules)
+        .find(|t| t.name != b.name)
+        .expect("a second read tool");
+    (a.name, b.name)
+}
+
+#[tokio::test]
+async fn read_only_endpoint_can_read_and_nothing_else() {
+    let ns = test_namespace("op-ro").await;
+    let other = test_namespace("op-ro-other").await;
+    let client = ns.client.clone();
+    let op = Operator::start(&client, config(&[&ns.name], &[])).await;
+    let started = Instant::now();
+    create(
+        &client,
+        &ns.name,
+        "ro",
+        McpEndpointSpec {
+            access: Access::ReadOnly,
+            secrets: SecretsPolicy::Hidden,
+            ..Default::default()
+        },
+    )
+    .await;
+    wait_condition(&client, &ns.name, "ro", "RbacReady", "True").await;
+    eprintln!("ro: RbacReady after {:?}", started.elapsed());
+
+    let sa = sa_client(&client, &ns.name, "ro").await;
+    let pods: Api<Pod> = Api::namespaced(sa.clone(), &ns.name);
+    assert_eq!(
+        code(pods.list(&ListParams::default()).await),
+        200,
+        "list pods in scope"
+    );
+    assert_eq!(
+        code(pods.create(&PostParams::default(), &pod("p")).await),
+        403,
+        "create pods"
+    );
+    let secrets: Api<Secret> = Api::namespaced(sa.clone(), &ns.name);
+    assert_eq!(
+        code(secrets.list(&ListParams::default()).await),
+        403,
+        "secrets: Hidden"
+    );
+    let elsewhere: Api<Pod> = Api::namespaced(sa.clone(), &other.name);
+    assert_eq!(
+        code(elsewhere.list(&ListParams::default()).await),
+        403,
+        "another namespace"
+    );
+
+    // The rendered server settings and the children exist.
+    let d = Api::<Deployment>::namespaced(client.clone(), &ns.name)
+        .get("ro")
+        .await
+        .unwrap();
+    let env = env_of(&d);
+    assert_eq!(env["KUBE_MCP_SECRETS"], "hidden");
+    assert_eq!(env["KUBE_MCP_NAMESPACES"], ns.name);
+    for t in env["ALLOWED_TOOLS"].split(',') {
+        assert_eq!(
+            kube_mcp_server::catalog::find(t).unwrap().class,
+            ToolClass::ReadOnly
+        );
+    }
+    assert!(!env.contains_key("MCP_AUTH_TOKEN"));
+    Api::<Service>::namespaced(client.clone(), &ns.name)
+        .get("ro")
+        .await
+        .unwrap();
+    Api::<NetworkPolicy>::namespaced(client.clone(), &ns.name)
+        .get("ro")
+        .await
+        .unwrap();
+    let token = Api::<Secret>::namespaced(client.clone(), &ns.name)
+        .get("ro-token")
+        .await
+        .unwrap();
+    assert_eq!(token.data.unwrap()["token"].0.len(), 43);
+    let ep = Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
+        .get("ro")
+        .await
+        .unwrap();
+    let st = ep.status.unwrap();
+    assert_eq!(
+        st.url.as_deref(),
+        Some(format!("http://ro.{}.svc:80/mcp", ns.name).as_str())
+    );
+    assert_eq!(st.token_secret_name.as_deref(), Some("ro-token"));
+    assert_eq!(st.namespaces, [ns.name.clone()]);
+    assert_eq!(st.tool_count, Some(st.tools.len() as i32));
+
+    op.stop().await;
+    ns.delete().await;
+    other.delete().await;
+}
+
+#[tokio::test]
+async fn non_destructive_endpoint_can_create_but_not_delete() {
+    let ns = test_namespace("op-nd").await;
+    let client = ns.client.clone();
+    let op = Operator::start(&client, config(&[&ns.name], &[])).await;
+    create(
+        &client,
+        &ns.name,
+        "nd",
+        McpEndpointSpec {
+            access: Access::NonDestructive,
+            ..Default::default()
+        },
+    )
+    .await;
+    wait_condition(&client, &ns.name, "nd", "RbacReady", "True").await;
+
+    let sa = sa_client(&client, &ns.name, "nd").await;
+    let cms: Api<ConfigMap> = Api::namespaced(sa.clone(), &ns.name);
+    assert_eq!(
+        code(
+            cms.create(&PostParams::default(), &config_map("made-by-mcp"))
+                .await
+        ),
+        200,
+        "create"
+    );
+    assert_eq!(
+        code(cms.delete("made-by-mcp", &DeleteParams::default()).await),
+        403,
+        "delete"
+    );
+    let pods: Api<Pod> = Api::namespaced(sa.clone(), &ns.name);
+    assert_eq!(
+        code(
+            pods.delete_collection(&DeleteParams::default(), &ListParams::default())
+                .await
+        ),
+        403
+    );
+
+    op.stop().await;
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn deleting_the_endpoint_removes_everything_it_caused() {
+    let admin_ns = test_namespace("op-admin").await;
+    let target = test_namespace("op-target").await;
+    let client = admin_ns.client.clone();
+    let op = Operator::start(&client, config(&[&admin_ns.name], &[&admin_ns.name])).await;
+    create(
+        &client,
+        &admin_ns.name,
+        "reach",
+        McpEndpointSpec {
+            namespaces: Some(vec![admin_ns.name.clone(), target.name.clone()]),
+            ..Default::default()
+        },
+    )
+    .await;
+    wait_condition(&client, &admin_ns.name, "reach", "RbacReady", "True").await;
+    let cross = format!("kube-mcp-{}-reach", admin_ns.name);
+    let rb = Api::<RoleBinding>::namespaced(client.clone(), &target.name)
+        .get(&cross)
+        .await
+        .unwrap();
+    assert!(
+        rb.metadata.owner_references.is_none(),
+        "cross-namespace objects carry no owner reference"
+    );
+    // The SA can read in the target namespace now.
+    let sa = sa_client(&client, &admin_ns.name, "reach").await;
+    assert_eq!(
+        code(
+            Api::<Pod>::namespaced(sa.clone(), &target.name)
+                .list(&ListParams::default())
+                .await
+        ),
+        200
+    );
+    let caused = owned_rbac(&client, &admin_ns.name, "reach").await;
+    assert!(
+        caused.iter().any(|c| c.starts_with("ClusterRole ")),
+        "{caused:?}"
+    );
+
+    let started = Instant::now();
+    Api::<McpEndpoint>::namespaced(client.clone(), &admin_ns.name)
+        .delete("reach", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the endpoint to go away", || async {
+        Api::<McpEndpoint>::namespaced(client.clone(), &admin_ns.name)
+            .get_opt("reach")
+            .await
+            .ok()
+            .and_then(|o| o.is_none().then_some(()))
+    })
+    .await;
+    eventually("every RBAC object to go away", || async {
+        owned_rbac(&client, &admin_ns.name, "reach")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    // Same-namespace children go through the garbage collector.
+    eventually("the owned children to be collected", || async {
+        let ns = admin_ns.name.as_str();
+        let d = Api::<Deployment>::namespaced(client.clone(), ns)
+            .get_opt("reach")
+            .await
+            .ok()?;
+        let s = Api::<Service>::namespaced(client.clone(), ns)
+            .get_opt("reach")
+            .await
+            .ok()?;
+        let sa = Api::<ServiceAccount>::namespaced(client.clone(), ns)
+            .get_opt("reach")
+            .await
+            .ok()?;
+        let t = Api::<Secret>::namespaced(client.clone(), ns)
+            .get_opt("reach-token")
+            .await
+            .ok()?;
+        let np = Api::<NetworkPolicy>::namespaced(client.clone(), ns)
+            .get_opt("reach")
+            .await
+            .ok()?;
+        (d.is_none() && s.is_none() && sa.is_none() && t.is_none() && np.is_none()).then_some(())
+    })
+    .await;
+    eprintln!("delete: everything gone after {:?}", started.elapsed());
+    // The ServiceAccount is gone: its token is refused (401), or forbidden if still cached (403).
+    let after = code(
+        Api::<Pod>::namespaced(sa, &target.name)
+            .list(&ListParams::default())
+            .await,
+    );
+    assert!(after == 401 || after == 403, "{after}");
+
+    op.stop().await;
+    admin_ns.delete().await;
+    target.delete().await;
+}
+
+#[tokio::test]
+async fn refused_scope_grants_nothing() {
+    let ns = test_namespace("op-refuse").await;
+    let other = test_namespace("op-refuse-other").await;
+    let client = ns.client.clone();
+    let op = Operator::start(&client, config(&[&ns.name], &[])).await;
+
+    // First a valid endpoint, so there is something to take away.
+    create(&client, &ns.name, "greedy", McpEndpointSpec::default()).await;
+    wait_condition(&client, &ns.name, "greedy", "RbacReady", "True").await;
+    assert!(!owned_rbac(&client, &ns.name, "greedy").await.is_empty());
+
+    // Then it asks for another namespace: refused, and every grant is revoked.
+    let patch = serde_json::json!({"spec": {"namespaces": [other.name]}});
+    Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
+        .patch("greedy", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let reason = wait_condition(&client, &ns.name, "greedy", "Ready", "False").await;
+    assert_eq!(reason, "ScopeNotAllowed");
+    eventually("the grants to be revoked", || async {
+        owned_rbac(&client, &ns.name, "greedy")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        Api::<Deployment>::namespaced(client.clone(), &ns.name)
+            .get_opt("greedy")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let sa = sa_client(&client, &ns.name, "greedy").await;
+    assert_eq!(
+        code(
+            Api::<Pod>::namespaced(sa.clone(), &ns.name)
+                .list(&ListParams::default())
+                .await
+        ),
+        403
+    );
+    assert_eq!(
+        code(
+            Api::<Pod>::namespaced(sa, &other.name)
+                .list(&ListParams::default())
+                .await
+        ),
+        403
+    );
+    let ep = Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
+        .get("greedy")
+        .await
+        .unwrap();
+    let ready = status::ready(ep.status.as_ref()).unwrap();
+    assert!(
+        ready.message.contains("admin namespace"),
+        "{}",
+        ready.message
+    );
+
+    // A Warning event says so.
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), &ns.name);
+    eventually("a ScopeNotAllowed Warning event", || async {
+        let list = events.list(&ListParams::default()).await.ok()?;
+        list.items
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("ScopeNotAllowed")
+                    && e.type_.as_deref() == Some("Warning")
+            })
+            .then_some(())
+    })
+    .await;
+
+    // Refused from the start: nothing is ever granted.
+    create(
+        &client,
+        &ns.name,
+        "wide",
+        McpEndpointSpec {
+            namespaces: Some(vec!["*".into()]),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        wait_condition(&client, &ns.name, "wide", "Ready", "False").await,
+        "ScopeNotAllowed"
+    );
+    assert!(owned_rbac(&client, &ns.name, "wide").await.is_empty());
+
+    op.stop().await;
+    ns.delete().await;
+    other.delete().await;
+}
+
+#[tokio::test]
+async fn bad_specs_are_rejected_by_the_api_server() {
+    let ns = test_namespace("op-bad").await;
+    let client = ns.client.clone();
+    install_crd(&client).await;
+    let api: Api<McpEndpoint> = Api::namespaced(client.clone(), &ns.name);
+    let reject = |name: &'static str, spec: McpEndpointSpec| {
+        let api = api.clone();
+        async move {
+            match api
+                .create(&PostParams::default(), &McpEndpoint::new(name, spec))
+                .await
+            {
+                Err(kube::Error::Api(s)) => {
+                    assert_eq!(s.code, 422, "{name}: {s:?}");
+                    s.message
+                }
+                other => panic!("{name}: expected a 422, got {other:?}"),
+            }
+        }
+    };
+    let msg = reject(
+        "unknown-tool",
+        McpEndpointSpec {
+            tools: Some(vec!["no_such_tool".into()]),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(
+        msg.contains("spec.tools[0]") && msg.contains("no_such_tool"),
+        "{msg}"
+    );
+    let first = kube_mcp_server::catalog::names().next().unwrap();
+    assert!(
+        msg.contains(first),
+        "the message lists the allowed names: {msg}"
+    );
+    eprintln!("unknown tool: {msg}");
+
+    let msg = reject(
+        "zero",
+        McpEndpointSpec {
+            replicas: 0,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(msg.contains("spec.replicas"), "{msg}");
+    let msg = reject(
+        "many",
+        McpEndpointSpec {
+            replicas: 11,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(msg.contains("spec.replicas"), "{msg}");
+    let msg = reject(
+        "star",
+        McpEndpointSpec {
+            namespaces: Some(vec!["*".into(), ns.name.clone()]),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(msg.contains("must be the only entry"), "{msg}");
+    let msg = reject(
+        "host",
+        McpEndpointSpec {
+            allowed_hosts: vec!["not a host/".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(msg.contains("spec.allowedHosts[0]"), "{msg}");
+
+    // Defaults are filled in by the API server (GitOps sees no drift).
+    let raw = serde_json::json!({
+        "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint",
+        "metadata": {"name": "defaults"}, "spec": {},
+    });
+    let raw: kube::api::DynamicObject = serde_json::from_value(raw).unwrap();
+    let ar = kube::api::ApiResource::erase::<McpEndpoint>(&());
+    let dynamic: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(client.clone(), &ns.name, &ar);
+    let stored = dynamic.create(&PostParams::default(), &raw).await.unwrap();
+    assert_eq!(stored.data["spec"]["access"], "ReadOnly");
+    assert_eq!(stored.data["spec"]["secrets"], "Masked");
+    assert_eq!(stored.data["spec"]["replicas"], 1);
+    ns.delete().await;
+}
+
+/// Snapshot of the resourceVersions of every child of an endpoint.
+async fn versions(client: &Client, ns: &str, name: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let lp = ListParams::default().labels(&labels::owner_selector(ns, name));
+    macro_rules! collect {
+        ($k:ty) => {
+            for o in Api::<$k>::all(client.clone())
+                .list_metadata(&lp)
+                .await
+                .unwrap()
+            {
+                out.insert(
+                    format!(
+                        "{} {}/{}",
+                        stringify!($k),
+                        o.namespace().unwrap_or_default(),
+                        o.name_any()
+                    ),
+                    o.resource_version().unwrap_or_default(),
+                );
+            }
+        };
+    }
+    collect!(Deployment);
+    collect!(Service);
+    collect!(ServiceAccount);
+    collect!(Secret);
+    collect!(NetworkPolicy);
+    collect!(Role);
+    collect!(RoleBinding);
+    collect!(ClusterRole);
+    collect!(ClusterRoleBinding);
+    let ep = Api::<McpEndpoint>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .unwrap();
+    out.insert(
+        "McpEndpoint".into(),
+        ep.resource_version().unwrap_or_default(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn reconciling_twice_changes_nothing() {
+    let ns = test_namespace("op-noop").await;
+    let client = ns.client.clone();
+    install_crd(&client).await;
+    // No running controller: reconcile by hand, so nothing else writes.
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        config(&[&ns.name], &[]),
+        Arc::new(Metrics::default()),
+    ));
+    let api: Api<McpEndpoint> = Api::namespaced(client.clone(), &ns.name);
+    create(&client, &ns.name, "noop", McpEndpointSpec::default()).await;
+    let pass = || async {
+        let ep = Arc::new(api.get("noop").await.unwrap());
+        let t = Instant::now();
+        reconcile::reconcile(ep, ctx.clone())
+            .await
+            .expect("reconcile");
+        t.elapsed()
+    };
+    pass().await; // adds the finalizer
+    let first = pass().await; // creates the children
+    // Let the Deployment settle (controller-manager and kwok write its status).
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns.name);
+    eventually("the Deployment to be available", || async {
+        let d = deployments.get("noop").await.ok()?;
+        let st = d.status?;
+        (st.available_replicas.unwrap_or(0) >= 1 && st.observed_generation == d.metadata.generation)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pass().await; // records availability in the status
+    let before = versions(&client, &ns.name, "noop").await;
+    assert!(before.len() >= 8, "{before:?}");
+    let second = pass().await;
+    let third = pass().await;
+    let after = versions(&client, &ns.name, "noop").await;
+    assert_eq!(before, after, "a no-op reconcile must not write");
+    assert_eq!(
+        condition(&client, &ns.name, "noop", "Ready")
+            .await
+            .unwrap()
+            .0,
+        "True"
+    );
+    eprintln!("reconcile latency: first (create) {first:?}, no-op {second:?}, {third:?}");
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn changed_tools_reach_the_deployment_and_the_role() {
+    let ns = test_namespace("op-tools").await;
+    let client = ns.client.clone();
+    let op = Operator::start(&client, config(&[&ns.name], &[])).await;
+    let (a, b) = two_read_tools();
+    create(
+        &client,
+        &ns.name,
+        "t",
+        McpEndpointSpec {
+            tools: Some(vec![a.into()]),
+            ..Default::default()
+        },
+    )
+    .await;
+    wait_condition(&client, &ns.name, "t", "RbacReady", "True").await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns.name);
+    assert_eq!(
+        env_of(&deployments.get("t").await.unwrap())["ALLOWED_TOOLS"],
+        a
+    );
+
+    let started = Instant::now();
+    let patch = serde_json::json!({"spec": {"tools": [b]}});
+    Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
+        .patch("t", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    eventually("ALLOWED_TOOLS to follow spec.tools", || async {
+        let d = deployments.get("t").await.ok()?;
+        (env_of(&d)["ALLOWED_TOOLS"] == b).then_some(())
+    })
+    .await;
+    let want: std::collections::BTreeSet<String> = kube_mcp_server::catalog::find(b)
+        .unwrap()
+        .rules
+        .iter()
+        .filter(|r| r.scope == RuleScope::Namespaced)
+        .flat_map(|r| r.resources.iter().map(|s| s.to_string()))
+        .collect();
+    let roles: Api<Role> = Api::namespaced(client.clone(), &ns.name);
+    eventually("the Role to follow spec.tools", || async {
+        let r = roles.get("t").await.ok()?;
+        let got: std::collections::BTreeSet<String> = r
+            .rules?
+            .into_iter()
+            .flat_map(|r| r.resources.unwrap_or_default())
+            .collect();
+        (got == want).then_some(())
+    })
+    .await;
+    eprintln!(
+        "tools change reached Deployment and Role after {:?}",
+        started.elapsed()
+    );
+    let ep = Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
+        .get("t")
+        .await
+        .unwrap();
+    assert_eq!(ep.status.unwrap().tools, [b.to_string()]);
+    let _ = &op.ctx;
+    op.stop().await;
+    ns.delete().await;
+}
