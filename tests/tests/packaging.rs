@@ -1,0 +1,752 @@
+//! Packaging and GitOps: the kustomize layout (config/), the Helm chart
+//! (charts/kube-mcp), the Argo CD health check (config/argocd), and the
+//! installed operator's RBAC, checked against the real local control plane.
+//!
+//! The operator tests run the `kube-mcp-operator` binary as a local process
+//! (there is no container runtime) with a kubeconfig holding a token of the
+//! ServiceAccount config/default installs, so it has exactly the RBAC the
+//! packaging grants. Each such test watches only its own namespace, so tests
+//! running in parallel do not fight over endpoints.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::{Api, Client};
+use serde_json::Value;
+
+use kube_mcp_tests::{cluster, kubectl, service_account_token, test_namespace};
+
+// ---- helpers ---------------------------------------------------------------
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives in the workspace")
+        .to_path_buf()
+}
+
+fn read(rel: &str) -> String {
+    let p = repo().join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+}
+
+fn helm() -> Command {
+    let mut c = Command::new(cluster().bin_dir().join("helm"));
+    // No user state leaks in (repositories, plugins, registry logins).
+    let home = std::env::temp_dir().join(format!("kube-mcp-helm-{}", std::process::id()));
+    c.env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .current_dir(repo());
+    c
+}
+
+fn show(cmd: &Command, out: &Output) -> String {
+    format!(
+        "{:?} -> {}\nstdout:\n{}\nstderr:\n{}",
+        cmd,
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `cmd` (optionally feeding `stdin`) and returns its output.
+fn run(mut cmd: Command, stdin: Option<&str>) -> (Command, Output) {
+    cmd.current_dir(repo())
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("piped stdin");
+        pipe.write_all(input.as_bytes()).expect("writing stdin");
+    }
+    let out = child.wait_with_output().expect("waiting for the command");
+    (cmd, out)
+}
+
+/// Runs `cmd` and panics with its output unless it succeeds; returns stdout.
+fn ok(cmd: Command, stdin: Option<&str>) -> String {
+    let (cmd, out) = run(cmd, stdin);
+    assert!(out.status.success(), "command failed: {}", show(&cmd, &out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn kubectl_args(args: &[&str]) -> Command {
+    let mut c = kubectl();
+    c.args(args);
+    c
+}
+
+/// Splits a multi-document YAML stream into JSON values (empty documents dropped).
+fn yaml_docs(text: &str) -> Vec<Value> {
+    let mut docs = vec![];
+    let mut cur = String::new();
+    let mut flush = |cur: &mut String| {
+        if cur.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+            let v: Value = serde_saphyr::from_str(cur)
+                .unwrap_or_else(|e| panic!("parsing YAML document: {e}\n{cur}"));
+            if !v.is_null() {
+                docs.push(v);
+            }
+        }
+        cur.clear();
+    };
+    for line in text.lines() {
+        if line.trim_end() == "---" {
+            flush(&mut cur);
+        } else {
+            cur.push_str(line);
+            cur.push('\n');
+        }
+    }
+    flush(&mut cur);
+    docs
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < within {
+        match f().await {
+            Ok(v) => return v,
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out after {within:?} waiting for {what}: {last}");
+}
+
+fn endpoint_api(client: &Client, ns: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("kubemcp.io", "v1alpha1", "McpEndpoint");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "mcpendpoints");
+    Api::namespaced_with(client.clone(), ns, &ar)
+}
+
+fn ready_condition(ep: &DynamicObject) -> Option<Value> {
+    ep.data["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .cloned()
+}
+
+/// Installs config/default (namespace, CRD, RBAC, operator Deployment) with
+/// server-side apply and waits until the CRD is established.
+fn install_default() {
+    ok(kubectl_args(&["apply", "--server-side", "-k", "config/default"]), None);
+    ok(
+        kubectl_args(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/mcpendpoints.kubemcp.io",
+        ]),
+        None,
+    );
+}
+
+// ---- files that must agree with each other ----------------------------------
+
+const CRD: &str = "crds/mcpendpoints.kubemcp.io.yaml";
+
+#[test]
+fn crd_copies_equal_the_generated_crd() {
+    let generated = read(CRD);
+    assert!(
+        !generated.trim().is_empty(),
+        "{CRD} is empty: generate it with `cargo run -p kube-mcp-operator -- crd > {CRD}`"
+    );
+    for copy in [
+        "config/crd/mcpendpoints.kubemcp.io.yaml",
+        "charts/kube-mcp/crds/mcpendpoints.kubemcp.io.yaml",
+    ] {
+        assert!(
+            read(copy) == generated,
+            "{copy} differs from {CRD}: run config/crd/sync.sh"
+        );
+    }
+}
+
+#[test]
+fn argocd_cm_inlines_health_lua() {
+    let cm = yaml_docs(&read("config/argocd/argocd-cm.yaml"));
+    assert_eq!(cm.len(), 1);
+    assert_eq!(cm[0]["kind"], "ConfigMap");
+    assert_eq!(cm[0]["metadata"]["name"], "argocd-cm");
+    let inlined = cm[0]["data"]["resource.customizations.health.kubemcp.io_McpEndpoint"]
+        .as_str()
+        .expect("argocd-cm.yaml has no resource.customizations.health.kubemcp.io_McpEndpoint");
+    assert!(
+        inlined == read("config/argocd/health.lua"),
+        "the script inlined in config/argocd/argocd-cm.yaml differs from health.lua: run config/argocd/sync.sh"
+    );
+}
+
+#[test]
+fn argocd_health_check_returns_the_expected_status_for_each_sample() {
+    let lua = ["lua5.1", "lua"]
+        .into_iter()
+        .find(|l| Command::new(l).arg("-v").output().is_ok_and(|o| o.status.success()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no Lua interpreter: install lua5.1 (Argo CD runs gopher-lua, a Lua 5.1), e.g. \
+                 `apt-get install lua5.1`; scripts/test installs it"
+            )
+        });
+    let mut cmd = Command::new(lua);
+    cmd.arg("config/argocd/test.lua");
+    let (cmd, out) = run(cmd, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "Lua health check cases failed: {}", show(&cmd, &out));
+    let cases = std::fs::read_dir(repo().join("config/argocd/testdata")).unwrap().count();
+    assert!(
+        stdout.contains(&format!("{cases} case(s), 0 failure(s)")),
+        "every file of config/argocd/testdata must be a case of health_test.yaml:\n{stdout}"
+    );
+}
+
+// ---- Helm ----------------------------------------------------------------
+
+#[test]
+fn helm_lint_is_clean() {
+    for extra in [
+        &[][..],
+        &["--set", "rbac.allowFullAccess=true", "--set", "policy.maxAccess=Full"][..],
+        &["--set", "serviceMonitor.enabled=true", "--set", "policy.adminNamespaces={ops,platform}"][..],
+    ] {
+        let mut cmd = helm();
+        cmd.args(["lint", "--strict", "charts/kube-mcp"]).args(extra);
+        let out = ok(cmd, None);
+        assert!(out.contains("0 chart(s) failed"), "{out}");
+        assert!(!out.contains("[WARNING]") && !out.contains("[ERROR]"), "{out}");
+    }
+}
+
+fn helm_template(args: &[&str]) -> Result<String, String> {
+    let mut cmd = helm();
+    cmd.args(["template", "kube-mcp", "charts/kube-mcp", "--namespace", "kube-mcp-system"])
+        .args(args);
+    let (cmd, out) = run(cmd, None);
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(show(&cmd, &out))
+    }
+}
+
+#[test]
+fn chart_rbac_equals_the_kustomize_rbac() {
+    let chart = yaml_docs(&helm_template(&[]).unwrap());
+    let kustomize = yaml_docs(&read("config/rbac/cluster_role.yaml"));
+    let chart_role = find(&chart, "ClusterRole");
+    assert_eq!(chart_role.len(), 1);
+    assert_eq!(chart_role[0]["metadata"]["name"], "kube-mcp-operator");
+    assert_eq!(
+        chart_role[0]["rules"], kustomize[0]["rules"],
+        "charts/kube-mcp/templates/clusterrole.yaml and config/rbac/cluster_role.yaml must grant the same rules"
+    );
+    let escalates = |rules: &Value| {
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["verbs"].as_array().unwrap().iter().any(|v| v == "escalate" || v == "bind"))
+    };
+    assert!(!escalates(&chart_role[0]["rules"]), "escalate/bind must be opt-in");
+    // rbac.allowFullAccess adds exactly escalate + bind on roles and clusterroles,
+    // like the config/full-access overlay.
+    let full = yaml_docs(
+        &helm_template(&["--set", "rbac.allowFullAccess=true", "--set", "policy.maxAccess=Full"])
+            .unwrap(),
+    );
+    let full_rules = find(&full, "ClusterRole")[0]["rules"].as_array().unwrap().clone();
+    let extra: Vec<_> = full_rules[kustomize[0]["rules"].as_array().unwrap().len()..].to_vec();
+    let overlay = yaml_docs(&ok(kubectl_args(&["kustomize", "config/full-access"]), None));
+    let overlay_role = find(&overlay, "ClusterRole")
+        .into_iter()
+        .find(|r| r["metadata"]["name"] == "kube-mcp-operator-escalate")
+        .expect("config/full-access has the escalate ClusterRole");
+    assert_eq!(Value::Array(extra), overlay_role["rules"]);
+    let deploy = find(&overlay, "Deployment")[0];
+    let env = deploy["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
+    assert!(
+        env.iter().any(|e| e["name"] == "KUBE_MCP_MAX_ACCESS" && e["value"] == "Full"),
+        "the full-access overlay raises the ceiling: {env:?}"
+    );
+}
+
+#[test]
+fn chart_renders_values_into_operator_flags() {
+    let docs = yaml_docs(
+        &helm_template(&[
+            "--set",
+            "rbac.allowFullAccess=true",
+            "--set",
+            "policy.maxAccess=NonDestructive",
+            "--set",
+            "policy.adminNamespaces={ops,platform}",
+            "--set",
+            "watchNamespaces={team-a,team-b}",
+            "--set",
+            "policy.networkPolicies=false",
+            "--set",
+            "image.tag=9.9.9",
+            "--set",
+            "serviceMonitor.enabled=true",
+        ])
+        .unwrap(),
+    );
+    let deploy = find(&docs, "Deployment")[0];
+    assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
+    let c = &deploy["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "ghcr.io/kube-mcp/kube-mcp-operator:9.9.9");
+    let args: Vec<&str> = c["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    for want in [
+        "run",
+        "--max-access=NonDestructive",
+        "--admin-namespaces=ops,platform",
+        "--watch-namespaces=team-a,team-b",
+        "--network-policies=false",
+        "--allow-cluster-reads=true",
+        // The server image follows the chart's appVersion, not image.tag.
+        "--server-image=ghcr.io/kube-mcp/kube-mcp-server:0.1.0",
+    ] {
+        assert!(args.contains(&want), "{want} missing from {args:?}");
+    }
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(deploy["spec"]["template"]["spec"]["securityContext"]["runAsUser"], 65532);
+    let sm = find(&docs, "ServiceMonitor");
+    assert_eq!(sm.len(), 1);
+    assert_eq!(sm[0]["apiVersion"], "monitoring.coreos.com/v1");
+    // Off by default.
+    assert!(find(&yaml_docs(&helm_template(&[]).unwrap()), "ServiceMonitor").is_empty());
+}
+
+#[test]
+fn chart_refuses_values_it_cannot_honour() {
+    for (args, why) in [
+        (&["--set", "policy.maxAccess=Admin"][..], "value must be one of"),
+        (&["--set", "policy.maxAccess=Full"][..], "rbac.allowFullAccess=true"),
+        (&["--set", "policy.maxAccess=NonDestructive"][..], "rbac.allowFullAccess=true"),
+        (&["--set", "leaderElection.enabled=true"][..], "leader election"),
+        (&["--set", "replicas=2"][..], "replicas"),
+        (&["--set", "unknownValue=1"][..], "unknownValue"),
+    ] {
+        let err = helm_template(args).expect_err(&format!("{args:?} must be refused"));
+        assert!(err.contains(why), "{args:?}: expected {why:?} in\n{err}");
+    }
+}
+
+#[test]
+fn helm_template_applies_with_server_dry_run() {
+    let ns = "kube-mcp-chart-dry-run";
+    let _ = run(kubectl_args(&["create", "namespace", ns]), None);
+    for extra in [&[][..], &["--set", "rbac.allowFullAccess=true", "--set", "policy.maxAccess=Full"][..]] {
+        let mut cmd = helm();
+        cmd.args(["template", "kube-mcp", "charts/kube-mcp", "--include-crds", "--namespace", ns])
+            .args(extra);
+        let manifests = ok(cmd, None);
+        let out = ok(
+            kubectl_args(&["apply", "--server-side", "--dry-run=server", "-f", "-"]),
+            Some(&manifests),
+        );
+        for kind in [
+            "customresourcedefinition.apiextensions.k8s.io/mcpendpoints.kubemcp.io",
+            "serviceaccount/kube-mcp-operator",
+            "clusterrole.rbac.authorization.k8s.io/kube-mcp-operator",
+            "clusterrolebinding.rbac.authorization.k8s.io/kube-mcp-operator",
+            "deployment.apps/kube-mcp-operator",
+            "service/kube-mcp-operator-metrics",
+        ] {
+            assert!(out.contains(kind), "{kind} not in the dry run:\n{out}");
+        }
+    }
+}
+
+// ---- kustomize -------------------------------------------------------------
+
+#[tokio::test]
+async fn kustomize_default_installs_the_operator() {
+    install_default();
+    let client = kube_mcp_tests::admin_client().await;
+    let ns = "kube-mcp-system";
+    Api::<ServiceAccount>::namespaced(client.clone(), ns).get("kube-mcp-operator").await.unwrap();
+    Api::<Service>::namespaced(client.clone(), ns).get("kube-mcp-operator-metrics").await.unwrap();
+    let role = Api::<ClusterRole>::all(client.clone()).get("kube-mcp-operator").await.unwrap();
+    assert!(
+        !role.rules.unwrap_or_default().iter().any(|r| r.verbs.iter().any(|v| v == "escalate" || v == "bind" || v == "*")),
+        "the default install must not hold escalate, bind or wildcard verbs"
+    );
+    let d = Api::<Deployment>::namespaced(client.clone(), ns).get("kube-mcp-operator").await.unwrap();
+    let spec = d.spec.unwrap();
+    assert_eq!(spec.replicas, Some(1));
+    assert_eq!(spec.strategy.unwrap().type_.as_deref(), Some("Recreate"));
+    let pod = spec.template.spec.unwrap();
+    assert_eq!(pod.service_account_name.as_deref(), Some("kube-mcp-operator"));
+    let c = &pod.containers[0];
+    assert_eq!(c.image.as_deref(), Some("ghcr.io/kube-mcp/kube-mcp-operator:0.1.0"));
+    let sc = c.security_context.clone().unwrap();
+    assert_eq!(sc.read_only_root_filesystem, Some(true));
+    assert_eq!(sc.allow_privilege_escalation, Some(false));
+    assert_eq!(sc.run_as_user, Some(65532));
+    // The pod is admitted under the namespace's restricted Pod Security level
+    // (kwok plays the kubelet, so it even turns Ready).
+    eventually("the operator pod", Duration::from_secs(60), || {
+        let d = Api::<Deployment>::namespaced(client.clone(), ns);
+        async move {
+            let st = d.get("kube-mcp-operator").await.map_err(|e| e.to_string())?.status;
+            match st.and_then(|s| s.ready_replicas) {
+                Some(1) => Ok(()),
+                other => Err(format!("readyReplicas {other:?}")),
+            }
+        }
+    })
+    .await;
+    // Re-applying is a no-op.
+    let again = ok(kubectl_args(&["apply", "--server-side", "-k", "config/default"]), None);
+    assert!(!again.contains("conflict"), "{again}");
+}
+
+#[test]
+fn kustomize_samples_build() {
+    let docs = yaml_docs(&ok(kubectl_args(&["kustomize", "config/samples"]), None));
+    let eps = find(&docs, "McpEndpoint");
+    let access: Vec<&str> = eps.iter().map(|e| e["spec"]["access"].as_str().unwrap()).collect();
+    assert!(access.contains(&"ReadOnly") && access.contains(&"NonDestructive"), "{access:?}");
+    assert!(
+        eps.iter().any(|e| e["spec"]["namespaces"] == serde_json::json!(["*"])),
+        "a cluster-wide sample"
+    );
+}
+
+// ---- the installed operator ------------------------------------------------
+
+/// The operator binary: `$KUBE_MCP_OPERATOR_BIN`, else the workspace's debug
+/// build (`cargo build -p kube-mcp-operator`).
+fn operator_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("KUBE_MCP_OPERATOR_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { repo().join(p) })
+        .unwrap_or_else(|| repo().join("target"));
+    let bin = target.join("debug").join("kube-mcp-operator");
+    assert!(
+        bin.is_file(),
+        "{} not found: build it first with `cargo build -p kube-mcp-operator` (scripts/test does), \
+         or point KUBE_MCP_OPERATOR_BIN at it",
+        bin.display()
+    );
+    bin
+}
+
+/// kube-mcp-operator as installed by config/default, run as a local process:
+/// the Deployment's args and env, a token of its ServiceAccount, and
+/// --watch-namespaces limited to one test namespace.
+struct Operator {
+    child: tokio::process::Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Operator {
+    async fn start(client: &Client, watch: &str) -> Operator {
+        let rendered = yaml_docs(&ok(kubectl_args(&["kustomize", "config/default"]), None));
+        let deploy = find(&rendered, "Deployment")[0];
+        let pod = &deploy["spec"]["template"]["spec"];
+        let sa = pod["serviceAccountName"].as_str().unwrap();
+        let ns = deploy["metadata"]["namespace"].as_str().unwrap();
+        let container = &pod["containers"][0];
+
+        let token = service_account_token(client, ns, sa).await;
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, cluster().token_kubeconfig(sa, &token)).unwrap();
+        let log = dir.path().join("operator.log");
+        let port = kube_mcp_tests::server::free_port();
+
+        let mut cmd = tokio::process::Command::new(operator_bin());
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("KUBECONFIG", &kubeconfig)
+            .env("POD_NAME", format!("kube-mcp-operator-{watch}"));
+        for e in container["env"].as_array().into_iter().flatten() {
+            if let Some(v) = e["value"].as_str() {
+                cmd.env(e["name"].as_str().unwrap(), v);
+            }
+        }
+        for a in container["args"].as_array().unwrap() {
+            let a = a.as_str().unwrap();
+            if a.starts_with("--metrics-addr") {
+                cmd.arg(format!("--metrics-addr=127.0.0.1:{port}"));
+            } else {
+                cmd.arg(a);
+            }
+        }
+        cmd.arg(format!("--watch-namespaces={watch}"));
+        let file = std::fs::File::create(&log).unwrap();
+        cmd.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file).kill_on_drop(true);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("starting the operator: {e}"));
+        let op = Operator { child, log, _dir: dir };
+
+        // The probes of the manifests answer.
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let probe = |path: &'static str| {
+            let (http, url) = (http.clone(), format!("{base}{path}"));
+            async move {
+                match http.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    Ok(r) => Err(format!("{url}: {}", r.status())),
+                    Err(e) => Err(format!("{url}: {e}")),
+                }
+            }
+        };
+        let start = Instant::now();
+        loop {
+            if probe("/readyz").await.is_ok() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the operator did not become ready; log:\n{}",
+                op.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        probe("/healthz").await.unwrap();
+        op
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Lines showing the API server refused the operator something.
+    fn denials(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| {
+                let l = l.to_ascii_lowercase();
+                l.contains("forbidden") || l.contains("code: 403")
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    async fn stop(mut self) -> String {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        self.log()
+    }
+}
+
+/// The ReadOnly sample endpoint, moved to namespace `ns`.
+fn readonly_sample(ns: &str) -> String {
+    let sample = read("config/samples/team-a-readonly.yaml");
+    assert!(sample.contains("namespace: team-a"));
+    sample.replace("namespace: team-a", &format!("namespace: {ns}"))
+}
+
+async fn wait_ready(client: &Client, ns: &str, name: &str, op: &Operator) -> DynamicObject {
+    let api = endpoint_api(client, ns);
+    let start = Instant::now();
+    loop {
+        let ep = api.get(name).await.unwrap();
+        let generation = ep.metadata.generation;
+        let observed = ep.data["status"]["observedGeneration"].as_i64();
+        let ready = ready_condition(&ep);
+        if ready.as_ref().is_some_and(|c| c["status"] == "True") && observed == generation {
+            return ep;
+        }
+        if start.elapsed() > Duration::from_secs(90) {
+            panic!(
+                "{ns}/{name} not Ready: status {:#}\noperator log:\n{}",
+                ep.data["status"],
+                op.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() {
+    install_default();
+    let ns = test_namespace("pkg-e2e").await;
+    let client = ns.client.clone();
+    let op = Operator::start(&client, &ns.name).await;
+
+    ok(kubectl_args(&["apply", "--server-side", "-f", "-"]), Some(&readonly_sample(&ns.name)));
+    let name = "team-a-readonly";
+    let ep = wait_ready(&client, &ns.name, name, &op).await;
+    assert_eq!(
+        ep.data["status"]["url"],
+        format!("http://{name}.{}.svc:80/mcp", ns.name)
+    );
+
+    // Every child exists, written by the operator with its own token.
+    let n = &ns.name;
+    Api::<ServiceAccount>::namespaced(client.clone(), n).get(name).await.unwrap();
+    Api::<Secret>::namespaced(client.clone(), n).get(&format!("{name}-token")).await.unwrap();
+    let role = Api::<Role>::namespaced(client.clone(), n).get(name).await.unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), n).get(name).await.unwrap();
+    let d = Api::<Deployment>::namespaced(client.clone(), n).get(name).await.unwrap();
+    let managers: Vec<String> =
+        d.metadata.managed_fields.unwrap_or_default().iter().filter_map(|m| m.manager.clone()).collect();
+    assert!(managers.iter().any(|m| m == "kube-mcp-operator"), "{managers:?}");
+    Api::<Service>::namespaced(client.clone(), n).get(name).await.unwrap();
+    // ReadOnly: the endpoint's Role holds read verbs only.
+    for r in role.rules.unwrap_or_default() {
+        assert!(
+            r.verbs.iter().all(|v| ["get", "list", "watch"].contains(&v.as_str())),
+            "a ReadOnly endpoint was granted {:?}",
+            r.verbs
+        );
+    }
+    // Cluster reads go through a ClusterRole the operator could only create
+    // because it holds those reads itself.
+    let cr_name = format!("kube-mcp-{n}-{name}");
+    Api::<ClusterRole>::all(client.clone()).get(&cr_name).await.unwrap();
+
+    // Deleting the endpoint runs the finalizer: the cluster-scoped grant goes.
+    ok(kubectl_args(&["-n", n, "delete", "mcpendpoint", name, "--wait", "--timeout=60s"]), None);
+    let crs = Api::<ClusterRole>::all(client.clone());
+    eventually("the endpoint's ClusterRole to be removed", Duration::from_secs(30), || {
+        let crs = crs.clone();
+        let cr_name = cr_name.clone();
+        async move {
+            match crs.get_opt(&cr_name).await {
+                Ok(None) => Ok(()),
+                Ok(Some(_)) => Err("still there".into()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    })
+    .await;
+
+    let denials = op.denials();
+    let log = op.stop().await;
+    assert!(
+        denials.is_empty(),
+        "the API server refused the operator something its packaged RBAC should grant:\n{}\n\nfull log:\n{log}",
+        denials.join("\n")
+    );
+    ns.delete().await;
+}
+
+/// Field paths (`f:spec`, `f:status`, ...) at the top of a managedFields entry.
+fn top_fields(entry: &Value) -> Vec<String> {
+    entry["fieldsV1"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn gitops_reapply_under_another_field_manager_changes_nothing() {
+    install_default();
+    let ns = test_namespace("pkg-gitops").await;
+    let client = ns.client.clone();
+    let op = Operator::start(&client, &ns.name).await;
+    let manifest = readonly_sample(&ns.name);
+    let name = "team-a-readonly";
+    let argo = |args: &[&str]| {
+        let mut c = kubectl_args(&["apply", "--server-side", "--field-manager=argocd-controller"]);
+        c.args(args).args(["-f", "-"]);
+        c
+    };
+
+    ok(argo(&[]), Some(&manifest));
+    let first = wait_ready(&client, &ns.name, name, &op).await;
+    // Let the status settle (Deployment availability, events) before comparing.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let api = endpoint_api(&client, &ns.name);
+    let before = api.get(name).await.unwrap();
+    let child_before = Api::<Deployment>::namespaced(client.clone(), &ns.name).get(name).await.unwrap();
+
+    // What Argo CD does on every sync: server-side diff, then apply. No
+    // conflict (kubectl apply --server-side fails on one), no diff, no write.
+    let mut diff = kubectl_args(&["diff", "--server-side", "--field-manager=argocd-controller", "-f", "-"]);
+    diff.env("KUBECTL_EXTERNAL_DIFF", "diff -u");
+    let (diff, out) = run(diff, Some(&manifest));
+    assert_eq!(out.status.code(), Some(0), "a re-sync would show drift: {}", show(&diff, &out));
+    ok(argo(&[]), Some(&manifest));
+    let after = api.get(name).await.unwrap();
+    assert_eq!(after.metadata.generation, first.metadata.generation);
+    assert_eq!(after.data["spec"], before.data["spec"]);
+    assert_eq!(
+        after.metadata.resource_version, before.metadata.resource_version,
+        "re-applying the same manifest wrote the object"
+    );
+    let child_after = Api::<Deployment>::namespaced(client.clone(), &ns.name).get(name).await.unwrap();
+    assert_eq!(child_after.metadata.resource_version, child_before.metadata.resource_version);
+
+    // Ownership: Argo CD owns the spec, the operator only status (and its finalizer).
+    let managed: Vec<Value> = after
+        .metadata
+        .managed_fields
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| serde_json::to_value(m).unwrap())
+        .collect();
+    let mut argo_seen = false;
+    for m in &managed {
+        let manager = m["manager"].as_str().unwrap_or_default();
+        let fields = top_fields(m);
+        if manager == "argocd-controller" {
+            argo_seen = true;
+            assert!(fields.contains(&"f:spec".to_string()), "{m:#}");
+            assert!(!fields.contains(&"f:status".to_string()), "{m:#}");
+        } else {
+            assert!(
+                !fields.contains(&"f:spec".to_string()),
+                "{manager} owns spec fields, so it would fight Argo CD: {m:#}"
+            );
+            if m["subresource"] != "status" {
+                // Outside /status the operator may only hold its finalizer.
+                let meta = &m["fieldsV1"]["f:metadata"];
+                let keys: Vec<&String> = meta.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+                assert!(
+                    fields.iter().all(|f| f == "f:metadata") && keys.iter().all(|k| *k == "f:finalizers"),
+                    "{manager} owns more than the finalizer outside /status: {m:#}"
+                );
+            }
+        }
+    }
+    assert!(argo_seen, "no argocd-controller entry in {managed:#?}");
+
+    // A spec change from Git is reconciled, and the re-apply of it is again a no-op.
+    let changed = manifest.replace("secrets: Masked", "secrets: Hidden");
+    assert_ne!(changed, manifest);
+    ok(argo(&[]), Some(&changed));
+    let updated = wait_ready(&client, &ns.name, name, &op).await;
+    assert_eq!(updated.metadata.generation, first.metadata.generation.map(|g| g + 1));
+    assert_eq!(updated.data["status"]["observedGeneration"], serde_json::json!(updated.metadata.generation));
+
+    let denials = op.denials();
+    let log = op.stop().await;
+    assert!(denials.is_empty(), "RBAC denials:\n{}\n\nlog:\n{log}", denials.join("\n"));
+    ns.delete().await;
+}
