@@ -848,6 +848,38 @@ pub fn node_ready(node: &Node) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
+/// What `kubectl logs` returns for any container on a fake node (CRI log
+/// format, as kwok reads it).
+pub fn fake_container_log(now: jiff::Timestamp) -> String {
+    let lines = [
+        ("stdout", "kwok fake container: started"),
+        ("stdout", "kwok fake container: listening on :8080"),
+        ("stderr", "kwok fake container: a line on stderr"),
+        ("stdout", "kwok fake container: ready"),
+    ];
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, (stream, msg))| {
+            let ts = now + jiff::SignedDuration::from_millis(i as i64);
+            format!("{ts} {stream} F {msg}\n")
+        })
+        .collect()
+}
+
+/// kwok's configuration: the stages plus a ClusterLogs that serves
+/// `container_log` as every fake container's log.
+pub fn kwok_config(container_log: &Path) -> String {
+    format!(
+        "{KWOK_STAGES}---\n\
+         apiVersion: kwok.x-k8s.io/v1alpha1\n\
+         kind: ClusterLogs\n\
+         metadata:\n  name: all-containers\n\
+         spec:\n  logs:\n  - logsFile: \"{}\"\n    follow: false\n",
+        container_log.display()
+    )
+}
+
 /// The manifest of a fake node kwok manages.
 pub fn fake_node_json(name: &str) -> serde_json::Value {
     let resources = serde_json::json!({"cpu": "32", "memory": "256Gi", "pods": "110"});
@@ -979,7 +1011,13 @@ impl Layout {
         write_file(&l.admin_key, &pki.admin.key_pem, true)?;
         write_file(&l.sa_key, &pki.sa_key_pem, true)?;
         write_file(&l.sa_pub, &pki.sa_pub_pem, false)?;
-        write_file(&l.kwok_config, KWOK_STAGES, false)?;
+        let container_log = dir.join("logs").join("kwok-container.log");
+        write_file(
+            &container_log,
+            &fake_container_log(jiff::Timestamp::now()),
+            false,
+        )?;
+        write_file(&l.kwok_config, &kwok_config(&container_log), false)?;
         let ca = &pki.ca.cert_pem;
         let users: [(&str, &str, &pki::CertPair); 4] = [
             ("admin", pki::ADMIN_USER, &pki.admin),
@@ -1107,6 +1145,19 @@ mod tests {
             let v: serde_json::Value = serde_saphyr::from_str(doc).unwrap();
             assert_eq!(v["apiVersion"], "kwok.x-k8s.io/v1alpha1");
         }
+    }
+
+    #[test]
+    fn kwok_config_serves_a_log_file() {
+        let cfg = kwok_config(Path::new("/data/logs/c.log"));
+        let docs: Vec<&str> = cfg.split("\n---\n").collect();
+        assert_eq!(docs.len(), 6);
+        let logs: serde_json::Value = serde_saphyr::from_str(docs[5]).unwrap();
+        assert_eq!(logs["kind"], "ClusterLogs");
+        assert_eq!(logs["spec"]["logs"][0]["logsFile"], "/data/logs/c.log");
+        let log = fake_container_log(jiff::Timestamp::UNIX_EPOCH);
+        assert!(log.starts_with("1970-01-01T00:00:00Z stdout F kwok fake container: started\n"));
+        assert_eq!(log.lines().count(), 4);
     }
 
     #[test]

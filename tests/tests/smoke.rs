@@ -129,13 +129,18 @@ async fn deployment_gets_a_ready_pod_on_a_kwok_node() {
     };
     let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap();
     assert!(node.starts_with("kwok-node-"), "scheduled to {node}");
-    let status = pod.status.unwrap();
+    let status = pod.status.clone().unwrap();
     assert_eq!(status.phase.as_deref(), Some("Running"));
     assert!(status.pod_ip.is_some());
     eprintln!(
         "pod Ready on {node} after {:.1}s",
         started.elapsed().as_secs_f64()
     );
+
+    // Logs come through the API server from kwok's kubelet endpoint.
+    let name = pod.metadata.name.clone().unwrap();
+    let logs = pods.logs(&name, &Default::default()).await.unwrap();
+    assert!(logs.contains("kwok fake container: started"), "{logs}");
 
     // The Deployment controller sees it as available.
     let deploys: Api<Deployment> = Api::namespaced(ns.client.clone(), &ns.name);
