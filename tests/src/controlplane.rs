@@ -496,7 +496,7 @@ impl ControlPlane {
         )?;
         cp.push(kwok);
 
-        let client = cp.client().await?;
+        let client = cp.try_client().await?;
         cp.create_nodes(&client).await?;
         cp.wait_nodes_ready(&client, started, deadline).await?;
         cp.wait_default_sa(&client, "default", started, deadline)
@@ -575,7 +575,17 @@ impl ControlPlane {
 
     /// A new admin client. Build one per test: clients are tied to the tokio
     /// runtime they were first used on.
-    pub async fn client(&self) -> Result<kube::Client, Error> {
+    ///
+    /// # Panics
+    /// When the kubeconfig cannot be read (test start-up); see [`Self::try_client`].
+    pub async fn client(&self) -> kube::Client {
+        self.try_client()
+            .await
+            .unwrap_or_else(|e| panic!("admin client for {}: {e}", self.server_url))
+    }
+
+    /// A new admin client, or why not.
+    pub async fn try_client(&self) -> Result<kube::Client, Error> {
         let yaml = fs::read_to_string(&self.kubeconfig)
             .map_err(io_err(format!("reading {}", self.kubeconfig.display())))?;
         let config = kubeconfig::client_config(&yaml).await?;
@@ -702,7 +712,7 @@ impl ControlPlane {
     }
 
     async fn wait_ready(&mut self, started: Instant, deadline: Instant) -> Result<(), Error> {
-        let client = self.client().await?;
+        let client = self.try_client().await?;
         loop {
             self.check_alive()?;
             let req = http::Request::get("/readyz")

@@ -134,15 +134,10 @@ pub async fn test_namespace(prefix: &str) -> TestNamespace {
     TestNamespace { client, name }
 }
 
-/// A new admin client for the calling test's runtime.
-///
-/// # Panics
-/// When the kubeconfig cannot be loaded.
+/// A new admin client for the calling test's runtime (same as
+/// `cluster().client().await`).
 pub async fn admin_client() -> kube::Client {
-    cluster()
-        .client()
-        .await
-        .unwrap_or_else(|e| panic!("admin client: {e}"))
+    cluster().client().await
 }
 
 /// A ServiceAccount token from the TokenRequest API (1 hour).

@@ -14,6 +14,7 @@
 pub mod controlplane;
 pub mod fixture;
 pub mod kubeconfig;
+pub mod kubelet;
 pub mod mcp;
 pub mod pki;
 pub mod server;

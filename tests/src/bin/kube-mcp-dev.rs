@@ -172,7 +172,7 @@ async fn status(state_dir: PathBuf) -> Result<()> {
     println!("kubeconfig:  {}", state.kubeconfig.display());
     let cp = ControlPlane::attach(&state.kubeconfig)?;
     let nodes = async {
-        let client = cp.client().await?;
+        let client = cp.try_client().await?;
         let list = Api::<Node>::all(client).list(&Default::default()).await?;
         let ready = list
             .items
