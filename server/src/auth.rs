@@ -36,7 +36,10 @@ fn digest(token: &str) -> TokenDigest {
 }
 
 fn read_token(path: &Path) -> Result<TokenDigest, AuthError> {
-    let text = std::fs::read_to_string(path).map_err(|e| AuthError::File { path: path.into(), reason: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|e| AuthError::File {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
     if text.trim().is_empty() {
         return Err(AuthError::Empty(path.into()));
     }
@@ -49,13 +52,17 @@ impl TokenCheck {
     }
 
     pub fn from_token(token: &str) -> Self {
-        Self { expected: Arc::new(RwLock::new(Some(digest(token)))) }
+        Self {
+            expected: Arc::new(RwLock::new(Some(digest(token)))),
+        }
     }
 
     /// Reads the file now (failing start-up if it is unusable) and then
     /// every `every`, keeping the last good token when a read fails.
     pub fn from_file(path: PathBuf, every: Duration) -> Result<Self, AuthError> {
-        let check = Self { expected: Arc::new(RwLock::new(Some(read_token(&path)?))) };
+        let check = Self {
+            expected: Arc::new(RwLock::new(Some(read_token(&path)?))),
+        };
         let weak = Arc::downgrade(&check.expected);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -87,7 +94,9 @@ impl TokenCheck {
             Ok(g) => *g,
             Err(_) => return false,
         };
-        let Some(expected) = expected else { return true };
+        let Some(expected) = expected else {
+            return true;
+        };
         let presented = headers
             .get("x-mcp-auth")
             .and_then(|v| v.to_str().ok())
@@ -95,7 +104,10 @@ impl TokenCheck {
                 headers
                     .get(http::header::AUTHORIZATION)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                    .and_then(|v| {
+                        v.strip_prefix("Bearer ")
+                            .or_else(|| v.strip_prefix("bearer "))
+                    })
             });
         match presented {
             Some(p) => bool::from(digest(p).ct_eq(&expected)),
@@ -127,7 +139,10 @@ mod tests {
             (&[("x-mcp-auth", "s3cre")], false),
             (&[("authorization", "Bearer s3cret")], true),
             (&[("authorization", "Basic s3cret")], false),
-            (&[("authorization", "Bearer nope"), ("x-mcp-auth", "s3cret")], true),
+            (
+                &[("authorization", "Bearer nope"), ("x-mcp-auth", "s3cret")],
+                true,
+            ),
         ];
         for (h, want) in cases {
             assert_eq!(check.allows(&headers(h)), *want, "{h:?}");
@@ -147,12 +162,18 @@ mod tests {
         let path = dir.join("token");
         std::fs::write(&path, "old\n").unwrap();
         let check = TokenCheck::from_file(path.clone(), Duration::from_millis(20)).unwrap();
-        assert!(check.allows(&headers(&[("x-mcp-auth", "old")])), "trailing newline is ignored");
+        assert!(
+            check.allows(&headers(&[("x-mcp-auth", "old")])),
+            "trailing newline is ignored"
+        );
         std::fs::write(&path, "new").unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(check.allows(&headers(&[("x-mcp-auth", "new")])));
         assert!(!check.allows(&headers(&[("x-mcp-auth", "old")])));
-        assert!(matches!(TokenCheck::from_file(dir.join("missing"), Duration::from_secs(1)), Err(AuthError::File { .. })));
+        assert!(matches!(
+            TokenCheck::from_file(dir.join("missing"), Duration::from_secs(1)),
+            Err(AuthError::File { .. })
+        ));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

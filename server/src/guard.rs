@@ -34,39 +34,66 @@ fn split_host(value: &str) -> (String, Option<u16>) {
 
 impl HostGuard {
     pub fn from_settings(s: &Settings) -> Self {
-        let mut hosts: Vec<(String, Option<u16>)> = LOOPBACK.iter().map(|h| split_host(h)).collect();
+        let mut hosts: Vec<(String, Option<u16>)> =
+            LOOPBACK.iter().map(|h| split_host(h)).collect();
         let bind = s.host.trim();
         if !bind.is_empty() && !["0.0.0.0", "::", "[::]"].contains(&bind) {
             hosts.push(split_host(bind));
         }
-        hosts.extend(s.allowed_hosts.iter().filter(|h| !h.trim().is_empty()).map(|h| split_host(h)));
-        let origins = s.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()).filter(|o| !o.is_empty()).collect();
-        Self { enabled: s.dns_rebinding_protection, hosts, origins }
+        hosts.extend(
+            s.allowed_hosts
+                .iter()
+                .filter(|h| !h.trim().is_empty())
+                .map(|h| split_host(h)),
+        );
+        let origins = s
+            .allowed_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .filter(|o| !o.is_empty())
+            .collect();
+        Self {
+            enabled: s.dns_rebinding_protection,
+            hosts,
+            origins,
+        }
     }
 
     /// `Err` holds the reason shown to the client.
     pub fn check(&self, host: Option<&str>, origin: Option<&str>) -> Result<(), String> {
         if let Some(origin) = origin {
             if !self.origin_allowed(origin) {
-                return Err(format!("Origin {origin:?} is not allowed; add it to KUBE_MCP_ALLOWED_ORIGINS"));
+                return Err(format!(
+                    "Origin {origin:?} is not allowed; add it to KUBE_MCP_ALLOWED_ORIGINS"
+                ));
             }
         }
         if !self.enabled {
             return Ok(());
         }
-        let Some(host) = host else { return Err("the request has no Host header".into()) };
+        let Some(host) = host else {
+            return Err("the request has no Host header".into());
+        };
         let (h, p) = split_host(host);
-        if self.hosts.iter().any(|(ah, ap)| *ah == h && (ap.is_none() || *ap == p)) {
+        if self
+            .hosts
+            .iter()
+            .any(|(ah, ap)| *ah == h && (ap.is_none() || *ap == p))
+        {
             Ok(())
         } else {
-            Err(format!("Host {host:?} is not allowed; add it to DNS_REBINDING_ALLOWED_HOST"))
+            Err(format!(
+                "Host {host:?} is not allowed; add it to DNS_REBINDING_ALLOWED_HOST"
+            ))
         }
     }
 
     /// Browsers on the same machine (loopback origins) and configured origins.
     fn origin_allowed(&self, origin: &str) -> bool {
         let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-        let Some((scheme, rest)) = o.split_once("://") else { return false };
+        let Some((scheme, rest)) = o.split_once("://") else {
+            return false;
+        };
         let (host, port) = split_host(rest);
         if ["http", "https"].contains(&scheme) && LOOPBACK.iter().any(|l| split_host(l).0 == host) {
             return true;
@@ -119,20 +146,38 @@ mod tests {
 
     #[test]
     fn bind_host_is_allowed_unless_all_interfaces() {
-        assert!(guard("10.1.2.3", &[], &[]).check(Some("10.1.2.3:3000"), None).is_ok());
-        assert!(guard("::", &[], &[]).check(Some("[::]:3000"), None).is_err());
+        assert!(
+            guard("10.1.2.3", &[], &[])
+                .check(Some("10.1.2.3:3000"), None)
+                .is_ok()
+        );
+        assert!(
+            guard("::", &[], &[])
+                .check(Some("[::]:3000"), None)
+                .is_err()
+        );
     }
 
     #[test]
     fn protection_off_allows_any_host_but_still_checks_origin() {
-        let g = HostGuard::from_settings(&Settings { dns_rebinding_protection: false, ..Default::default() });
+        let g = HostGuard::from_settings(&Settings {
+            dns_rebinding_protection: false,
+            ..Default::default()
+        });
         assert!(g.check(Some("evil.example.com"), None).is_ok());
-        assert!(g.check(Some("evil.example.com"), Some("https://evil.example.com")).is_err());
+        assert!(
+            g.check(Some("evil.example.com"), Some("https://evil.example.com"))
+                .is_err()
+        );
     }
 
     #[test]
     fn origin_table() {
-        let g = guard("localhost", &[], &["https://app.example.com", "http://dev.example.com:*"]);
+        let g = guard(
+            "localhost",
+            &[],
+            &["https://app.example.com", "http://dev.example.com:*"],
+        );
         for (origin, ok) in [
             ("https://app.example.com", true),
             ("https://app.example.com/", true),
@@ -142,7 +187,11 @@ mod tests {
             ("https://evil.example.com", false),
             ("null", false),
         ] {
-            assert_eq!(g.check(Some("localhost"), Some(origin)).is_ok(), ok, "{origin}");
+            assert_eq!(
+                g.check(Some("localhost"), Some(origin)).is_ok(),
+                ok,
+                "{origin}"
+            );
         }
     }
 }

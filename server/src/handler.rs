@@ -25,11 +25,20 @@ impl McpHandler {
     pub fn new(ctx: Arc<Ctx>, filter: Arc<ToolFilter>, metrics: Arc<Metrics>) -> Self {
         // Built once: in stateless HTTP mode a handler is made per request.
         let tools = Arc::new(filter.tools().map(|t| t.to_tool()).collect());
-        Self { ctx, filter, metrics, tools }
+        Self {
+            ctx,
+            filter,
+            metrics,
+            tools,
+        }
     }
 
     /// Runs one tool call, bounded in time, and records it.
-    pub async fn run_tool(&self, name: &str, args: Option<JsonObject>) -> Result<CallToolResult, McpError> {
+    pub async fn run_tool(
+        &self,
+        name: &str,
+        args: Option<JsonObject>,
+    ) -> Result<CallToolResult, McpError> {
         let Some(spec) = catalog::find(name) else {
             return Err(McpError::invalid_params(
                 format!("unknown tool {name:?}; tools/list shows the tools this server offers"),
@@ -38,16 +47,19 @@ impl McpHandler {
         };
         if !self.filter.allows(spec.name) {
             return Err(McpError::invalid_params(
-                format!("tool {name:?} is not enabled on this server (ALLOWED_TOOLS / ALLOW_ONLY_READONLY_TOOLS / ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS)"),
+                format!(
+                    "tool {name:?} is not enabled on this server (ALLOWED_TOOLS / ALLOW_ONLY_READONLY_TOOLS / ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS)"
+                ),
                 None,
             ));
         }
         let started = Instant::now();
         let limit = Duration::from_secs(self.ctx.settings.tool_timeout_seconds.max(1));
-        let result = match tokio::time::timeout(limit, tools::call(&self.ctx, spec.name, args)).await {
-            Ok(r) => r,
-            Err(_) => Err(ToolError::Timeout(spec.name)),
-        };
+        let result =
+            match tokio::time::timeout(limit, tools::call(&self.ctx, spec.name, args)).await {
+                Ok(r) => r,
+                Err(_) => Err(ToolError::Timeout(spec.name)),
+            };
         let took = started.elapsed();
         let outcome = match &result {
             Ok(_) => "ok",
@@ -57,7 +69,12 @@ impl McpHandler {
             Err(_) => "invalid",
         };
         self.metrics.record_call(spec.name, outcome, took);
-        tracing::info!(tool = spec.name, outcome, duration_ms = took.as_millis() as u64, "tool call");
+        tracing::info!(
+            tool = spec.name,
+            outcome,
+            duration_ms = took.as_millis() as u64,
+            "tool call"
+        );
         Ok(match result {
             Ok(text) => CallToolResult::success(vec![ContentBlock::text(self.ctx.bound(text))]),
             Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
@@ -70,7 +87,12 @@ impl ServerHandler for McpHandler {
     // revisions (and the conformance suite) still call logging/setLevel.
     #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
-        let caps = ServerCapabilities::builder().enable_logging().enable_prompts().enable_resources().enable_tools().build();
+        let caps = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_prompts()
+            .enable_resources()
+            .enable_tools()
+            .build();
         let mut info = ServerConfig::new(caps).with_instructions(
             "Kubernetes tools with native API access. Tools are filtered by this server's policy; \
              namespaced calls outside its namespace scope are refused; Secret values are masked unless configured otherwise.",
@@ -96,7 +118,9 @@ impl ServerHandler for McpHandler {
         request: CallToolRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.run_tool(&request.name, request.arguments).await.map(Into::into)
+        self.run_tool(&request.name, request.arguments)
+            .await
+            .map(Into::into)
     }
 
     async fn list_resources(
@@ -113,7 +137,10 @@ impl ServerHandler for McpHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         if !resources::URIS.iter().any(|(u, _, _)| *u == request.uri) {
-            return Err(McpError::resource_not_found(format!("unknown resource {}", request.uri), None));
+            return Err(McpError::resource_not_found(
+                format!("unknown resource {}", request.uri),
+                None,
+            ));
         }
         match resources::read(&self.ctx, &request.uri).await {
             Ok(text) => {

@@ -36,7 +36,13 @@ struct AppState {
 }
 
 /// Builds the whole router. `stateless`: no sessions, one handler per request.
-pub fn router(handler: McpHandler, guard: HostGuard, token: TokenCheck, stateless: bool, shutdown: CancellationToken) -> Router {
+pub fn router(
+    handler: McpHandler,
+    guard: HostGuard,
+    token: TokenCheck,
+    stateless: bool,
+    shutdown: CancellationToken,
+) -> Router {
     let state = AppState {
         handler: handler.clone(),
         guard: Arc::new(guard),
@@ -52,7 +58,11 @@ pub fn router(handler: McpHandler, guard: HostGuard, token: TokenCheck, stateles
         .with_cancellation_token(shutdown.child_token())
         .disable_allowed_hosts()
         .disable_allowed_origins();
-    let mcp = StreamableHttpService::new(move || Ok(handler.clone()), LocalSessionManager::default().into(), config);
+    let mcp = StreamableHttpService::new(
+        move || Ok(handler.clone()),
+        LocalSessionManager::default().into(),
+        config,
+    );
     let protected = Router::new()
         .nest_service("/mcp", mcp)
         .route("/sse", get(sse_connect))
@@ -90,7 +100,10 @@ async fn check_request(State(s): State<AppState>, req: Request, next: Next) -> R
             StatusCode::UNAUTHORIZED,
             "Unauthorized: send the server's token in the X-MCP-AUTH header or as Authorization: Bearer".into(),
         );
-        resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
         return resp;
     }
     next.run(req).await
@@ -98,27 +111,54 @@ async fn check_request(State(s): State<AppState>, req: Request, next: Next) -> R
 
 async fn count_status(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
-    s.handler.metrics.http.get_or_create(&StatusLabel { status: resp.status().as_u16() }).inc();
+    s.handler
+        .metrics
+        .http
+        .get_or_create(&StatusLabel {
+            status: resp.status().as_u16(),
+        })
+        .inc();
     resp
 }
 
 /// Ready when the API server answers.
 async fn ready(State(s): State<AppState>) -> Response {
     let check = async {
-        let client = s.handler.ctx.client(None).await.map_err(|e| e.to_string())?;
+        let client = s
+            .handler
+            .ctx
+            .client(None)
+            .await
+            .map_err(|e| e.to_string())?;
         client.apiserver_version().await.map_err(|e| e.to_string())
     };
     match tokio::time::timeout(Duration::from_secs(3), check).await {
         Ok(Ok(v)) => Json(json!({"status": "ready", "kubernetes": v.git_version})).into_response(),
-        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "reason": e}))).into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "reason": "the API server did not answer within 3s"})))
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready", "reason": e})),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "not ready", "reason": "the API server did not answer within 3s"}),
+            ),
+        )
             .into_response(),
     }
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
     let body = s.handler.metrics.encode();
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 // ---- legacy SSE transport -----------------------------------------------
@@ -128,7 +168,10 @@ async fn sse_connect(State(s): State<AppState>) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = futures::channel::mpsc::channel::<ClientJsonRpcMessage>(64);
     let (to_client, from_server) = futures::channel::mpsc::channel(64);
-    s.sse.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), to_server);
+    s.sse
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id.clone(), to_server);
     let ct = s.shutdown.child_token();
     let handler = s.handler.clone();
     let sessions = s.sse.clone();
@@ -136,7 +179,10 @@ async fn sse_connect(State(s): State<AppState>) -> Response {
     let session_ct = ct.clone();
     tokio::spawn(async move {
         let sink = to_client.sink_map_err(std::io::Error::other);
-        match handler.serve_with_ct((sink, from_client), session_ct.clone()).await {
+        match handler
+            .serve_with_ct((sink, from_client), session_ct.clone())
+            .await
+        {
             Ok(running) => {
                 tokio::select! {
                     _ = running.waiting() => {}
@@ -145,19 +191,35 @@ async fn sse_connect(State(s): State<AppState>) -> Response {
             }
             Err(e) => tracing::warn!(error = %e, "SSE session ended during initialization"),
         }
-        sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&session_id);
+        sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&session_id);
     });
-    let endpoint = futures::stream::once(async move { Ok::<_, Infallible>(Event::default().event("endpoint").data(format!("/messages?sessionId={id}"))) });
+    let endpoint = futures::stream::once(async move {
+        Ok::<_, Infallible>(
+            Event::default()
+                .event("endpoint")
+                .data(format!("/messages?sessionId={id}")),
+        )
+    });
     let messages = from_server.map(|m: rmcp::model::ServerJsonRpcMessage| {
-        Ok(Event::default().event("message").data(serde_json::to_string(&m).unwrap_or_default()))
+        Ok(Event::default()
+            .event("message")
+            .data(serde_json::to_string(&m).unwrap_or_default()))
     });
     // The session ends when the client goes away (the stream is dropped).
     let guard = DropCancel(ct.clone());
-    let stream = endpoint.chain(messages).take_until(ct.cancelled_owned()).map(move |e| {
-        let _keep = &guard;
-        e
-    });
-    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    let stream = endpoint
+        .chain(messages)
+        .take_until(ct.cancelled_owned())
+        .map(move |e| {
+            let _keep = &guard;
+            e
+        });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 struct DropCancel(CancellationToken);
@@ -175,15 +237,33 @@ struct SessionQuery {
 
 /// POST /messages?sessionId=: one JSON-RPC message into a session; the
 /// answer arrives on that session's SSE stream.
-async fn sse_message(State(s): State<AppState>, Query(q): Query<SessionQuery>, headers: HeaderMap, body: String) -> Response {
+async fn sse_message(
+    State(s): State<AppState>,
+    Query(q): Query<SessionQuery>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let _ = headers;
     let message: ClientJsonRpcMessage = match serde_json::from_str(&body) {
         Ok(m) => m,
-        Err(e) => return json_error(StatusCode::BAD_REQUEST, format!("not a JSON-RPC message: {e}")),
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                format!("not a JSON-RPC message: {e}"),
+            );
+        }
     };
-    let sender = s.sse.lock().unwrap_or_else(|e| e.into_inner()).get(&q.session_id).cloned();
+    let sender = s
+        .sse
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&q.session_id)
+        .cloned();
     match sender {
-        None => json_error(StatusCode::NOT_FOUND, format!("no SSE session {:?}; open GET /sse first", q.session_id)),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            format!("no SSE session {:?}; open GET /sse first", q.session_id),
+        ),
         Some(mut tx) => match tx.send(message).await {
             Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
             Err(_) => json_error(StatusCode::GONE, "the SSE session has ended".into()),

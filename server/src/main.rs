@@ -29,7 +29,11 @@ async fn main() {
 fn init_logging(format: LogFormat) {
     // Logs go to stderr: stdout carries the stdio transport's messages.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -71,7 +75,10 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     tokio::spawn(signal_shutdown(shutdown.clone()));
     match settings.transport() {
         Transport::Stdio => {
-            let running = handler.serve(rmcp::transport::stdio()).await.context("stdio transport")?;
+            let running = handler
+                .serve(rmcp::transport::stdio())
+                .await
+                .context("stdio transport")?;
             tokio::select! {
                 r = running.waiting() => { r.context("stdio transport")?; }
                 _ = shutdown.cancelled() => {}
@@ -83,7 +90,11 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve_http(settings: &Settings, handler: McpHandler, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn serve_http(
+    settings: &Settings,
+    handler: McpHandler,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let token = match (&settings.auth_token, &settings.auth_token_file) {
         (_, Some(path)) => TokenCheck::from_file(path.clone(), Duration::from_secs(1))?,
         (Some(t), None) if !t.trim().is_empty() => TokenCheck::from_token(t),
@@ -99,10 +110,13 @@ async fn serve_http(settings: &Settings, handler: McpHandler, shutdown: Cancella
     }
     let app = http::router(handler, guard, token, settings.stateless, shutdown.clone());
     let addr = format!("{}:{}", settings.host, settings.port);
-    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(addr = %listener.local_addr()?, transport = ?settings.transport(), stateless = settings.stateless, "listening (MCP on /mcp, legacy SSE on /sse)");
     let grace = shutdown.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move { grace.cancelled().await });
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(async move { grace.cancelled().await });
     tokio::select! {
         r = server => r.context("HTTP server")?,
         // Open SSE streams can hold graceful shutdown; bound it.

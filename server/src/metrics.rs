@@ -39,17 +39,43 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.001, 2.0, 16))
         });
         let http = Family::<StatusLabel, Counter>::default();
-        registry.register("tool_calls", "Tool calls by tool and outcome", calls.clone());
-        registry.register("tool_call_duration_seconds", "Tool call latency", latency.clone());
-        registry.register("http_responses", "HTTP responses by status code", http.clone());
-        Self { registry, calls, latency, http }
+        registry.register(
+            "tool_calls",
+            "Tool calls by tool and outcome",
+            calls.clone(),
+        );
+        registry.register(
+            "tool_call_duration_seconds",
+            "Tool call latency",
+            latency.clone(),
+        );
+        registry.register(
+            "http_responses",
+            "HTTP responses by status code",
+            http.clone(),
+        );
+        Self {
+            registry,
+            calls,
+            latency,
+            http,
+        }
     }
 }
 
 impl Metrics {
     pub fn record_call(&self, tool: &str, outcome: &'static str, took: Duration) {
-        self.calls.get_or_create(&CallLabels { tool: tool.to_string(), outcome }).inc();
-        self.latency.get_or_create(&ToolLabel { tool: tool.to_string() }).observe(took.as_secs_f64());
+        self.calls
+            .get_or_create(&CallLabels {
+                tool: tool.to_string(),
+                outcome,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&ToolLabel {
+                tool: tool.to_string(),
+            })
+            .observe(took.as_secs_f64());
     }
 
     pub fn encode(&self) -> String {
@@ -71,7 +97,10 @@ mod tests {
         m.record_call("kubectl_get", "ok", Duration::from_millis(3));
         m.http.get_or_create(&StatusLabel { status: 401 }).inc();
         let text = m.encode();
-        assert!(text.contains(r#"kube_mcp_tool_calls_total{tool="kubectl_get",outcome="ok"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"kube_mcp_tool_calls_total{tool="kubectl_get",outcome="ok"} 1"#),
+            "{text}"
+        );
         assert!(text.contains("kube_mcp_tool_call_duration_seconds_count{tool=\"kubectl_get\"} 1"));
         assert!(text.contains(r#"kube_mcp_http_responses_total{status="401"} 1"#));
     }
