@@ -484,8 +484,11 @@ async fn refused_scope_grants_nothing() {
         .patch("greedy", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .unwrap();
-    let reason = wait_condition(&client, &ns.name, "greedy", "Ready", "False").await;
-    assert_eq!(reason, "ScopeNotAllowed");
+    eventually("Ready=False ScopeNotAllowed", || async {
+        let c = condition(&client, &ns.name, "greedy", "Ready").await?;
+        (c == ("False".to_string(), "ScopeNotAllowed".to_string())).then_some(())
+    })
+    .await;
     eventually("the grants to be revoked", || async {
         owned_rbac(&client, &ns.name, "greedy")
             .await
