@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod config;
 pub mod discovery;
 pub mod filter;
+pub mod format;
 pub mod guard;
 pub mod handler;
 pub mod http;

@@ -83,6 +83,11 @@ impl Path {
         Ok(Path(steps))
     }
 
+    /// Whether the path starts with the key `first` (e.g. `metadata`).
+    pub fn is_under(&self, first: &str) -> bool {
+        matches!(self.0.first(), Some(Step::Key(k)) if k == first)
+    }
+
     /// Every value the path reaches in `v`.
     pub fn eval<'a>(&self, v: &'a Value) -> Vec<&'a Value> {
         let mut cur = vec![v];
@@ -175,6 +180,8 @@ mod tests {
     fn bad_paths_say_why() {
         assert!(Path::parse(".a[").unwrap_err().contains("unclosed"));
         assert!(Path::parse(".a[?(@.x)]").is_err());
+        assert!(Path::parse(".metadata.name").unwrap().is_under("metadata"));
+        assert!(!Path::parse(".status.phase").unwrap().is_under("metadata"));
     }
 
     #[test]
@@ -182,7 +189,11 @@ mod tests {
         use std::cmp::Ordering::*;
         for (a, b, want) in [
             (json!(2), json!(10), Less),
-            (json!("2026-01-02T00:00:00Z"), json!("2026-01-01T00:00:00Z"), Greater),
+            (
+                json!("2026-01-02T00:00:00Z"),
+                json!("2026-01-01T00:00:00Z"),
+                Greater,
+            ),
             (json!("a"), json!("a"), Equal),
         ] {
             assert_eq!(compare(Some(&a), Some(&b)), want);

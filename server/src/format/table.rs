@@ -181,7 +181,8 @@ mod tests {
     fn render_aligns_like_kubectl() {
         let mut t = Table::new(["NAME", "READY", "AGE"]);
         t.rows.push(vec!["a".into(), "1/1".into(), "5m".into()]);
-        t.rows.push(vec!["longer-name".into(), "0/1".into(), "".into()]);
+        t.rows
+            .push(vec!["longer-name".into(), "0/1".into(), "".into()]);
         let cases = [
             (
                 true,
@@ -232,7 +233,11 @@ mod tests {
             ),
         ];
         for (wide, ns, want) in cases {
-            assert_eq!(st.to_table(wide, ns).render(true), want, "wide={wide} ns={ns}");
+            assert_eq!(
+                st.to_table(wide, ns).render(true),
+                want,
+                "wide={wide} ns={ns}"
+            );
         }
     }
 

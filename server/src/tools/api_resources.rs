@@ -1,4 +1,7 @@
 //! list_api_resources: what the cluster serves, from discovery.
+use super::{Ctx, ToolError, ToolResult};
+use crate::discovery::Resource;
+use crate::format::table::Table;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -17,8 +20,219 @@ pub struct Args {
     pub output: Option<String>,
 }
 
-pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
-    Err(super::ToolError::NotImplemented {
+/// The preferred version of each resource that passes the filters, in
+/// discovery's group order and by name within a group.
+pub fn select<'a>(all: &'a [Resource], args: &Args) -> Vec<&'a Resource> {
+    let group = args.api_group.as_deref().map(|g| match g.trim() {
+        "core" => "",
+        g => g,
+    });
+    let verbs: Vec<String> = args
+        .verbs
+        .iter()
+        .flatten()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect();
+    let mut groups: Vec<&str> = vec![];
+    let mut out: Vec<&Resource> = all
+        .iter()
+        .filter(|r| r.preferred)
+        .filter(|r| group.is_none_or(|g| r.api.group == g))
+        .filter(|r| args.namespaced.is_none_or(|n| r.namespaced == n))
+        .filter(|r| verbs.iter().all(|v| r.supports(v)))
+        .inspect(|r| {
+            if !groups.contains(&r.api.group.as_str()) {
+                groups.push(&r.api.group);
+            }
+        })
+        .collect();
+    out.sort_by_key(|r| {
+        (
+            groups
+                .iter()
+                .position(|g| *g == r.api.group)
+                .unwrap_or(usize::MAX),
+            r.api.plural.clone(),
+        )
+    });
+    out
+}
+
+/// The `kubectl api-resources` table (`wide` adds VERBS and CATEGORIES).
+pub fn render(list: &[&Resource], output: &str) -> Result<String, String> {
+    let (wide, headers) = match output {
+        "" | "wide" => (true, true),
+        "no-headers" => (true, false),
+        "name" => {
+            return Ok(list
+                .iter()
+                .map(|r| format!("{}\n", r.qualified_plural()))
+                .collect());
+        }
+        other => {
+            return Err(format!(
+                "unknown output {other:?}; use wide, name or no-headers"
+            ));
+        }
+    };
+    let mut cols = vec!["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"];
+    if wide {
+        cols.extend(["VERBS", "CATEGORIES"]);
+    }
+    let mut t = Table::new(cols);
+    for r in list {
+        let mut row = vec![
+            r.api.plural.clone(),
+            r.short_names.join(","),
+            r.api.api_version.clone(),
+            r.namespaced.to_string(),
+            r.api.kind.clone(),
+        ];
+        if wide {
+            row.push(format!("[{}]", r.verbs.join(" ")));
+            row.push(r.categories.join(","));
+        }
+        t.rows.push(row);
+    }
+    Ok(t.render(headers))
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+    let client = ctx.client(args.context.as_deref()).await?;
+    let all = ctx.discovery.all(&client).await?;
+    let list = select(&all, &args);
+    let output = args.output.as_deref().map(str::trim).unwrap_or("wide");
+    let text = render(&list, output).map_err(|reason| ToolError::InvalidArgs {
         tool: "list_api_resources",
-    })
+        reason,
+    })?;
+    Ok(ctx.bound(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::discovery::ApiResource;
+
+    fn res(
+        group: &str,
+        plural: &str,
+        kind: &str,
+        namespaced: bool,
+        verbs: &[&str],
+        short: &[&str],
+        preferred: bool,
+    ) -> Resource {
+        let version = if preferred { "v1" } else { "v1beta1" };
+        Resource {
+            api: ApiResource {
+                group: group.into(),
+                version: version.into(),
+                api_version: if group.is_empty() {
+                    version.into()
+                } else {
+                    format!("{group}/{version}")
+                },
+                kind: kind.into(),
+                plural: plural.into(),
+            },
+            namespaced,
+            singular: kind.to_ascii_lowercase(),
+            short_names: short.iter().map(|s| s.to_string()).collect(),
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+            categories: vec![],
+            preferred,
+        }
+    }
+
+    fn sample() -> Vec<Resource> {
+        vec![
+            res(
+                "",
+                "pods",
+                "Pod",
+                true,
+                &["get", "list", "watch", "delete"],
+                &["po"],
+                true,
+            ),
+            res("", "nodes", "Node", false, &["get", "list"], &["no"], true),
+            res("", "bindings", "Binding", true, &["create"], &[], true),
+            res(
+                "apps",
+                "deployments",
+                "Deployment",
+                true,
+                &["get", "list"],
+                &["deploy"],
+                true,
+            ),
+            res(
+                "apps",
+                "deployments",
+                "Deployment",
+                true,
+                &["get"],
+                &["deploy"],
+                false,
+            ),
+        ]
+    }
+
+    fn args(group: Option<&str>, namespaced: Option<bool>, verbs: &[&str]) -> Args {
+        Args {
+            api_group: group.map(str::to_string),
+            namespaced,
+            context: None,
+            verbs: (!verbs.is_empty()).then(|| verbs.iter().map(|s| s.to_string()).collect()),
+            output: None,
+        }
+    }
+
+    #[test]
+    fn filters() {
+        let all = sample();
+        let names = |a: Args| {
+            select(&all, &a)
+                .iter()
+                .map(|r| r.qualified_plural())
+                .collect::<Vec<_>>()
+        };
+        for (a, want) in [
+            (
+                args(None, None, &[]),
+                vec!["bindings", "nodes", "pods", "deployments.apps"],
+            ),
+            (
+                args(Some("core"), None, &[]),
+                vec!["bindings", "nodes", "pods"],
+            ),
+            (args(Some(""), Some(false), &[]), vec!["nodes"]),
+            (args(Some("apps"), None, &[]), vec!["deployments.apps"]),
+            (
+                args(None, Some(true), &["list", "get"]),
+                vec!["pods", "deployments.apps"],
+            ),
+            (args(None, None, &["delete"]), vec!["pods"]),
+        ] {
+            assert_eq!(names(a), want);
+        }
+    }
+
+    #[test]
+    fn outputs() {
+        let all = sample();
+        let list = select(&all, &args(None, None, &["delete"]));
+        assert_eq!(render(&list, "name").unwrap(), "pods\n");
+        assert_eq!(
+            render(&list, "wide").unwrap(),
+            "NAME   SHORTNAMES   APIVERSION   NAMESPACED   KIND   VERBS                     CATEGORIES\npods   po           v1           true         Pod    [get list watch delete]\n"
+        );
+        assert_eq!(
+            render(&list, "no-headers").unwrap(),
+            "pods   po   v1   true   Pod   [get list watch delete]\n"
+        );
+        assert!(render(&list, "xml").is_err());
+    }
 }

@@ -1,6 +1,15 @@
 //! kubectl_context: list, get or set the kubeconfig context the server uses.
+//!
+//! Works on the kubeconfig the server loaded (never on a file it would
+//! write), and never shows credentials: `detailed` adds the cluster's server
+//! URL, the user's name and the kind of authentication only.
+use super::{Ctx, ToolError, ToolResult};
+use crate::cluster::ClusterError;
+use crate::format::{self, table::Table};
+use kube::config::Kubeconfig;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -27,8 +36,255 @@ fn yes() -> bool {
     true
 }
 
-pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
-    Err(super::ToolError::NotImplemented {
-        tool: "kubectl_context",
-    })
+const TOOL: &str = "kubectl_context";
+
+fn bad(reason: impl Into<String>) -> ToolError {
+    ToolError::InvalidArgs {
+        tool: TOOL,
+        reason: reason.into(),
+    }
+}
+
+/// What a context shows: names and, when detailed, where it points and
+/// which kind of credential it uses (never the credential).
+pub fn describe_context(
+    kc: &Kubeconfig,
+    name: &str,
+    current: Option<&str>,
+    show_current: bool,
+    detailed: bool,
+) -> Value {
+    let ctx = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| c.context.as_ref());
+    let mut m = Map::new();
+    m.insert("name".into(), json!(name));
+    m.insert(
+        "cluster".into(),
+        json!(ctx.map(|c| c.cluster.clone()).unwrap_or_default()),
+    );
+    m.insert(
+        "namespace".into(),
+        json!(
+            ctx.and_then(|c| c.namespace.clone())
+                .unwrap_or_else(|| "default".into())
+        ),
+    );
+    if show_current {
+        m.insert("isCurrent".into(), json!(current == Some(name)));
+    }
+    if detailed {
+        let cluster = ctx.and_then(|c| kc.clusters.iter().find(|n| n.name == c.cluster));
+        let server = cluster
+            .and_then(|c| c.cluster.as_ref())
+            .and_then(|c| c.server.clone())
+            .unwrap_or_default();
+        let user = ctx.and_then(|c| c.user.clone()).unwrap_or_default();
+        let auth = kc
+            .auth_infos
+            .iter()
+            .find(|a| a.name == user)
+            .and_then(|a| a.auth_info.as_ref())
+            .map(|a| {
+                if a.token.is_some() || a.token_file.is_some() {
+                    "token"
+                } else if a.client_certificate.is_some() || a.client_certificate_data.is_some() {
+                    "client-certificate"
+                } else if a.exec.is_some() {
+                    "exec"
+                } else if a.auth_provider.is_some() {
+                    "auth-provider"
+                } else if a.username.is_some() {
+                    "basic"
+                } else {
+                    "none"
+                }
+            })
+            .unwrap_or("none");
+        m.insert("server".into(), json!(server));
+        m.insert("user".into(), json!(user));
+        m.insert("authMethod".into(), json!(auth));
+    }
+    Value::Object(m)
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+    let access = ctx.access().await;
+    let Some(kc) = access.kubeconfig.as_ref() else {
+        return Err(ClusterError::NoKubeconfig(access.source.to_string()).into());
+    };
+    let output = args.output.as_deref().map(str::trim).unwrap_or("json");
+    if !matches!(output, "" | "json" | "yaml" | "name" | "custom") {
+        return Err(bad(format!(
+            "unknown output {output:?}; use json, yaml, name or custom"
+        )));
+    }
+    let current = ctx.current_context().await;
+    let (show, detailed) = (args.show_current, args.detailed);
+    let text = match args.operation.trim() {
+        "list" => {
+            let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+            let items: Vec<Value> = names
+                .iter()
+                .map(|n| describe_context(kc, n, current.as_deref(), show, detailed))
+                .collect();
+            match output {
+                "name" => names.iter().map(|n| format!("{n}\n")).collect(),
+                "custom" => table(&items, current.as_deref(), show, detailed),
+                _ => {
+                    let mut v = json!({ "contexts": items });
+                    if show {
+                        v["currentContext"] = json!(current);
+                    }
+                    render(&v, output)
+                }
+            }
+        }
+        "get" => {
+            let Some(name) = current.clone() else {
+                return Err(ToolError::Invalid(
+                    "the kubeconfig has no current context".into(),
+                ));
+            };
+            match output {
+                "name" => format!("{name}\n"),
+                "custom" => table(
+                    &[describe_context(kc, &name, Some(&name), show, detailed)],
+                    Some(&name),
+                    show,
+                    detailed,
+                ),
+                _ => {
+                    let mut v = json!({ "currentContext": name });
+                    if detailed {
+                        v["context"] = describe_context(kc, &name, Some(&name), false, true);
+                    }
+                    render(&v, output)
+                }
+            }
+        }
+        "set" => {
+            let name = args
+                .name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| bad("set needs the name of a context (kubectl_context operation=list shows them)"))?;
+            access.check_context(name)?;
+            ctx.set_context(name).await?;
+            match output {
+                "name" => format!("{name}\n"),
+                _ => render(
+                    &json!({
+                        "success": true,
+                        "message": format!("Current context set to {name} (for this server; the kubeconfig file is not changed)"),
+                        "context": name,
+                    }),
+                    output,
+                ),
+            }
+        }
+        other => {
+            return Err(bad(format!(
+                "unknown operation {other:?}; use list, get or set"
+            )));
+        }
+    };
+    Ok(text)
+}
+
+fn render(v: &Value, output: &str) -> String {
+    if output == "yaml" {
+        format::yaml(v)
+    } else {
+        format::json(v)
+    }
+}
+
+/// `kubectl config get-contexts` style.
+fn table(items: &[Value], current: Option<&str>, show: bool, detailed: bool) -> String {
+    let mut headers = vec![];
+    if show {
+        headers.push("CURRENT");
+    }
+    headers.extend(["NAME", "CLUSTER", "NAMESPACE"]);
+    if detailed {
+        headers.extend(["SERVER", "AUTHINFO", "AUTH"]);
+    }
+    let mut t = Table::new(headers);
+    for i in items {
+        let s = |k: &str| {
+            i.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut row = vec![];
+        if show {
+            row.push(if current == Some(s("name").as_str()) {
+                "*".into()
+            } else {
+                String::new()
+            });
+        }
+        row.extend([s("name"), s("cluster"), s("namespace")]);
+        if detailed {
+            row.extend([s("server"), s("user"), s("authMethod")]);
+        }
+        t.rows.push(row);
+    }
+    t.render(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KC: &str = "apiVersion: v1\nkind: Config\nclusters:\n- name: c1\n  cluster: {server: 'https://one:6443', certificate-authority-data: Q0FEQVRB}\n- name: c2\n  cluster: {server: 'https://two:6443'}\nusers:\n- name: tok\n  user: {token: supersecrettoken}\n- name: cert\n  user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZREFUQQ==}\n- name: pw\n  user: {username: admin, password: hunter2}\ncontexts:\n- name: a\n  context: {cluster: c1, user: tok}\n- name: b\n  context: {cluster: c2, user: cert, namespace: nb}\n- name: c\n  context: {cluster: c2, user: pw}\ncurrent-context: a\n";
+
+    #[test]
+    fn details_never_carry_credentials() {
+        let kc = Kubeconfig::from_yaml(KC).unwrap();
+        for (name, auth, ns, server) in [
+            ("a", "token", "default", "https://one:6443"),
+            ("b", "client-certificate", "nb", "https://two:6443"),
+            ("c", "basic", "default", "https://two:6443"),
+        ] {
+            let v = describe_context(&kc, name, Some("a"), true, true);
+            assert_eq!(v["authMethod"], auth);
+            assert_eq!(v["namespace"], ns);
+            assert_eq!(v["server"], server);
+            assert_eq!(v["isCurrent"], name == "a");
+            let text = v.to_string();
+            for secret in [
+                "supersecrettoken",
+                "Q0VSVA",
+                "S0VZREFUQQ",
+                "hunter2",
+                "Q0FEQVRB",
+            ] {
+                assert!(!text.contains(secret), "{text}");
+            }
+        }
+        let plain = describe_context(&kc, "a", None, false, false);
+        assert_eq!(
+            plain,
+            json!({"name": "a", "cluster": "c1", "namespace": "default"})
+        );
+    }
+
+    #[test]
+    fn table_marks_the_current_context() {
+        let kc = Kubeconfig::from_yaml(KC).unwrap();
+        let items: Vec<Value> = ["a", "b"]
+            .iter()
+            .map(|n| describe_context(&kc, n, Some("b"), true, false))
+            .collect();
+        assert_eq!(
+            table(&items, Some("b"), true, false),
+            "CURRENT   NAME   CLUSTER   NAMESPACE\n          a      c1        default\n*         b      c2        nb\n"
+        );
+    }
 }

@@ -1,6 +1,19 @@
 //! kubectl_get: any kind, by any of its names, through discovery.
+//!
+//! Lists are fetched in pages (`limit` + `continue`) and rendered as they
+//! arrive; fetching stops once the output reaches the byte bound, and the
+//! output says how many items it shows and how to narrow the request.
+use super::{Ctx, ToolError, ToolResult};
+use crate::discovery::Resource;
+use crate::format::jsonpath::{self, Path};
+use crate::format::table::{ServerTable, Table};
+use crate::format::{self, age, describe};
+use kube::Client;
+use kube::api::{DynamicObject, ListParams};
+use kube::core::Request;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -26,8 +39,733 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-pub async fn run(_ctx: &super::Ctx, _args: Args) -> super::ToolResult {
-    Err(super::ToolError::NotImplemented {
-        tool: "kubectl_get",
+const TOOL: &str = "kubectl_get";
+
+/// Items per list request.
+pub const PAGE_SIZE: u32 = 500;
+
+/// The Accept header that makes the API server answer with a Table.
+pub const ACCEPT_TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+
+/// Where the columns of a custom output come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    Path(Path),
+    /// The age of `.metadata.creationTimestamp`.
+    Age,
+}
+
+/// What the caller asked to see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Json,
+    Yaml,
+    Name,
+    Table { wide: bool },
+    Custom(Vec<(String, Column)>),
+}
+
+impl Output {
+    pub fn parse(text: Option<&str>, namespaced: bool) -> Result<Output, ToolError> {
+        let t = text.map(str::trim).unwrap_or_default();
+        let bad = |reason: String| ToolError::InvalidArgs { tool: TOOL, reason };
+        Ok(match t {
+            "" | "json" => Output::Json,
+            "yaml" => Output::Yaml,
+            "name" => Output::Name,
+            "wide" => Output::Table { wide: true },
+            "table" | "default" => Output::Table { wide: false },
+            "custom" => {
+                let mut cols = vec![(
+                    "NAME".to_string(),
+                    Column::Path(Path::parse(".metadata.name").map_err(bad)?),
+                )];
+                if namespaced {
+                    cols.push((
+                        "NAMESPACE".into(),
+                        Column::Path(Path::parse(".metadata.namespace").map_err(bad)?),
+                    ));
+                }
+                cols.push(("AGE".into(), Column::Age));
+                Output::Custom(cols)
+            }
+            _ => {
+                let Some(spec) = t.strip_prefix("custom-columns=") else {
+                    return Err(bad(format!(
+                        "unknown output {t:?}; use json, yaml, name, wide, table, custom or custom-columns=NAME:.metadata.name,..."
+                    )));
+                };
+                Output::Custom(custom_columns(spec).map_err(bad)?)
+            }
+        })
+    }
+}
+
+/// `NAME:.metadata.name,AGE:.metadata.creationTimestamp` (an AGE column
+/// on the creation timestamp prints the age, as users expect).
+pub fn custom_columns(spec: &str) -> Result<Vec<(String, Column)>, String> {
+    let mut cols = vec![];
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, path) = part
+            .split_once(':')
+            .ok_or_else(|| format!("custom column {part:?} must look like NAME:.json.path"))?;
+        let col = if name.eq_ignore_ascii_case("age")
+            && path.trim_matches(['{', '}']) == ".metadata.creationTimestamp"
+        {
+            Column::Age
+        } else {
+            Column::Path(Path::parse(path)?)
+        };
+        cols.push((name.to_string(), col));
+    }
+    if cols.is_empty() {
+        return Err("custom-columns needs at least one NAME:.json.path".into());
+    }
+    Ok(cols)
+}
+
+/// One custom-columns row of an object.
+pub fn custom_row(cols: &[(String, Column)], obj: &Value, now: jiff::Timestamp) -> Vec<String> {
+    cols.iter()
+        .map(|(_, c)| match c {
+            Column::Path(p) => p.cell(obj),
+            Column::Age => obj
+                .pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str)
+                .map(|t| age::since(t, now))
+                .unwrap_or_else(|| "<none>".into()),
+        })
+        .collect()
+}
+
+/// `kind.group/name`, as `kubectl get -o name` prints it.
+pub fn name_line(r: &Resource, obj: &Value) -> String {
+    let kind = r.api.kind.to_ascii_lowercase();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if r.api.group.is_empty() {
+        format!("{kind}/{name}")
+    } else {
+        format!("{kind}.{}/{name}", r.api.group)
+    }
+}
+
+/// The seed's one-word status of an object in a JSON list summary.
+pub fn status_of(obj: &Value) -> String {
+    let status = obj.get("status");
+    if let Some(phase) = status.and_then(|s| s.get("phase")).and_then(Value::as_str) {
+        return phase.to_string();
+    }
+    if let Some(s) =
+        status.filter(|s| s.get("readyReplicas").is_some() || s.get("replicas").is_some())
+    {
+        let n = |k: &str| s.get(k).and_then(Value::as_i64).unwrap_or(0);
+        return format!("{}/{} ready", n("readyReplicas"), n("replicas"));
+    }
+    if let Some(t) = obj.pointer("/spec/type").and_then(Value::as_str) {
+        return t.to_string();
+    }
+    if let Some(ready) = status
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array)
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
+        })
+    {
+        let ok = ready.get("status").and_then(Value::as_str) == Some("True");
+        return if ok { "Ready" } else { "NotReady" }.into();
+    }
+    "Active".into()
+}
+
+/// The seed's JSON list entry of an object (events get their own shape).
+pub fn summary(r: &Resource, obj: &Value) -> Value {
+    let s = |p: &str| obj.pointer(p).cloned().unwrap_or(json!(""));
+    if is_event(r) {
+        return json!({
+            "type": s("/type"),
+            "reason": s("/reason"),
+            "message": obj.get("message").or_else(|| obj.get("note")).cloned().unwrap_or(json!("")),
+            "involvedObject": {
+                "kind": obj.pointer("/involvedObject/kind").or_else(|| obj.pointer("/regarding/kind")).cloned().unwrap_or(json!("")),
+                "name": obj.pointer("/involvedObject/name").or_else(|| obj.pointer("/regarding/name")).cloned().unwrap_or(json!("")),
+                "namespace": obj.pointer("/involvedObject/namespace").or_else(|| obj.pointer("/regarding/namespace")).cloned().unwrap_or(json!("")),
+            },
+            "firstTimestamp": s("/firstTimestamp"),
+            "lastTimestamp": json!(describe::event_time(obj)),
+            "count": obj.get("count").or_else(|| obj.pointer("/series/count")).cloned().unwrap_or(json!(1)),
+        });
+    }
+    json!({
+        "name": s("/metadata/name"),
+        "namespace": s("/metadata/namespace"),
+        "kind": r.api.kind,
+        "status": status_of(obj),
+        "createdAt": obj.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null),
     })
+}
+
+pub fn is_event(r: &Resource) -> bool {
+    r.api.kind == "Event" && (r.api.group.is_empty() || r.api.group == "events.k8s.io")
+}
+
+/// The URL path of a resource's collection, in one namespace or across all.
+pub fn collection_url(r: &Resource, namespace: Option<&str>) -> String {
+    <DynamicObject as kube::Resource>::url_path(&r.api, namespace.filter(|_| r.namespaced))
+}
+
+/// Fetches one page of a list as JSON, or as a Table when `table` is set
+/// (`Some(true)`: rows carry full objects rather than metadata).
+pub async fn list_page(
+    client: &Client,
+    url: &str,
+    lp: &ListParams,
+    table: Option<bool>,
+) -> Result<Value, ToolError> {
+    let mut req = Request::new(url)
+        .list(lp)
+        .map_err(kube::Error::BuildRequest)?;
+    if let Some(full) = table {
+        accept_table(&mut req, full)?;
+    }
+    Ok(client.request::<Value>(req).await?)
+}
+
+/// Fetches one object as JSON, or as a one-row Table.
+pub async fn get_object(
+    client: &Client,
+    url: &str,
+    name: &str,
+    table: Option<bool>,
+) -> Result<Value, ToolError> {
+    let mut req = Request::new(url)
+        .get(name, &Default::default())
+        .map_err(kube::Error::BuildRequest)?;
+    if let Some(full) = table {
+        accept_table(&mut req, full)?;
+    }
+    Ok(client.request::<Value>(req).await?)
+}
+
+fn accept_table(req: &mut http::Request<Vec<u8>>, full_objects: bool) -> Result<(), ToolError> {
+    req.headers_mut().insert(
+        http::header::ACCEPT,
+        http::HeaderValue::from_static(ACCEPT_TABLE),
+    );
+    if full_objects {
+        let uri = req.uri().to_string();
+        let sep = if uri.contains('?') { "&" } else { "?" };
+        *req.uri_mut() = format!("{uri}{sep}includeObject=Object")
+            .parse()
+            .map_err(|e| ToolError::Invalid(format!("bad request URL: {e}")))?;
+    }
+    Ok(())
+}
+
+/// One rendered entry of a listing, with the value it sorts by.
+pub struct Entry<R> {
+    pub key: Option<Value>,
+    pub row: R,
+    pub bytes: usize,
+}
+
+/// What a bounded listing gathered.
+pub struct Gathered<R> {
+    pub entries: Vec<Entry<R>>,
+    /// Set when fetching stopped at the byte bound: how many more items are
+    /// known to exist (at least).
+    pub cut: Option<u64>,
+    /// Columns of the first Table page, when tables were fetched.
+    pub table: Option<ServerTable>,
+}
+
+/// What one listing reads: a collection page by page, or one named object
+/// (how a namespace-scoped server lists the Namespaces it may see).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    List(String),
+    Get { url: String, name: String },
+}
+
+/// Lists every target page by page, turning each redacted page into entries
+/// with `render`, until `budget` bytes are gathered. Nothing beyond one
+/// page is held unrendered.
+pub async fn gather<R>(
+    ctx: &Ctx,
+    client: &Client,
+    targets: &[Target],
+    base: &ListParams,
+    table: Option<bool>,
+    budget: usize,
+    mut render: impl FnMut(&Value) -> Vec<Entry<R>>,
+) -> Result<Gathered<R>, ToolError> {
+    let mut out = Gathered {
+        entries: vec![],
+        cut: None,
+        table: None,
+    };
+    let mut used = 0usize;
+    for target in targets {
+        let mut lp = base.clone();
+        lp.limit = Some(PAGE_SIZE);
+        loop {
+            let mut page = match target {
+                Target::List(url) => list_page(client, url, &lp, table).await?,
+                Target::Get { url, name } => {
+                    let obj = get_object(client, url, name, table).await?;
+                    if table.is_some() {
+                        obj
+                    } else {
+                        json!({ "items": [obj] })
+                    }
+                }
+            };
+            ctx.redact(&mut page);
+            if table.is_some() && out.table.is_none() {
+                let mut t = ServerTable::parse(&page).map_err(ToolError::Invalid)?;
+                t.rows.clear();
+                out.table = Some(t);
+            }
+            let entries = render(&page);
+            let n = entries.len();
+            for (i, e) in entries.into_iter().enumerate() {
+                if used + e.bytes > budget && !out.entries.is_empty() {
+                    let remaining = page
+                        .pointer("/metadata/remainingItemCount")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0);
+                    out.cut = Some((n - i) as u64 + remaining);
+                    return Ok(out);
+                }
+                used += e.bytes;
+                out.entries.push(e);
+            }
+            match page
+                .pointer("/metadata/continue")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+            {
+                Some(c) => lp.continue_token = Some(c.to_string()),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The list items of a page, each given the kind and apiVersion the list
+/// omits (so masking and `-o yaml` see whole objects).
+pub fn page_items(r: &Resource, page: &Value) -> Vec<Value> {
+    page.get("items")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| {
+                    let mut i = i.clone();
+                    if let Some(o) = i.as_object_mut() {
+                        o.entry("apiVersion")
+                            .or_insert_with(|| json!(r.api.api_version));
+                        o.entry("kind").or_insert_with(|| json!(r.api.kind));
+                    }
+                    i
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sorts entries by key (stable), for `sortBy` or the events' default.
+fn sort<R>(entries: &mut [Entry<R>]) {
+    entries.sort_by(|a, b| jsonpath::compare(a.key.as_ref(), b.key.as_ref()));
+}
+
+/// How a listing orders its items: by the caller's path, or events by time.
+enum SortKey {
+    None,
+    Path(Path),
+    EventTime,
+}
+
+impl SortKey {
+    fn of(&self, obj: &Value) -> Option<Value> {
+        match self {
+            SortKey::None => None,
+            SortKey::Path(p) => p.eval(obj).first().map(|v| (*v).clone()),
+            SortKey::EventTime => Some(Value::String(describe::event_time(obj))),
+        }
+    }
+
+    fn needs_full_object(&self) -> bool {
+        match self {
+            SortKey::None => false,
+            SortKey::Path(p) => !p.is_under("metadata"),
+            SortKey::EventTime => true,
+        }
+    }
+}
+
+/// The note that ends a listing cut at the byte bound.
+pub fn cut_note(shown: usize, more: u64, max: usize, sorted: bool) -> String {
+    let more = if more > 0 {
+        format!("at least {more} more were not fetched")
+    } else {
+        "more were not fetched".into()
+    };
+    let sorted = if sorted {
+        " Sorting covers only the items shown."
+    } else {
+        ""
+    };
+    format!(
+        "output bounded: showing {shown} items; {more} because the output reached SPAWN_MAX_BUFFER={max} bytes. \
+         Narrow it with namespace, labelSelector, fieldSelector or name, or raise SPAWN_MAX_BUFFER.{sorted}"
+    )
+}
+
+/// Where a call lists, whether rows need a NAMESPACE column, and the one
+/// namespace listed (for the "No resources found" line).
+async fn targets(
+    ctx: &Ctx,
+    r: &Resource,
+    args: &Args,
+) -> Result<(Vec<Target>, bool, Option<String>), ToolError> {
+    if !r.namespaced {
+        if ctx.scope.allows_cluster_scoped() {
+            return Ok((vec![Target::List(collection_url(r, None))], false, None));
+        }
+        if !is_namespace_kind(r) {
+            return Err(cluster_scoped_refused(ctx, r));
+        }
+        // A namespace-scoped server sees the Namespaces of its scope.
+        let url = collection_url(r, None);
+        let gets = ctx
+            .scope
+            .list_targets()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|name| Target::Get {
+                url: url.clone(),
+                name,
+            })
+            .collect();
+        return Ok((gets, false, None));
+    }
+    if args.all_namespaces {
+        return Ok(match ctx.scope.list_targets() {
+            None => (vec![Target::List(collection_url(r, None))], true, None),
+            Some(nss) => (
+                nss.iter()
+                    .map(|n| Target::List(collection_url(r, Some(n))))
+                    .collect(),
+                true,
+                None,
+            ),
+        });
+    }
+    let ns = ctx.namespace(args.namespace.as_deref()).await?;
+    Ok((
+        vec![Target::List(collection_url(r, Some(&ns)))],
+        false,
+        Some(ns),
+    ))
+}
+
+fn is_namespace_kind(r: &Resource) -> bool {
+    r.api.group.is_empty() && r.api.kind == "Namespace"
+}
+
+/// A namespace-scoped server does not read cluster-scoped kinds.
+pub fn cluster_scoped_refused(ctx: &Ctx, r: &Resource) -> ToolError {
+    let allowed = ctx.scope.list_targets().unwrap_or_default().join(", ");
+    ToolError::Invalid(format!(
+        "{} is cluster-scoped, and this server is limited to the namespaces {allowed}; \
+         only a cluster-wide server (KUBE_MCP_NAMESPACES unset or '*') reads cluster-scoped kinds",
+        r.qualified_plural()
+    ))
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+    let client = ctx.client(args.context.as_deref()).await?;
+    let r = ctx.resolve(&client, &args.resource_type).await?;
+    let output = Output::parse(args.output.as_deref(), r.namespaced)?;
+    let sort = match args
+        .sort_by
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(p) => SortKey::Path(
+            Path::parse(p).map_err(|reason| ToolError::InvalidArgs { tool: TOOL, reason })?,
+        ),
+        None if is_event(&r) => SortKey::EventTime,
+        None => SortKey::None,
+    };
+    match args
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(name) => get_one(ctx, &client, &r, &args, name, &output).await,
+        None => list(ctx, &client, &r, &args, &output, &sort).await,
+    }
+}
+
+async fn get_one(
+    ctx: &Ctx,
+    client: &Client,
+    r: &Resource,
+    args: &Args,
+    name: &str,
+    output: &Output,
+) -> ToolResult {
+    let url = if r.namespaced {
+        let ns = ctx.namespace(args.namespace.as_deref()).await?;
+        collection_url(r, Some(&ns))
+    } else {
+        if is_namespace_kind(r) {
+            ctx.scope.check(name)?;
+        } else if !ctx.scope.allows_cluster_scoped() {
+            return Err(cluster_scoped_refused(ctx, r));
+        }
+        collection_url(r, None)
+    };
+    let now = jiff::Timestamp::now();
+    let text = match output {
+        Output::Table { wide } => {
+            let mut v = get_object(client, &url, name, Some(false)).await?;
+            ctx.redact(&mut v);
+            let t = ServerTable::parse(&v).map_err(ToolError::Invalid)?;
+            t.to_table(*wide, false).render(true)
+        }
+        _ => {
+            let mut v = get_object(client, &url, name, None).await?;
+            ctx.redact(&mut v);
+            match output {
+                Output::Yaml => format::yaml(&v),
+                Output::Name => format!("{}\n", name_line(r, &v)),
+                Output::Custom(cols) => {
+                    let mut t = Table::new(cols.iter().map(|(h, _)| h.clone()));
+                    t.rows.push(custom_row(cols, &v, now));
+                    t.render(true)
+                }
+                _ => format::json(&v),
+            }
+        }
+    };
+    Ok(ctx.bound(text))
+}
+
+/// Bytes kept free for the closing note.
+const NOTE_RESERVE: usize = 512;
+
+pub fn budget(max: usize) -> usize {
+    max.saturating_sub(NOTE_RESERVE).max(max / 2)
+}
+
+async fn list(
+    ctx: &Ctx,
+    client: &Client,
+    r: &Resource,
+    args: &Args,
+    output: &Output,
+    sort: &SortKey,
+) -> ToolResult {
+    let (urls, ns_column, ns) = targets(ctx, r, args).await?;
+    let base = ListParams {
+        label_selector: args.label_selector.clone().filter(|s| !s.is_empty()),
+        field_selector: args.field_selector.clone().filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    let max = ctx.settings.max_output_bytes;
+    let budget = budget(max);
+    let now = jiff::Timestamp::now();
+    let sorted = !matches!(sort, SortKey::None);
+    let text = match output {
+        Output::Table { wide } => {
+            let wide = *wide;
+            let full = sort.needs_full_object();
+            let mut g = gather(ctx, client, &urls, &base, Some(full), budget, |page| {
+                let Ok(t) = ServerTable::parse(page) else {
+                    return vec![];
+                };
+                let keys: Vec<Option<Value>> =
+                    t.rows.iter().map(|row| sort.of(&row.object)).collect();
+                let table = t.to_table(wide, ns_column);
+                table
+                    .rows
+                    .into_iter()
+                    .zip(keys)
+                    .map(|(row, key)| Entry {
+                        bytes: row.iter().map(|c| c.len() + 3).sum::<usize>() + 1,
+                        key,
+                        row,
+                    })
+                    .collect()
+            })
+            .await?;
+            sort_entries(&mut g.entries, sorted);
+            if g.entries.is_empty() {
+                no_resources(ns.as_deref())
+            } else {
+                let mut t = g
+                    .table
+                    .as_ref()
+                    .map(|t| t.to_table(wide, ns_column))
+                    .unwrap_or_default();
+                let n = g.entries.len();
+                t.rows = g.entries.into_iter().map(|e| e.row).collect();
+                let mut text = t.render(true);
+                if let Some(more) = g.cut {
+                    text.push_str(&format!("\n[{}]\n", cut_note(n, more, max, sorted)));
+                }
+                text
+            }
+        }
+        Output::Custom(cols) => {
+            let mut g = gather(ctx, client, &urls, &base, None, budget, |page| {
+                page_items(r, page)
+                    .iter()
+                    .map(|o| {
+                        let row = custom_row(cols, o, now);
+                        Entry {
+                            bytes: row.iter().map(|c| c.len() + 3).sum::<usize>() + 1,
+                            key: sort.of(o),
+                            row,
+                        }
+                    })
+                    .collect()
+            })
+            .await?;
+            sort_entries(&mut g.entries, sorted);
+            if g.entries.is_empty() {
+                no_resources(ns.as_deref())
+            } else {
+                let mut t = Table::new(cols.iter().map(|(h, _)| h.clone()));
+                let n = g.entries.len();
+                t.rows = g.entries.into_iter().map(|e| e.row).collect();
+                let mut text = t.render(true);
+                if let Some(more) = g.cut {
+                    text.push_str(&format!("\n[{}]\n", cut_note(n, more, max, sorted)));
+                }
+                text
+            }
+        }
+        Output::Name => {
+            let mut g = gather(ctx, client, &urls, &base, None, budget, |page| {
+                page_items(r, page)
+                    .iter()
+                    .map(|o| {
+                        let row = name_line(r, o);
+                        Entry {
+                            bytes: row.len() + 1,
+                            key: sort.of(o),
+                            row,
+                        }
+                    })
+                    .collect()
+            })
+            .await?;
+            sort_entries(&mut g.entries, sorted);
+            let n = g.entries.len();
+            let mut text: String = g
+                .entries
+                .into_iter()
+                .map(|e| format!("{}\n", e.row))
+                .collect();
+            if let Some(more) = g.cut {
+                text.push_str(&format!("[{}]\n", cut_note(n, more, max, sorted)));
+            }
+            text
+        }
+        Output::Yaml => {
+            let mut g = gather(ctx, client, &urls, &base, None, budget, |page| {
+                page_items(r, page)
+                    .iter()
+                    .map(|o| {
+                        let row = format::list_item("- ", "  ", &format::yaml(o));
+                        Entry {
+                            bytes: row.len(),
+                            key: sort.of(o),
+                            row,
+                        }
+                    })
+                    .collect()
+            })
+            .await?;
+            sort_entries(&mut g.entries, sorted);
+            let n = g.entries.len();
+            let mut text = String::from("apiVersion: v1\nkind: List\n");
+            if n == 0 {
+                text.push_str("items: []\n");
+            } else {
+                text.push_str("items:\n");
+                for e in g.entries {
+                    text.push_str(&e.row);
+                }
+            }
+            if let Some(more) = g.cut {
+                text.push_str(&format!("# {}\n", cut_note(n, more, max, sorted)));
+            }
+            text
+        }
+        Output::Json => {
+            let mut g = gather(ctx, client, &urls, &base, None, budget, |page| {
+                page_items(r, page)
+                    .iter()
+                    .map(|o| {
+                        let row = indent(&format::json(&summary(r, o)), "    ");
+                        Entry {
+                            bytes: row.len() + 2,
+                            key: sort.of(o),
+                            row,
+                        }
+                    })
+                    .collect()
+            })
+            .await?;
+            sort_entries(&mut g.entries, sorted);
+            let n = g.entries.len();
+            let field = if is_event(r) { "events" } else { "items" };
+            let rows: Vec<String> = g.entries.into_iter().map(|e| e.row).collect();
+            let mut text = if rows.is_empty() {
+                format!("{{\n  \"{field}\": []")
+            } else {
+                format!("{{\n  \"{field}\": [\n{}\n  ]", rows.join(",\n"))
+            };
+            if let Some(more) = g.cut {
+                text.push_str(&format!(
+                    ",\n  \"truncated\": true,\n  \"note\": {}",
+                    Value::String(cut_note(n, more, max, sorted))
+                ));
+            }
+            text.push_str("\n}\n");
+            text
+        }
+    };
+    Ok(ctx.bound(text))
+}
+
+fn sort_entries<R>(entries: &mut [Entry<R>], sorted: bool) {
+    if sorted {
+        sort(entries);
+    }
+}
+
+fn no_resources(ns: Option<&str>) -> String {
+    match ns {
+        Some(ns) => format!("No resources found in {ns} namespace.\n"),
+        None => "No resources found\n".into(),
+    }
+}
+
+fn indent(text: &str, pad: &str) -> String {
+    text.lines()
+        .map(|l| format!("{pad}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
