@@ -439,24 +439,27 @@ fn kustomize_samples_build() {
 
 // ---- the installed operator ------------------------------------------------
 
-/// The operator binary: `$KUBE_MCP_OPERATOR_BIN`, else the workspace's debug
-/// build (`cargo build -p kube-mcp-operator`).
+/// The operator binary: `$KUBE_MCP_OPERATOR_BIN`, else the one `cargo build
+/// --workspace --bins` (or `-p kube-mcp-operator`) put next to this test
+/// executable in the target directory it was built into.
 fn operator_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("KUBE_MCP_OPERATOR_BIN") {
         return PathBuf::from(p);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { repo().join(p) })
-        .unwrap_or_else(|| repo().join("target"));
-    let bin = target.join("debug").join("kube-mcp-operator");
-    assert!(
-        bin.is_file(),
-        "{} not found: build it first with `cargo build -p kube-mcp-operator` (scripts/test does), \
-         or point KUBE_MCP_OPERATOR_BIN at it",
-        bin.display()
-    );
-    bin
+    let exe = std::env::current_exe().expect("the test executable's path");
+    // target/<profile>/deps/packaging-<hash> -> target/<profile>/kube-mcp-operator
+    exe.ancestors()
+        .skip(1)
+        .take(3)
+        .map(|dir| dir.join("kube-mcp-operator"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "kube-mcp-operator is not built next to {}: run `cargo build -p kube-mcp-operator` \
+                 (scripts/test builds every binary), or point KUBE_MCP_OPERATOR_BIN at it",
+                exe.display()
+            )
+        })
 }
 
 /// kube-mcp-operator as installed by config/default, run as a local process:
