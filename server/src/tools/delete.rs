@@ -37,13 +37,13 @@ const TOOL: &str = "kubectl_delete";
 /// The delete options: force means grace period 0, else the given one.
 pub fn delete_params(force: bool, grace: Option<i64>) -> Result<DeleteParams, ToolError> {
     let grace = if force { Some(0) } else { grace };
-    if let Some(g) = grace {
-        if g < 0 {
-            return Err(ToolError::InvalidArgs {
-                tool: TOOL,
-                reason: format!("gracePeriodSeconds must be 0 or more, not {g}"),
-            });
-        }
+    if let Some(g) = grace
+        && g < 0
+    {
+        return Err(ToolError::InvalidArgs {
+            tool: TOOL,
+            reason: format!("gracePeriodSeconds must be 0 or more, not {g}"),
+        });
     }
     Ok(DeleteParams {
         grace_period_seconds: grace.map(|g| g as u32),

@@ -147,12 +147,12 @@ pub fn target(
     if rt.is_none() && !positional.is_empty() {
         rt = Some(positional.remove(0));
     }
-    if let Some(t) = rt.clone() {
-        if let Some((t, n)) = t.split_once('/') {
-            rt = Some(t.to_string());
-            if nm.is_none() {
-                nm = Some(n.to_string());
-            }
+    if let Some(t) = rt.clone()
+        && let Some((t, n)) = t.split_once('/')
+    {
+        rt = Some(t.to_string());
+        if nm.is_none() {
+            nm = Some(n.to_string());
         }
     }
     if nm.is_none() && !positional.is_empty() && !positional[0].contains('=') {
@@ -625,12 +625,13 @@ async fn meta_patch(
     }
     .unwrap_or_default();
     for (k, v) in &changes {
-        if let (Some(old), Some(new)) = (existing.get(k), v.as_str()) {
-            if old != new && !overwrite {
-                return Err(ToolError::Invalid(format!(
-                    "'{k}' already has a value ({old}), and overwrite is false; pass flags {{\"overwrite\": true}} to change it"
-                )));
-            }
+        if let (Some(old), Some(new)) = (existing.get(k), v.as_str())
+            && old != new
+            && !overwrite
+        {
+            return Err(ToolError::Invalid(format!(
+                "'{k}' already has a value ({old}), and overwrite is false; pass flags {{\"overwrite\": true}} to change it"
+            )));
         }
     }
     let pp = PatchParams {

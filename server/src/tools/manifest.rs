@@ -44,13 +44,13 @@ fn expand(doc: Value, n: usize, out: &mut Vec<Value>) -> Result<(), ToolError> {
         Value::Null => Ok(()),
         Value::Object(ref map) => {
             let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
-            if kind.ends_with("List") {
-                if let Some(Value::Array(items)) = map.get("items") {
-                    for item in items.clone() {
-                        expand(item, n, out)?;
-                    }
-                    return Ok(());
+            if kind.ends_with("List")
+                && let Some(Value::Array(items)) = map.get("items")
+            {
+                for item in items.clone() {
+                    expand(item, n, out)?;
                 }
+                return Ok(());
             }
             check_shape(&doc, n)?;
             out.push(doc);
@@ -65,8 +65,8 @@ fn expand(doc: Value, n: usize, out: &mut Vec<Value>) -> Result<(), ToolError> {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 60 {
-        format!("{}...", &s[..s.floor_char_boundary(60)])
+    if s.chars().count() > 60 {
+        format!("{}...", s.chars().take(60).collect::<String>())
     } else {
         s
     }

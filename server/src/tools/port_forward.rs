@@ -232,12 +232,12 @@ pub async fn start(ctx: &Ctx, args: Args) -> ToolResult {
         Ok(Ok(mut pf)) => {
             let err = pf.take_error(port);
             pf.abort();
-            if let Some(err) = err {
-                if let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(200), err).await {
-                    return Err(ToolError::Invalid(format!(
-                        "port-forward to pod {ns}/{pod}:{port} failed: {msg}"
-                    )));
-                }
+            if let Some(err) = err
+                && let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(200), err).await
+            {
+                return Err(ToolError::Invalid(format!(
+                    "port-forward to pod {ns}/{pod}:{port} failed: {msg}"
+                )));
             }
         }
     }
