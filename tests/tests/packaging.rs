@@ -60,10 +60,16 @@ fn show(cmd: &Command, out: &Output) -> String {
 /// Runs `cmd` (optionally feeding `stdin`) and returns its output.
 fn run(mut cmd: Command, stdin: Option<&str>) -> (Command, Output) {
     cmd.current_dir(repo())
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("piped stdin");
         pipe.write_all(input.as_bytes()).expect("writing stdin");
@@ -90,7 +96,10 @@ fn yaml_docs(text: &str) -> Vec<Value> {
     let mut docs = vec![];
     let mut cur = String::new();
     let mut flush = |cur: &mut String| {
-        if cur.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+        if cur
+            .lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        {
             let v: Value = serde_saphyr::from_str(cur)
                 .unwrap_or_else(|e| panic!("parsing YAML document: {e}\n{cur}"));
             if !v.is_null() {
@@ -149,7 +158,10 @@ fn ready_condition(ep: &DynamicObject) -> Option<Value> {
 /// Installs config/default (namespace, CRD, RBAC, operator Deployment) with
 /// server-side apply and waits until the CRD is established.
 fn install_default() {
-    ok(kubectl_args(&["apply", "--server-side", "-k", "config/default"]), None);
+    ok(
+        kubectl_args(&["apply", "--server-side", "-k", "config/default"]),
+        None,
+    );
     ok(
         kubectl_args(&[
             "wait",
@@ -202,7 +214,12 @@ fn argocd_cm_inlines_health_lua() {
 fn argocd_health_check_returns_the_expected_status_for_each_sample() {
     let lua = ["lua5.1", "lua"]
         .into_iter()
-        .find(|l| Command::new(l).arg("-v").output().is_ok_and(|o| o.status.success()))
+        .find(|l| {
+            Command::new(l)
+                .arg("-v")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .unwrap_or_else(|| {
             panic!(
                 "no Lua interpreter: install lua5.1 (Argo CD runs gopher-lua, a Lua 5.1), e.g. \
@@ -213,8 +230,14 @@ fn argocd_health_check_returns_the_expected_status_for_each_sample() {
     cmd.arg("config/argocd/test.lua");
     let (cmd, out) = run(cmd, None);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "Lua health check cases failed: {}", show(&cmd, &out));
-    let cases = std::fs::read_dir(repo().join("config/argocd/testdata")).unwrap().count();
+    assert!(
+        out.status.success(),
+        "Lua health check cases failed: {}",
+        show(&cmd, &out)
+    );
+    let cases = std::fs::read_dir(repo().join("config/argocd/testdata"))
+        .unwrap()
+        .count();
     assert!(
         stdout.contains(&format!("{cases} case(s), 0 failure(s)")),
         "every file of config/argocd/testdata must be a case of health_test.yaml:\n{stdout}"
@@ -227,21 +250,41 @@ fn argocd_health_check_returns_the_expected_status_for_each_sample() {
 fn helm_lint_is_clean() {
     for extra in [
         &[][..],
-        &["--set", "rbac.allowFullAccess=true", "--set", "policy.maxAccess=Full"][..],
-        &["--set", "serviceMonitor.enabled=true", "--set", "policy.adminNamespaces={ops,platform}"][..],
+        &[
+            "--set",
+            "rbac.allowFullAccess=true",
+            "--set",
+            "policy.maxAccess=Full",
+        ][..],
+        &[
+            "--set",
+            "serviceMonitor.enabled=true",
+            "--set",
+            "policy.adminNamespaces={ops,platform}",
+        ][..],
     ] {
         let mut cmd = helm();
-        cmd.args(["lint", "--strict", "charts/kube-mcp"]).args(extra);
+        cmd.args(["lint", "--strict", "charts/kube-mcp"])
+            .args(extra);
         let out = ok(cmd, None);
         assert!(out.contains("0 chart(s) failed"), "{out}");
-        assert!(!out.contains("[WARNING]") && !out.contains("[ERROR]"), "{out}");
+        assert!(
+            !out.contains("[WARNING]") && !out.contains("[ERROR]"),
+            "{out}"
+        );
     }
 }
 
 fn helm_template(args: &[&str]) -> Result<String, String> {
     let mut cmd = helm();
-    cmd.args(["template", "kube-mcp", "charts/kube-mcp", "--namespace", "kube-mcp-system"])
-        .args(args);
+    cmd.args([
+        "template",
+        "kube-mcp",
+        "charts/kube-mcp",
+        "--namespace",
+        "kube-mcp-system",
+    ])
+    .args(args);
     let (cmd, out) = run(cmd, None);
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -262,31 +305,50 @@ fn chart_rbac_equals_the_kustomize_rbac() {
         "charts/kube-mcp/templates/clusterrole.yaml and config/rbac/cluster_role.yaml must grant the same rules"
     );
     let escalates = |rules: &Value| {
-        rules
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["verbs"].as_array().unwrap().iter().any(|v| v == "escalate" || v == "bind"))
+        rules.as_array().unwrap().iter().any(|r| {
+            r["verbs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v == "escalate" || v == "bind")
+        })
     };
-    assert!(!escalates(&chart_role[0]["rules"]), "escalate/bind must be opt-in");
+    assert!(
+        !escalates(&chart_role[0]["rules"]),
+        "escalate/bind must be opt-in"
+    );
     // rbac.allowFullAccess adds exactly escalate + bind on roles and clusterroles,
     // like the config/full-access overlay.
     let full = yaml_docs(
-        &helm_template(&["--set", "rbac.allowFullAccess=true", "--set", "policy.maxAccess=Full"])
-            .unwrap(),
+        &helm_template(&[
+            "--set",
+            "rbac.allowFullAccess=true",
+            "--set",
+            "policy.maxAccess=Full",
+        ])
+        .unwrap(),
     );
-    let full_rules = find(&full, "ClusterRole")[0]["rules"].as_array().unwrap().clone();
+    let full_rules = find(&full, "ClusterRole")[0]["rules"]
+        .as_array()
+        .unwrap()
+        .clone();
     let extra: Vec<_> = full_rules[kustomize[0]["rules"].as_array().unwrap().len()..].to_vec();
-    let overlay = yaml_docs(&ok(kubectl_args(&["kustomize", "config/full-access"]), None));
+    let overlay = yaml_docs(&ok(
+        kubectl_args(&["kustomize", "config/full-access"]),
+        None,
+    ));
     let overlay_role = find(&overlay, "ClusterRole")
         .into_iter()
         .find(|r| r["metadata"]["name"] == "kube-mcp-operator-escalate")
         .expect("config/full-access has the escalate ClusterRole");
     assert_eq!(Value::Array(extra), overlay_role["rules"]);
     let deploy = find(&overlay, "Deployment")[0];
-    let env = deploy["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
+    let env = deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap();
     assert!(
-        env.iter().any(|e| e["name"] == "KUBE_MCP_MAX_ACCESS" && e["value"] == "Full"),
+        env.iter()
+            .any(|e| e["name"] == "KUBE_MCP_MAX_ACCESS" && e["value"] == "Full"),
         "the full-access overlay raises the ceiling: {env:?}"
     );
 }
@@ -316,7 +378,12 @@ fn chart_renders_values_into_operator_flags() {
     assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
     let c = &deploy["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["image"], "ghcr.io/kube-mcp/kube-mcp-operator:9.9.9");
-    let args: Vec<&str> = c["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
     for want in [
         "run",
         "--max-access=NonDestructive",
@@ -332,7 +399,10 @@ fn chart_renders_values_into_operator_flags() {
     assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
     assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
-    assert_eq!(deploy["spec"]["template"]["spec"]["securityContext"]["runAsUser"], 65532);
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["securityContext"]["runAsUser"],
+        65532
+    );
     let sm = find(&docs, "ServiceMonitor");
     assert_eq!(sm.len(), 1);
     assert_eq!(sm[0]["apiVersion"], "monitoring.coreos.com/v1");
@@ -343,10 +413,22 @@ fn chart_renders_values_into_operator_flags() {
 #[test]
 fn chart_refuses_values_it_cannot_honour() {
     for (args, why) in [
-        (&["--set", "policy.maxAccess=Admin"][..], "value must be one of"),
-        (&["--set", "policy.maxAccess=Full"][..], "rbac.allowFullAccess=true"),
-        (&["--set", "policy.maxAccess=NonDestructive"][..], "rbac.allowFullAccess=true"),
-        (&["--set", "leaderElection.enabled=true"][..], "leader election"),
+        (
+            &["--set", "policy.maxAccess=Admin"][..],
+            "value must be one of",
+        ),
+        (
+            &["--set", "policy.maxAccess=Full"][..],
+            "rbac.allowFullAccess=true",
+        ),
+        (
+            &["--set", "policy.maxAccess=NonDestructive"][..],
+            "rbac.allowFullAccess=true",
+        ),
+        (
+            &["--set", "leaderElection.enabled=true"][..],
+            "leader election",
+        ),
         (&["--set", "replicas=2"][..], "replicas"),
         (&["--set", "unknownValue=1"][..], "unknownValue"),
     ] {
@@ -359,10 +441,25 @@ fn chart_refuses_values_it_cannot_honour() {
 fn helm_template_applies_with_server_dry_run() {
     let ns = "kube-mcp-chart-dry-run";
     let _ = run(kubectl_args(&["create", "namespace", ns]), None);
-    for extra in [&[][..], &["--set", "rbac.allowFullAccess=true", "--set", "policy.maxAccess=Full"][..]] {
+    for extra in [
+        &[][..],
+        &[
+            "--set",
+            "rbac.allowFullAccess=true",
+            "--set",
+            "policy.maxAccess=Full",
+        ][..],
+    ] {
         let mut cmd = helm();
-        cmd.args(["template", "kube-mcp", "charts/kube-mcp", "--include-crds", "--namespace", ns])
-            .args(extra);
+        cmd.args([
+            "template",
+            "kube-mcp",
+            "charts/kube-mcp",
+            "--include-crds",
+            "--namespace",
+            ns,
+        ])
+        .args(extra);
         let manifests = ok(cmd, None);
         let out = ok(
             kubectl_args(&["apply", "--server-side", "--dry-run=server", "-f", "-"]),
@@ -388,21 +485,42 @@ async fn kustomize_default_installs_the_operator() {
     install_default();
     let client = kube_mcp_tests::admin_client().await;
     let ns = "kube-mcp-system";
-    Api::<ServiceAccount>::namespaced(client.clone(), ns).get("kube-mcp-operator").await.unwrap();
-    Api::<Service>::namespaced(client.clone(), ns).get("kube-mcp-operator-metrics").await.unwrap();
-    let role = Api::<ClusterRole>::all(client.clone()).get("kube-mcp-operator").await.unwrap();
+    Api::<ServiceAccount>::namespaced(client.clone(), ns)
+        .get("kube-mcp-operator")
+        .await
+        .unwrap();
+    Api::<Service>::namespaced(client.clone(), ns)
+        .get("kube-mcp-operator-metrics")
+        .await
+        .unwrap();
+    let role = Api::<ClusterRole>::all(client.clone())
+        .get("kube-mcp-operator")
+        .await
+        .unwrap();
     assert!(
-        !role.rules.unwrap_or_default().iter().any(|r| r.verbs.iter().any(|v| v == "escalate" || v == "bind" || v == "*")),
+        !role.rules.unwrap_or_default().iter().any(|r| r
+            .verbs
+            .iter()
+            .any(|v| v == "escalate" || v == "bind" || v == "*")),
         "the default install must not hold escalate, bind or wildcard verbs"
     );
-    let d = Api::<Deployment>::namespaced(client.clone(), ns).get("kube-mcp-operator").await.unwrap();
+    let d = Api::<Deployment>::namespaced(client.clone(), ns)
+        .get("kube-mcp-operator")
+        .await
+        .unwrap();
     let spec = d.spec.unwrap();
     assert_eq!(spec.replicas, Some(1));
     assert_eq!(spec.strategy.unwrap().type_.as_deref(), Some("Recreate"));
     let pod = spec.template.spec.unwrap();
-    assert_eq!(pod.service_account_name.as_deref(), Some("kube-mcp-operator"));
+    assert_eq!(
+        pod.service_account_name.as_deref(),
+        Some("kube-mcp-operator")
+    );
     let c = &pod.containers[0];
-    assert_eq!(c.image.as_deref(), Some("ghcr.io/kube-mcp/kube-mcp-operator:0.1.0"));
+    assert_eq!(
+        c.image.as_deref(),
+        Some("ghcr.io/kube-mcp/kube-mcp-operator:0.1.0")
+    );
     let sc = c.security_context.clone().unwrap();
     assert_eq!(sc.read_only_root_filesystem, Some(true));
     assert_eq!(sc.allow_privilege_escalation, Some(false));
@@ -412,7 +530,11 @@ async fn kustomize_default_installs_the_operator() {
     eventually("the operator pod", Duration::from_secs(60), || {
         let d = Api::<Deployment>::namespaced(client.clone(), ns);
         async move {
-            let st = d.get("kube-mcp-operator").await.map_err(|e| e.to_string())?.status;
+            let st = d
+                .get("kube-mcp-operator")
+                .await
+                .map_err(|e| e.to_string())?
+                .status;
             match st.and_then(|s| s.ready_replicas) {
                 Some(1) => Ok(()),
                 other => Err(format!("readyReplicas {other:?}")),
@@ -421,7 +543,10 @@ async fn kustomize_default_installs_the_operator() {
     })
     .await;
     // Re-applying is a no-op.
-    let again = ok(kubectl_args(&["apply", "--server-side", "-k", "config/default"]), None);
+    let again = ok(
+        kubectl_args(&["apply", "--server-side", "-k", "config/default"]),
+        None,
+    );
     assert!(!again.contains("conflict"), "{again}");
 }
 
@@ -429,10 +554,17 @@ async fn kustomize_default_installs_the_operator() {
 fn kustomize_samples_build() {
     let docs = yaml_docs(&ok(kubectl_args(&["kustomize", "config/samples"]), None));
     let eps = find(&docs, "McpEndpoint");
-    let access: Vec<&str> = eps.iter().map(|e| e["spec"]["access"].as_str().unwrap()).collect();
-    assert!(access.contains(&"ReadOnly") && access.contains(&"NonDestructive"), "{access:?}");
+    let access: Vec<&str> = eps
+        .iter()
+        .map(|e| e["spec"]["access"].as_str().unwrap())
+        .collect();
     assert!(
-        eps.iter().any(|e| e["spec"]["namespaces"] == serde_json::json!(["*"])),
+        access.contains(&"ReadOnly") && access.contains(&"NonDestructive"),
+        "{access:?}"
+    );
+    assert!(
+        eps.iter()
+            .any(|e| e["spec"]["namespaces"] == serde_json::json!(["*"])),
         "a cluster-wide sample"
     );
 }
@@ -472,9 +604,14 @@ struct Operator {
 }
 
 impl Operator {
+    /// The operator config/default installs.
     async fn start(client: &Client, watch: &str) -> Operator {
         let rendered = yaml_docs(&ok(kubectl_args(&["kustomize", "config/default"]), None));
-        let deploy = find(&rendered, "Deployment")[0];
+        Self::start_as(client, watch, find(&rendered, "Deployment")[0]).await
+    }
+
+    /// The operator of an installed Deployment manifest `deploy`.
+    async fn start_as(client: &Client, watch: &str, deploy: &Value) -> Operator {
         let pod = &deploy["spec"]["template"]["spec"];
         let sa = pod["serviceAccountName"].as_str().unwrap();
         let ns = deploy["metadata"]["namespace"].as_str().unwrap();
@@ -508,9 +645,18 @@ impl Operator {
         }
         cmd.arg(format!("--watch-namespaces={watch}"));
         let file = std::fs::File::create(&log).unwrap();
-        cmd.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file).kill_on_drop(true);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("starting the operator: {e}"));
-        let op = Operator { child, log, _dir: dir };
+        cmd.stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the operator: {e}"));
+        let op = Operator {
+            child,
+            log,
+            _dir: dir,
+        };
 
         // The probes of the manifests answer.
         let http = reqwest::Client::new();
@@ -600,7 +746,10 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
     let client = ns.client.clone();
     let op = Operator::start(&client, &ns.name).await;
 
-    ok(kubectl_args(&["apply", "--server-side", "-f", "-"]), Some(&readonly_sample(&ns.name)));
+    ok(
+        kubectl_args(&["apply", "--server-side", "-f", "-"]),
+        Some(&readonly_sample(&ns.name)),
+    );
     let name = "team-a-readonly";
     let ep = wait_ready(&client, &ns.name, name, &op).await;
     assert_eq!(
@@ -610,19 +759,47 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
 
     // Every child exists, written by the operator with its own token.
     let n = &ns.name;
-    Api::<ServiceAccount>::namespaced(client.clone(), n).get(name).await.unwrap();
-    Api::<Secret>::namespaced(client.clone(), n).get(&format!("{name}-token")).await.unwrap();
-    let role = Api::<Role>::namespaced(client.clone(), n).get(name).await.unwrap();
-    Api::<RoleBinding>::namespaced(client.clone(), n).get(name).await.unwrap();
-    let d = Api::<Deployment>::namespaced(client.clone(), n).get(name).await.unwrap();
-    let managers: Vec<String> =
-        d.metadata.managed_fields.unwrap_or_default().iter().filter_map(|m| m.manager.clone()).collect();
-    assert!(managers.iter().any(|m| m == "kube-mcp-operator"), "{managers:?}");
-    Api::<Service>::namespaced(client.clone(), n).get(name).await.unwrap();
+    Api::<ServiceAccount>::namespaced(client.clone(), n)
+        .get(name)
+        .await
+        .unwrap();
+    Api::<Secret>::namespaced(client.clone(), n)
+        .get(&format!("{name}-token"))
+        .await
+        .unwrap();
+    let role = Api::<Role>::namespaced(client.clone(), n)
+        .get(name)
+        .await
+        .unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), n)
+        .get(name)
+        .await
+        .unwrap();
+    let d = Api::<Deployment>::namespaced(client.clone(), n)
+        .get(name)
+        .await
+        .unwrap();
+    let managers: Vec<String> = d
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    assert!(
+        managers.iter().any(|m| m == "kube-mcp-operator"),
+        "{managers:?}"
+    );
+    Api::<Service>::namespaced(client.clone(), n)
+        .get(name)
+        .await
+        .unwrap();
     // ReadOnly: the endpoint's Role holds read verbs only.
     for r in role.rules.unwrap_or_default() {
         assert!(
-            r.verbs.iter().all(|v| ["get", "list", "watch"].contains(&v.as_str())),
+            r.verbs
+                .iter()
+                .all(|v| ["get", "list", "watch"].contains(&v.as_str())),
             "a ReadOnly endpoint was granted {:?}",
             r.verbs
         );
@@ -630,22 +807,40 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
     // Cluster reads go through a ClusterRole the operator could only create
     // because it holds those reads itself.
     let cr_name = format!("kube-mcp-{n}-{name}");
-    Api::<ClusterRole>::all(client.clone()).get(&cr_name).await.unwrap();
+    Api::<ClusterRole>::all(client.clone())
+        .get(&cr_name)
+        .await
+        .unwrap();
 
     // Deleting the endpoint runs the finalizer: the cluster-scoped grant goes.
-    ok(kubectl_args(&["-n", n, "delete", "mcpendpoint", name, "--wait", "--timeout=60s"]), None);
+    ok(
+        kubectl_args(&[
+            "-n",
+            n,
+            "delete",
+            "mcpendpoint",
+            name,
+            "--wait",
+            "--timeout=60s",
+        ]),
+        None,
+    );
     let crs = Api::<ClusterRole>::all(client.clone());
-    eventually("the endpoint's ClusterRole to be removed", Duration::from_secs(30), || {
-        let crs = crs.clone();
-        let cr_name = cr_name.clone();
-        async move {
-            match crs.get_opt(&cr_name).await {
-                Ok(None) => Ok(()),
-                Ok(Some(_)) => Err("still there".into()),
-                Err(e) => Err(e.to_string()),
+    eventually(
+        "the endpoint's ClusterRole to be removed",
+        Duration::from_secs(30),
+        || {
+            let crs = crs.clone();
+            let cr_name = cr_name.clone();
+            async move {
+                match crs.get_opt(&cr_name).await {
+                    Ok(None) => Ok(()),
+                    Ok(Some(_)) => Err("still there".into()),
+                    Err(e) => Err(e.to_string()),
+                }
             }
-        }
-    })
+        },
+    )
     .await;
 
     let denials = op.denials();
@@ -675,7 +870,11 @@ async fn gitops_reapply_under_another_field_manager_changes_nothing() {
     let manifest = readonly_sample(&ns.name);
     let name = "team-a-readonly";
     let argo = |args: &[&str]| {
-        let mut c = kubectl_args(&["apply", "--server-side", "--field-manager=argocd-controller"]);
+        let mut c = kubectl_args(&[
+            "apply",
+            "--server-side",
+            "--field-manager=argocd-controller",
+        ]);
         c.args(args).args(["-f", "-"]);
         c
     };
@@ -686,14 +885,28 @@ async fn gitops_reapply_under_another_field_manager_changes_nothing() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let api = endpoint_api(&client, &ns.name);
     let before = api.get(name).await.unwrap();
-    let child_before = Api::<Deployment>::namespaced(client.clone(), &ns.name).get(name).await.unwrap();
+    let child_before = Api::<Deployment>::namespaced(client.clone(), &ns.name)
+        .get(name)
+        .await
+        .unwrap();
 
     // What Argo CD does on every sync: server-side diff, then apply. No
     // conflict (kubectl apply --server-side fails on one), no diff, no write.
-    let mut diff = kubectl_args(&["diff", "--server-side", "--field-manager=argocd-controller", "-f", "-"]);
+    let mut diff = kubectl_args(&[
+        "diff",
+        "--server-side",
+        "--field-manager=argocd-controller",
+        "-f",
+        "-",
+    ]);
     diff.env("KUBECTL_EXTERNAL_DIFF", "diff -u");
     let (diff, out) = run(diff, Some(&manifest));
-    assert_eq!(out.status.code(), Some(0), "a re-sync would show drift: {}", show(&diff, &out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a re-sync would show drift: {}",
+        show(&diff, &out)
+    );
     ok(argo(&[]), Some(&manifest));
     let after = api.get(name).await.unwrap();
     assert_eq!(after.metadata.generation, first.metadata.generation);
@@ -702,8 +915,14 @@ async fn gitops_reapply_under_another_field_manager_changes_nothing() {
         after.metadata.resource_version, before.metadata.resource_version,
         "re-applying the same manifest wrote the object"
     );
-    let child_after = Api::<Deployment>::namespaced(client.clone(), &ns.name).get(name).await.unwrap();
-    assert_eq!(child_after.metadata.resource_version, child_before.metadata.resource_version);
+    let child_after = Api::<Deployment>::namespaced(client.clone(), &ns.name)
+        .get(name)
+        .await
+        .unwrap();
+    assert_eq!(
+        child_after.metadata.resource_version,
+        child_before.metadata.resource_version
+    );
 
     // Ownership: Argo CD owns the spec, the operator only status (and its finalizer).
     let managed: Vec<Value> = after
@@ -730,9 +949,13 @@ async fn gitops_reapply_under_another_field_manager_changes_nothing() {
             if m["subresource"] != "status" {
                 // Outside /status the operator may only hold its finalizer.
                 let meta = &m["fieldsV1"]["f:metadata"];
-                let keys: Vec<&String> = meta.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+                let keys: Vec<&String> = meta
+                    .as_object()
+                    .map(|o| o.keys().collect())
+                    .unwrap_or_default();
                 assert!(
-                    fields.iter().all(|f| f == "f:metadata") && keys.iter().all(|k| *k == "f:finalizers"),
+                    fields.iter().all(|f| f == "f:metadata")
+                        && keys.iter().all(|k| *k == "f:finalizers"),
                     "{manager} owns more than the finalizer outside /status: {m:#}"
                 );
             }
@@ -745,11 +968,100 @@ async fn gitops_reapply_under_another_field_manager_changes_nothing() {
     assert_ne!(changed, manifest);
     ok(argo(&[]), Some(&changed));
     let updated = wait_ready(&client, &ns.name, name, &op).await;
-    assert_eq!(updated.metadata.generation, first.metadata.generation.map(|g| g + 1));
-    assert_eq!(updated.data["status"]["observedGeneration"], serde_json::json!(updated.metadata.generation));
+    assert_eq!(
+        updated.metadata.generation,
+        first.metadata.generation.map(|g| g + 1)
+    );
+    assert_eq!(
+        updated.data["status"]["observedGeneration"],
+        serde_json::json!(updated.metadata.generation)
+    );
 
     let denials = op.denials();
     let log = op.stop().await;
-    assert!(denials.is_empty(), "RBAC denials:\n{}\n\nlog:\n{log}", denials.join("\n"));
+    assert!(
+        denials.is_empty(),
+        "RBAC denials:\n{}\n\nlog:\n{log}",
+        denials.join("\n")
+    );
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn helm_installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() {
+    let ns = test_namespace("pkg-helm").await;
+    let client = ns.client.clone();
+    let release = ns.name.clone();
+    let mut install = helm();
+    install.args([
+        "install",
+        &release,
+        "charts/kube-mcp",
+        "--namespace",
+        &ns.name,
+        "--wait",
+        "--timeout",
+        "90s",
+    ]);
+    install.env("KUBECONFIG", cluster().kubeconfig_path());
+    let notes = ok(install, None);
+    assert!(notes.contains("ReadOnly endpoints only"), "{notes}");
+    let mut template = helm();
+    template.args([
+        "template",
+        &release,
+        "charts/kube-mcp",
+        "--namespace",
+        &ns.name,
+    ]);
+    let rendered = yaml_docs(&ok(template, None));
+    let deploy = find(&rendered, "Deployment")[0];
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["serviceAccountName"],
+        format!("{release}-kube-mcp-operator")
+    );
+
+    // Endpoints in their own namespace, reconciled by the chart's operator.
+    let team = test_namespace("pkg-helm-team").await;
+    let op = Operator::start_as(&client, &team.name, deploy).await;
+    ok(
+        kubectl_args(&["apply", "--server-side", "-f", "-"]),
+        Some(&readonly_sample(&team.name)),
+    );
+    let name = "team-a-readonly";
+    wait_ready(&client, &team.name, name, &op).await;
+    Api::<Role>::namespaced(client.clone(), &team.name)
+        .get(name)
+        .await
+        .unwrap();
+    Api::<Deployment>::namespaced(client.clone(), &team.name)
+        .get(name)
+        .await
+        .unwrap();
+    ok(
+        kubectl_args(&[
+            "-n",
+            &team.name,
+            "delete",
+            "mcpendpoint",
+            name,
+            "--wait",
+            "--timeout=60s",
+        ]),
+        None,
+    );
+
+    let denials = op.denials();
+    let log = op.stop().await;
+    assert!(
+        denials.is_empty(),
+        "RBAC denials:\n{}\n\nlog:\n{log}",
+        denials.join("\n")
+    );
+    let mut uninstall = helm();
+    uninstall.args(["uninstall", &release, "--namespace", &ns.name]);
+    uninstall.env("KUBECONFIG", cluster().kubeconfig_path());
+    ok(uninstall, None);
+    team.delete().await;
     ns.delete().await;
 }
