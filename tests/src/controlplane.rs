@@ -379,6 +379,7 @@ impl ControlPlane {
             procs: vec![leader],
             detached: opts.detach,
         });
+        cp.write_state()?;
 
         let l = &layout;
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
@@ -399,7 +400,7 @@ impl ControlPlane {
             pgid,
             opts.detach,
         )?;
-        cp.push(etcd);
+        cp.push(etcd)?;
         let apiserver = cp.spawn(
             "kube-apiserver",
             &[
@@ -425,7 +426,7 @@ impl ControlPlane {
             pgid,
             opts.detach,
         )?;
-        cp.push(apiserver);
+        cp.push(apiserver)?;
         let deadline = started + opts.timeout;
         cp.wait_ready(started, deadline).await?;
         info!(
@@ -456,7 +457,7 @@ impl ControlPlane {
             pgid,
             opts.detach,
         )?;
-        cp.push(kcm);
+        cp.push(kcm)?;
         let sched_kc = l.kubeconfig("scheduler");
         let sched = cp.spawn(
             "kube-scheduler",
@@ -473,7 +474,7 @@ impl ControlPlane {
             pgid,
             opts.detach,
         )?;
-        cp.push(sched);
+        cp.push(sched)?;
 
         let kwok = cp.spawn(
             "kwok",
@@ -494,7 +495,7 @@ impl ControlPlane {
             pgid,
             opts.detach,
         )?;
-        cp.push(kwok);
+        cp.push(kwok)?;
 
         let client = cp.try_client().await?;
         cp.create_nodes(&client).await?;
@@ -647,10 +648,13 @@ impl ControlPlane {
         }
     }
 
-    fn push(&mut self, p: Proc) {
+    /// Records a started process (also in the state file, so that an
+    /// interrupted detached start-up can still be stopped).
+    fn push(&mut self, p: Proc) -> Result<(), Error> {
         if let Some(r) = self.running.as_mut() {
             r.procs.push(p);
         }
+        self.write_state()
     }
 
     fn spawn(&self, name: &str, args: &[String], pgid: i32, detach: bool) -> Result<Proc, Error> {

@@ -119,26 +119,29 @@ async fn up(state_dir: PathBuf, nodes: usize, timeout: u64) -> Result<()> {
 }
 
 fn print_hint(state: &State, started: Instant) {
-    println!("API server:  {}", state.server_url);
-    println!("kubeconfig:  {}", state.kubeconfig.display());
-    println!("logs:        {}", state.data_dir.join("logs").display());
-    println!(
-        "binaries:    {} (cache: {})",
-        state.bin_dir.display(),
-        controlplane::cache_dir().display()
-    );
-    println!("nodes:       {}", state.nodes.join(", "));
-    println!("ready in:    {:.1}s", started.elapsed().as_secs_f64());
-    println!();
-    println!(
-        "export KUBECONFIG={}; export PATH={}:$PATH; kubectl get nodes",
+    use std::io::Write as _;
+    let text = format!(
+        "API server:  {}\n\
+         kubeconfig:  {}\n\
+         logs:        {}\n\
+         binaries:    {} (cache: {})\n\
+         nodes:       {}\n\
+         ready in:    {:.1}s\n\n\
+         export KUBECONFIG={}; export PATH={}:$PATH; kubectl get nodes\n\
+         (tests reuse it with: export KUBE_MCP_KUBECONFIG={})\n",
+        state.server_url,
         state.kubeconfig.display(),
-        state.bin_dir.display()
+        state.data_dir.join("logs").display(),
+        state.bin_dir.display(),
+        controlplane::cache_dir().display(),
+        state.nodes.join(", "),
+        started.elapsed().as_secs_f64(),
+        state.kubeconfig.display(),
+        state.bin_dir.display(),
+        state.kubeconfig.display(),
     );
-    println!(
-        "(tests reuse it with: export KUBE_MCP_KUBECONFIG={})",
-        state.kubeconfig.display()
-    );
+    // Ignore a closed pipe (`kube-mcp-dev up | head`).
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn down(state_dir: PathBuf) -> Result<()> {
