@@ -42,16 +42,21 @@ pub struct Kubelet {
     namespace: String,
     selector: String,
     bin: PathBuf,
+    api_server: String,
+    ca_pem: String,
     running: Arc<Mutex<BTreeMap<String, Running>>>,
 }
 
 impl Kubelet {
-    pub fn new(client: Client, namespace: &str, selector: &str, bin: &Path) -> Self {
+    /// `api_server` and `ca_pem` are how the pods reach the API server.
+    pub fn new(client: Client, cp: &crate::ControlPlane, namespace: &str, selector: &str, bin: &Path) -> Self {
         Self {
             client,
             namespace: namespace.into(),
             selector: selector.into(),
             bin: bin.into(),
+            api_server: cp.server_url().to_string(),
+            ca_pem: cp.ca_pem().to_string(),
             running: Arc::default(),
         }
     }
@@ -137,19 +142,20 @@ impl Kubelet {
         let mut env = self.resolve_env(pod, container.env.as_deref().unwrap_or_default()).await?;
         // Paths inside the pod become paths inside our mirror.
         for value in env.values_mut() {
-            for (mount, local) in &mounts {
-                if let Some(rest) = value.strip_prefix(mount.as_str()) {
-                    *value = format!("{}{rest}", local.display());
-                }
+            let longest = mounts
+                .iter()
+                .filter(|(mount, _)| value.starts_with(mount.as_str()))
+                .max_by_key(|(mount, _)| mount.len());
+            if let Some((mount, local)) = longest {
+                *value = format!("{}{}", local.display(), &value[mount.len()..]);
             }
         }
         let sa = pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_else(|| "default".into());
         let token = crate::service_account_token(&self.client, &self.namespace, &sa).await;
-        let cp = crate::cluster();
         let port = crate::server::free_port();
-        env.insert("K8S_SERVER".into(), cp.server_url().to_string());
+        env.insert("K8S_SERVER".into(), self.api_server.clone());
         env.insert("K8S_TOKEN".into(), token);
-        env.insert("K8S_CA_DATA".into(), base64::engine::general_purpose::STANDARD.encode(cp.ca_pem()));
+        env.insert("K8S_CA_DATA".into(), base64::engine::general_purpose::STANDARD.encode(&self.ca_pem));
         env.insert("HOST".into(), "127.0.0.1".into());
         env.insert("PORT".into(), port.to_string());
         let log = dir.path().join("server.log");
