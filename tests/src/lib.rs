@@ -11,7 +11,10 @@
 //! # }
 //! ```
 
+pub mod bench;
+pub mod bins;
 pub mod controlplane;
+pub mod demo;
 pub mod fixture;
 pub mod kubeconfig;
 pub mod kubelet;
