@@ -1104,7 +1104,7 @@ pub fn stop_detached(data_dir: &Path) -> Result<bool, Error> {
     }
     signal_group(state.pgid, libc::SIGKILL);
     for c in &state.components {
-        if pid_alive(c.pid) {
+        if c.name != "holder" && pid_alive(c.pid) {
             warn!(component = %c.name, pid = c.pid, "still alive after SIGTERM; killing");
             // SAFETY: plain syscall.
             unsafe {
