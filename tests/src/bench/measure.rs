@@ -1,0 +1,400 @@
+//! Latency, throughput, memory and start-up of one server (or the floor).
+
+use super::client::Client;
+use super::procfs::{self, PeakSampler};
+use super::seed::Layout;
+use super::stats::{self, round3};
+use super::targets::{self, Kind, Programs, Scenario};
+use anyhow::Result;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub warmup: usize,
+    pub calls: usize,
+    /// Bound on one scenario's measured calls (fewer calls when reached).
+    pub scenario_limit: Duration,
+    pub concurrency: Vec<usize>,
+    pub throughput_time: Duration,
+    pub throughput_max_calls: usize,
+    pub startups: usize,
+    pub startup_limit: Duration,
+    /// The Go peer is measured a second time with calls this far apart.
+    pub spaced_gap: Duration,
+}
+
+/// How calls are made: over MCP, or directly (the floor).
+#[derive(Clone)]
+pub enum Driver {
+    Mcp {
+        url: String,
+        tool: &'static str,
+        args: Value,
+    },
+    Floor {
+        client: kube::Client,
+        scenario: Scenario,
+        layout: Arc<Layout>,
+    },
+}
+
+pub enum Conn {
+    Mcp(Client, &'static str, Value),
+    Floor(kube::Client, Scenario, Arc<Layout>),
+}
+
+/// One call's result.
+pub struct Call {
+    pub took: Duration,
+    pub bytes: usize,
+    pub error: Option<String>,
+    pub text: String,
+}
+
+impl Driver {
+    pub async fn connect(&self) -> Result<Conn, String> {
+        match self {
+            Driver::Mcp { url, tool, args } => {
+                Ok(Conn::Mcp(Client::connect(url).await?, tool, args.clone()))
+            }
+            Driver::Floor {
+                client,
+                scenario,
+                layout,
+            } => Ok(Conn::Floor(client.clone(), *scenario, layout.clone())),
+        }
+    }
+}
+
+impl Conn {
+    pub async fn call(&self) -> Call {
+        let t = Instant::now();
+        match self {
+            Conn::Mcp(c, tool, args) => match c.call(tool, args).await {
+                Ok(o) => Call {
+                    took: t.elapsed(),
+                    bytes: o.text.len(),
+                    error: o.is_error.then(|| head(&o.text)),
+                    text: o.text,
+                },
+                Err(e) => Call {
+                    took: t.elapsed(),
+                    bytes: 0,
+                    error: Some(format!("protocol: {}", head(&e))),
+                    text: String::new(),
+                },
+            },
+            Conn::Floor(client, s, l) => match targets::floor(client, *s, l).await {
+                Ok(bytes) => Call {
+                    took: t.elapsed(),
+                    bytes,
+                    error: None,
+                    text: String::new(),
+                },
+                Err(e) => Call {
+                    took: t.elapsed(),
+                    bytes: 0,
+                    error: Some(head(&e.to_string())),
+                    text: String::new(),
+                },
+            },
+        }
+    }
+
+    pub async fn close(self) {
+        if let Conn::Mcp(c, _, _) = self {
+            c.close().await;
+        }
+    }
+}
+
+fn head(s: &str) -> String {
+    let s = s.trim();
+    match s.char_indices().nth(300) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Rows of a listing that name a seeded pod.
+fn pod_rows(text: &str) -> usize {
+    text.lines().filter(|l| l.contains("bench-")).count()
+}
+
+/// Warm-ups, then up to `calls` sequential calls, `gap` apart.
+pub async fn latency(conn: &Conn, cfg: &Config, gap: Duration) -> Value {
+    let start = Instant::now();
+    for _ in 0..cfg.warmup {
+        if start.elapsed() > cfg.scenario_limit {
+            break;
+        }
+        conn.call().await;
+        tokio::time::sleep(gap).await;
+    }
+    let start = Instant::now();
+    let (mut ok, mut bad) = (vec![], vec![]);
+    let (mut first_error, mut bytes, mut rows, mut sample) = (None, 0usize, 0usize, String::new());
+    for _ in 0..cfg.calls {
+        if start.elapsed() > cfg.scenario_limit {
+            break;
+        }
+        if !gap.is_zero() {
+            tokio::time::sleep(gap).await;
+        }
+        let c = conn.call().await;
+        match c.error {
+            None => {
+                bytes = c.bytes;
+                rows = pod_rows(&c.text);
+                if sample.is_empty() {
+                    sample = c.text.lines().take(3).collect::<Vec<_>>().join("\n");
+                }
+                ok.push(c.took);
+            }
+            Some(e) => {
+                first_error.get_or_insert(e);
+                bad.push(c.took);
+            }
+        }
+    }
+    let n = ok.len() + bad.len();
+    json!({
+        "calls": n,
+        "ok": ok.len(),
+        "errors": bad.len(),
+        "error_rate": if n == 0 { Value::Null } else { json!(round3(bad.len() as f64 / n as f64)) },
+        "first_error": first_error,
+        "latency": if ok.is_empty() { Value::Null } else { json!(stats::summarize(&ok)) },
+        "error_latency": if bad.is_empty() { Value::Null } else { json!(stats::summarize(&bad)) },
+        "bytes": bytes,
+        "rows": rows,
+        "sample": sample,
+        "time_bounded": n < cfg.calls,
+        "gap_ms": gap.as_millis() as u64,
+    })
+}
+
+/// `c` clients (each its own session) calling in a loop for a bounded time.
+pub async fn throughput(driver: &Driver, c: usize, cfg: &Config) -> Value {
+    let mut conns = vec![];
+    for _ in 0..c {
+        match driver.connect().await {
+            Ok(conn) => conns.push(conn),
+            Err(e) => return json!({"concurrency": c, "skipped": format!("connect failed: {e}")}),
+        }
+    }
+    // One untimed call per client so sessions and connections are warm.
+    for conn in &conns {
+        conn.call().await;
+    }
+    let issued = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let deadline = start + cfg.throughput_time;
+    let max = cfg.throughput_max_calls;
+    let mut tasks = vec![];
+    for conn in conns {
+        let issued = issued.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut errors) = (vec![], 0usize);
+            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max {
+                let call = conn.call().await;
+                match call.error {
+                    None => ok.push(call.took),
+                    Some(_) => errors += 1,
+                }
+            }
+            conn.close().await;
+            (ok, errors)
+        }));
+    }
+    let (mut ok, mut errors) = (vec![], 0);
+    for t in tasks {
+        if let Ok((o, e)) = t.await {
+            ok.extend(o);
+            errors += e;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    json!({
+        "concurrency": c,
+        "ok": ok.len(),
+        "errors": errors,
+        "seconds": round3(secs),
+        "calls_per_s": round3(ok.len() as f64 / secs),
+        "latency": stats::summarize(&ok),
+    })
+}
+
+/// Everything measured for one server: start-up (median of several),
+/// idle and peak memory, each scenario's latency, throughput.
+pub async fn server(kind: Kind, programs: &Programs, layout: &Arc<Layout>, cfg: &Config) -> Value {
+    match server_inner(kind, programs, layout, cfg).await {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("[bench] {}: not measured: {e:#}", kind.title());
+            json!({"skipped": format!("{e:#}")})
+        }
+    }
+}
+
+async fn server_inner(
+    kind: Kind,
+    programs: &Programs,
+    layout: &Arc<Layout>,
+    cfg: &Config,
+) -> Result<Value> {
+    let mut startups = vec![];
+    let mut kept = None;
+    for i in 0..cfg.startups.max(1) {
+        let (r, took, tools) = targets::start(kind, programs, cfg.startup_limit).await?;
+        startups.push(took);
+        eprintln!(
+            "[bench] {}: tools/list answered {:.0} ms after spawn ({} tools)",
+            kind.title(),
+            took.as_secs_f64() * 1e3,
+            tools.len()
+        );
+        if i + 1 == cfg.startups.max(1) {
+            kept = Some((r, tools));
+        } else {
+            r.stop().await;
+        }
+    }
+    let (running, tools) = kept.expect("at least one start");
+    let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_idle = procfs::tree_rss(running.pid, running.tree);
+    let sampler = PeakSampler::start(running.pid, running.tree, Duration::from_millis(20));
+
+    let mut scenarios = serde_json::Map::new();
+    for s in Scenario::ALL {
+        let key = s.key(layout);
+        let entry = match s.call(kind, layout) {
+            Err(reason) => json!({"skipped": reason}),
+            Ok((tool, _)) if !names.iter().any(|n| n == tool) => {
+                json!({"skipped": format!("the server offers no {tool} tool")})
+            }
+            Ok((tool, args)) => {
+                let driver = Driver::Mcp {
+                    url: running.url.clone(),
+                    tool,
+                    args: args.clone(),
+                };
+                match driver.connect().await {
+                    Err(e) => json!({"skipped": format!("connect failed: {e}")}),
+                    Ok(conn) => {
+                        let mut v = latency(&conn, cfg, Duration::ZERO).await;
+                        if kind == Kind::GoPeer && !cfg.spaced_gap.is_zero() {
+                            // Also with calls spaced out, so that a client-side
+                            // rate limit does not stand in for per-call latency.
+                            v["spaced"] = latency(&conn, cfg, cfg.spaced_gap).await;
+                        }
+                        conn.close().await;
+                        v["tool"] = json!(tool);
+                        v["args"] = args;
+                        v
+                    }
+                }
+            }
+        };
+        eprintln!("[bench] {} {key}: {}", kind.title(), brief(&entry));
+        scenarios.insert(key, entry);
+    }
+
+    let mut tput = serde_json::Map::new();
+    match Scenario::GetPodsSmall.call(kind, layout) {
+        Ok((tool, args)) if names.iter().any(|n| n == tool) => {
+            let driver = Driver::Mcp {
+                url: running.url.clone(),
+                tool,
+                args,
+            };
+            for &c in &cfg.concurrency {
+                let v = throughput(&driver, c, cfg).await;
+                eprintln!(
+                    "[bench] {} throughput x{c}: {} calls/s",
+                    kind.title(),
+                    v["calls_per_s"]
+                );
+                tput.insert(c.to_string(), v);
+            }
+        }
+        _ => {}
+    }
+    let rss_peak = sampler.finish();
+    let hwm = procfs::status_kb(running.pid, "VmHWM").unwrap_or(0);
+    let rss_end = procfs::tree_rss(running.pid, running.tree);
+    let log_tail = running.log_tail(5);
+    running.stop().await;
+    let mut ms: Vec<f64> = startups
+        .iter()
+        .map(|d| round3(d.as_secs_f64() * 1e3))
+        .collect();
+    let all = ms.clone();
+    ms.sort_by(f64::total_cmp);
+    Ok(json!({
+        "tools": names.len(),
+        "startup_ms": all,
+        "startup_median_ms": ms[ms.len() / 2],
+        "rss_idle_bytes": rss_idle,
+        "rss_peak_bytes": rss_peak,
+        "rss_end_bytes": rss_end,
+        "vm_hwm_main_bytes": hwm,
+        "memory_includes_children": kind == Kind::Seed,
+        "scenarios": scenarios,
+        "throughput": tput,
+        "log_tail": log_tail,
+    }))
+}
+
+/// The floor: each scenario's API requests made directly.
+pub async fn floor(client: kube::Client, layout: &Arc<Layout>, cfg: &Config) -> Value {
+    let mut scenarios = serde_json::Map::new();
+    for s in Scenario::ALL {
+        let driver = Driver::Floor {
+            client: client.clone(),
+            scenario: s,
+            layout: layout.clone(),
+        };
+        let conn = driver.connect().await.expect("floor connects");
+        let v = latency(&conn, cfg, Duration::ZERO).await;
+        eprintln!("[bench] floor {}: {}", s.key(layout), brief(&v));
+        scenarios.insert(s.key(layout), v);
+    }
+    let mut tput = serde_json::Map::new();
+    let driver = Driver::Floor {
+        client,
+        scenario: Scenario::GetPodsSmall,
+        layout: layout.clone(),
+    };
+    for &c in &cfg.concurrency {
+        let v = throughput(&driver, c, cfg).await;
+        eprintln!(
+            "[bench] floor throughput x{c}: {} calls/s",
+            v["calls_per_s"]
+        );
+        tput.insert(c.to_string(), v);
+    }
+    json!({"scenarios": scenarios, "throughput": tput})
+}
+
+fn brief(v: &Value) -> String {
+    if let Some(s) = v.get("skipped") {
+        return format!("skipped: {s}");
+    }
+    format!(
+        "p50 {} ms, p99 {} ms, {} ok / {} errors, {} bytes{}",
+        v["latency"]["p50_ms"],
+        v["latency"]["p99_ms"],
+        v["ok"],
+        v["errors"],
+        v["bytes"],
+        v["first_error"]
+            .as_str()
+            .map(|e| format!(" (first error: {e})"))
+            .unwrap_or_default()
+    )
+}

@@ -1,0 +1,12 @@
+//! Benchmark driver pieces (the `kube-mcp-bench` binary): seeding the control
+//! plane, starting kube-mcp-server and its peers, measuring latency,
+//! throughput, memory and start-up, operator scale, and the report.
+
+pub mod client;
+pub mod measure;
+pub mod operator;
+pub mod procfs;
+pub mod report;
+pub mod seed;
+pub mod stats;
+pub mod targets;

@@ -1,0 +1,523 @@
+//! Operator scale: N McpEndpoints, time until all are Ready, API writes in
+//! a steady-state window and after a restart (a forced full resync), and
+//! the operator's memory at N endpoints.
+
+use super::procfs;
+use super::stats::round3;
+use crate::controlplane::ControlPlane;
+use anyhow::{Context as _, Result, bail};
+use futures::{StreamExt as _, TryStreamExt as _};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
+use kube::{Api, Client};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub endpoints: usize,
+    pub namespaces: usize,
+    pub converge_limit: Duration,
+    pub steady_window: Duration,
+    pub resync_limit: Duration,
+}
+
+pub const MANAGED: &str = "app.kubernetes.io/managed-by=kube-mcp-operator";
+const NS_PREFIX: &str = "kmb-op-";
+
+fn endpoint_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("kubemcp.io", "v1alpha1", "McpEndpoint"),
+        "mcpendpoints",
+    )
+}
+
+struct Operator {
+    child: tokio::process::Child,
+    pid: u32,
+    admin: String,
+    log: PathBuf,
+}
+
+impl Operator {
+    async fn start(bin: &Path, kubeconfig: &Path, dir: &Path, n: usize) -> Result<Operator> {
+        let port = crate::server::free_port();
+        let log = dir.join(format!("operator-{n}.log"));
+        let file = std::fs::File::create(&log)?;
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("KUBECONFIG", kubeconfig)
+            .env("KUBE_MCP_METRICS_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let pid = child.id().context("no pid")?;
+        let op = Operator {
+            child,
+            pid,
+            admin: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(60) {
+            if let Ok(r) = http.get(format!("{}/readyz", op.admin)).send().await {
+                if r.status().is_success() {
+                    return Ok(op);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!(
+            "operator not ready in 60s:\n{}",
+            crate::controlplane::log_tail(&op.log, 30)
+        )
+    }
+
+    async fn reconciles(&self) -> Option<f64> {
+        let text = reqwest::Client::new()
+            .get(format!("{}/metrics", self.admin))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines()
+            .find(|l| l.starts_with("kube_mcp_operator_reconciles_total"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+    }
+
+    async fn stop(mut self) {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+        if tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+/// Mutating requests the API server counted, by `verb resource[/subresource]`.
+async fn write_counts(client: &Client) -> Result<BTreeMap<String, f64>> {
+    let req = http::Request::get("/metrics").body(vec![])?;
+    let text = client.request_text(req).await?;
+    let mut out = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+    {
+        let Some((labels, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let get = |k: &str| {
+            labels
+                .split(&format!("{k}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("")
+                .to_string()
+        };
+        let verb = get("verb");
+        if !matches!(
+            verb.as_str(),
+            "POST" | "PUT" | "PATCH" | "DELETE" | "DELETECOLLECTION" | "APPLY"
+        ) {
+            continue;
+        }
+        let (res, sub) = (get("resource"), get("subresource"));
+        let key = if sub.is_empty() {
+            format!("{verb} {res}")
+        } else {
+            format!("{verb} {res}/{sub}")
+        };
+        *out.entry(key).or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
+    }
+    Ok(out)
+}
+
+/// The resources the operator writes (its children and its endpoints'
+/// status); Deployment status and Events are written by others too.
+fn operator_resource(key: &str) -> bool {
+    let res = key.split_once(' ').map(|(_, r)| r).unwrap_or(key);
+    matches!(
+        res,
+        "mcpendpoints"
+            | "mcpendpoints/status"
+            | "serviceaccounts"
+            | "roles"
+            | "rolebindings"
+            | "clusterroles"
+            | "clusterrolebindings"
+            | "secrets"
+            | "configmaps"
+            | "deployments"
+            | "services"
+            | "networkpolicies"
+    )
+}
+
+fn delta(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> (BTreeMap<String, f64>, f64) {
+    let mut d = BTreeMap::new();
+    for (k, v) in b {
+        let x = v - a.get(k).copied().unwrap_or(0.0);
+        if x > 0.0 {
+            d.insert(k.clone(), x);
+        }
+    }
+    let ours = d
+        .iter()
+        .filter(|(k, _)| operator_resource(k))
+        .map(|(_, v)| v)
+        .sum::<f64>()
+        + 0.0;
+    (d, ours)
+}
+
+/// resourceVersions of the endpoints and every managed object, by `kind/ns/name`.
+async fn versions(client: &Client) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    async fn add<K>(
+        client: &Client,
+        kind: &str,
+        sel: Option<&str>,
+        out: &mut BTreeMap<String, String>,
+    ) -> Result<()>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let api: Api<K> = Api::all(client.clone());
+        let mut lp = ListParams::default().limit(500);
+        if let Some(s) = sel {
+            lp = lp.labels(s);
+        }
+        for _ in 0..1000 {
+            let page = api.list_metadata(&lp).await?;
+            for o in &page.items {
+                let ns = o.metadata.namespace.clone().unwrap_or_default();
+                if sel.is_none() && !ns.starts_with(NS_PREFIX) {
+                    continue;
+                }
+                let name = o.metadata.name.clone().unwrap_or_default();
+                out.insert(
+                    format!("{kind}/{ns}/{name}"),
+                    o.metadata.resource_version.clone().unwrap_or_default(),
+                );
+            }
+            lp.continue_token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+            if lp.continue_token.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+    add::<Deployment>(client, "Deployment", Some(MANAGED), &mut out).await?;
+    add::<Service>(client, "Service", Some(MANAGED), &mut out).await?;
+    add::<ServiceAccount>(client, "ServiceAccount", Some(MANAGED), &mut out).await?;
+    add::<Role>(client, "Role", Some(MANAGED), &mut out).await?;
+    add::<RoleBinding>(client, "RoleBinding", Some(MANAGED), &mut out).await?;
+    add::<ClusterRole>(client, "ClusterRole", Some(MANAGED), &mut out).await?;
+    add::<ClusterRoleBinding>(client, "ClusterRoleBinding", Some(MANAGED), &mut out).await?;
+    add::<Secret>(client, "Secret", Some(MANAGED), &mut out).await?;
+    add::<ConfigMap>(client, "ConfigMap", Some(MANAGED), &mut out).await?;
+    add::<NetworkPolicy>(client, "NetworkPolicy", Some(MANAGED), &mut out).await?;
+    let eps: Api<DynamicObject> = Api::all_with(client.clone(), &endpoint_resource());
+    let mut lp = ListParams::default().limit(500);
+    for _ in 0..1000 {
+        let page = eps.list_metadata(&lp).await?;
+        for o in &page.items {
+            let ns = o.metadata.namespace.clone().unwrap_or_default();
+            let name = o.metadata.name.clone().unwrap_or_default();
+            out.insert(
+                format!("McpEndpoint/{ns}/{name}"),
+                o.metadata.resource_version.clone().unwrap_or_default(),
+            );
+        }
+        lp.continue_token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+        if lp.continue_token.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn kind_counts(v: &BTreeMap<String, String>) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for k in v.keys() {
+        *m.entry(k.split('/').next().unwrap_or("").to_string())
+            .or_insert(0) += 1;
+    }
+    m
+}
+
+/// Objects whose resourceVersion changed (or that appeared/went), by kind.
+fn changed(
+    a: &BTreeMap<String, String>,
+    b: &BTreeMap<String, String>,
+) -> (BTreeMap<String, usize>, usize) {
+    let mut m = BTreeMap::new();
+    let mut total = 0;
+    for (k, v) in b {
+        if a.get(k) != Some(v) {
+            *m.entry(k.split('/').next().unwrap_or("").to_string())
+                .or_insert(0) += 1;
+            total += 1;
+        }
+    }
+    for k in a.keys().filter(|k| !b.contains_key(*k)) {
+        *m.entry(format!("{} (gone)", k.split('/').next().unwrap_or("")))
+            .or_insert(0) += 1;
+        total += 1;
+    }
+    (m, total)
+}
+
+/// (endpoints listed, Ready=True).
+async fn ready_count(client: &Client) -> Result<(usize, usize)> {
+    let eps: Api<DynamicObject> = Api::all_with(client.clone(), &endpoint_resource());
+    let mut lp = ListParams::default()
+        .labels("kube-mcp.io/bench=true")
+        .limit(500);
+    let (mut n, mut ready) = (0, 0);
+    for _ in 0..1000 {
+        let page = eps.list(&lp).await?;
+        for o in &page.items {
+            n += 1;
+            let ok = o
+                .data
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                });
+            ready += ok as usize;
+        }
+        lp.continue_token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+        if lp.continue_token.is_none() {
+            break;
+        }
+    }
+    Ok((n, ready))
+}
+
+pub async fn run(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> Value {
+    match run_inner(cp, bin, crd, cfg).await {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("[bench] operator: not run: {e:#}");
+            json!({"not_run": format!("{e:#}")})
+        }
+    }
+}
+
+async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> Result<Value> {
+    if !bin.exists() {
+        bail!("{} is missing", bin.display());
+    }
+    let client = cp.client().await;
+    let out = cp
+        .kubectl()
+        .args(["apply", "--server-side", "-f"])
+        .arg(crd)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "kubectl apply {}: {}",
+            crd.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let eps: Api<DynamicObject> = Api::all_with(client.clone(), &endpoint_resource());
+    let t = Instant::now();
+    while eps
+        .list_metadata(&ListParams::default().limit(1))
+        .await
+        .is_err()
+    {
+        if t.elapsed() > Duration::from_secs(60) {
+            bail!("the McpEndpoint CRD is not served after 60s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let nss: Vec<String> = (0..cfg.namespaces)
+        .map(|i| format!("{NS_PREFIX}{i}"))
+        .collect();
+    for ns in &nss {
+        let obj: Namespace = serde_json::from_value(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        )?;
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &obj)
+            .await?;
+    }
+    let dir = tempfile::tempdir()?;
+    let op = Operator::start(bin, cp.kubeconfig_path(), dir.path(), 1).await?;
+    let rss_start = procfs::rss(op.pid).unwrap_or(0);
+    eprintln!(
+        "[bench] operator running (pid {}); creating {} McpEndpoints",
+        op.pid, cfg.endpoints
+    );
+
+    let t0 = Instant::now();
+    let ar = endpoint_resource();
+    futures::stream::iter(0..cfg.endpoints)
+        .map(|i| {
+            let ns = nss[i % nss.len()].clone();
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+            let obj: DynamicObject = serde_json::from_value(json!({
+                "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint",
+                "metadata": {"name": format!("ep-{i:04}"), "namespace": ns, "labels": {"kube-mcp.io/bench": "true"}},
+                "spec": {"access": "ReadOnly"},
+            }))
+            .expect("endpoint manifest");
+            async move { api.create(&PostParams::default(), &obj).await.with_context(|| format!("creating ep-{i:04}")) }
+        })
+        .buffer_unordered(super::seed::CONCURRENCY)
+        .try_for_each(|_| async { Ok(()) })
+        .await?;
+    let created_s = t0.elapsed().as_secs_f64();
+    eprintln!(
+        "[bench] operator: {} endpoints created in {created_s:.1}s",
+        cfg.endpoints
+    );
+
+    let mut progress = vec![];
+    let mut converged = None;
+    let (mut seen, mut ready) = (0, 0);
+    while t0.elapsed() < cfg.converge_limit {
+        match ready_count(&client).await {
+            Ok((n, r)) => {
+                (seen, ready) = (n, r);
+                progress.push(json!({"s": round3(t0.elapsed().as_secs_f64()), "ready": r}));
+                if r >= cfg.endpoints {
+                    converged = Some(t0.elapsed());
+                    break;
+                }
+            }
+            Err(e) => eprintln!("[bench] operator: listing endpoints: {e}"),
+        }
+        if progress.len() % 5 == 0 {
+            eprintln!(
+                "[bench] operator: {ready}/{} Ready after {:.0}s",
+                cfg.endpoints,
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    eprintln!(
+        "[bench] operator: {ready}/{seen} Ready; converged: {:?}",
+        converged
+    );
+    let rss_converged = procfs::rss(op.pid).unwrap_or(0);
+    let reconciles_converged = op.reconciles().await;
+
+    // Steady state: let in-flight work settle, then count writes over the window.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let w0 = write_counts(&client).await?;
+    let v0 = versions(&client).await?;
+    let r0 = op.reconciles().await;
+    let rss_series_start = Instant::now();
+    let mut rss_max = rss_converged;
+    while rss_series_start.elapsed() < cfg.steady_window {
+        rss_max = rss_max.max(procfs::rss(op.pid).unwrap_or(0));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let w1 = write_counts(&client).await?;
+    let v1 = versions(&client).await?;
+    let r1 = op.reconciles().await;
+    let (steady_writes, steady_ours) = delta(&w0, &w1);
+    let (steady_changed, steady_changed_total) = changed(&v0, &v1);
+    let hwm = procfs::status_kb(op.pid, "VmHWM").unwrap_or(0);
+    let rss_steady = procfs::rss(op.pid).unwrap_or(0);
+    eprintln!(
+        "[bench] operator steady {:?}: {steady_ours} writes to operator kinds, {steady_changed_total} objects changed",
+        cfg.steady_window
+    );
+    let log1 = crate::controlplane::log_tail(&op.log, 10);
+    op.stop().await;
+
+    // A forced full resync: a restarted operator reconciles every endpoint again.
+    let w2 = write_counts(&client).await?;
+    let v2 = versions(&client).await?;
+    let op = Operator::start(bin, cp.kubeconfig_path(), dir.path(), 2).await?;
+    let t = Instant::now();
+    let mut resync_s = None;
+    while t.elapsed() < cfg.resync_limit {
+        if op.reconciles().await.unwrap_or(0.0) >= cfg.endpoints as f64 {
+            resync_s = Some(round3(t.elapsed().as_secs_f64()));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let w3 = write_counts(&client).await?;
+    let v3 = versions(&client).await?;
+    let r3 = op.reconciles().await;
+    let rss_resync = procfs::rss(op.pid).unwrap_or(0);
+    let hwm_resync = procfs::status_kb(op.pid, "VmHWM").unwrap_or(0);
+    let (resync_writes, resync_ours) = delta(&w2, &w3);
+    let (resync_changed, resync_changed_total) = changed(&v2, &v3);
+    eprintln!(
+        "[bench] operator resync: {resync_ours} writes to operator kinds, {resync_changed_total} objects changed"
+    );
+    let log2 = crate::controlplane::log_tail(&op.log, 10);
+    op.stop().await;
+
+    Ok(json!({
+        "endpoints": cfg.endpoints,
+        "namespaces": cfg.namespaces,
+        "spec": {"access": "ReadOnly"},
+        "create_seconds": round3(created_s),
+        "converged": converged.is_some(),
+        "converge_seconds": converged.map(|d| round3(d.as_secs_f64())),
+        "ready_at_end": ready,
+        "listed_at_end": seen,
+        "converge_limit_seconds": cfg.converge_limit.as_secs(),
+        "progress": progress,
+        "children": kind_counts(&v1),
+        "rss_start_bytes": rss_start,
+        "rss_converged_bytes": rss_converged,
+        "rss_steady_bytes": rss_steady,
+        "rss_max_sampled_bytes": rss_max,
+        "vm_hwm_bytes": hwm,
+        "reconciles_at_convergence": reconciles_converged,
+        "steady": {
+            "window_seconds": cfg.steady_window.as_secs(),
+            "reconciles": r1.zip(r0).map(|(b, a)| b - a),
+            "operator_kind_writes": steady_ours,
+            "all_mutating_requests": steady_writes,
+            "objects_changed": steady_changed_total,
+            "objects_changed_by_kind": steady_changed,
+        },
+        "resync_after_restart": {
+            "reconciles": r3,
+            "seconds_to_reconcile_all": resync_s,
+            "operator_kind_writes": resync_ours,
+            "all_mutating_requests": resync_writes,
+            "objects_changed": resync_changed_total,
+            "objects_changed_by_kind": resync_changed,
+            "rss_bytes": rss_resync,
+            "vm_hwm_bytes": hwm_resync,
+        },
+        "log_tail": format!("{log1}\n---\n{log2}"),
+    }))
+}
