@@ -34,7 +34,7 @@ fn endpoint_api(client: &Client) -> Api<DynamicObject> {
 }
 
 /// Applies every document of a YAML file with server-side apply.
-async fn apply_file(client: &Client, path: &Path) -> anyhow::Result<()> {
+pub async fn apply_file(client: &Client, path: &Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).with_context(|| format!("parsing {}", path.display()))?;
     for doc in docs.into_iter().filter(|d| d.is_object()) {
@@ -53,7 +53,7 @@ async fn apply_file(client: &Client, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn install_crd(client: &Client, root: &Path) -> anyhow::Result<()> {
+pub async fn install_crd(client: &Client, root: &Path) -> anyhow::Result<()> {
     apply_file(client, &root.join("crds/mcpendpoints.kubemcp.io.yaml")).await?;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -71,12 +71,15 @@ async fn install_crd(client: &Client, root: &Path) -> anyhow::Result<()> {
     }
 }
 
-fn spawn_operator(cp: &ControlPlane) -> anyhow::Result<tokio::process::Child> {
+/// Runs the kube-mcp-operator binary against `cp` with extra flags; it is
+/// killed when the returned child is dropped.
+pub fn spawn_operator(cp: &ControlPlane, args: &[&str]) -> anyhow::Result<tokio::process::Child> {
     let bin = crate::bins::try_path("kube-mcp-operator").context("kube-mcp-operator is not built: run `cargo build --workspace --bins`")?;
     let port = crate::server::free_port();
-    let log = std::fs::File::create(cp.data_dir().join("operator.log"))?;
+    let log = std::fs::File::create(cp.data_dir().join(format!("operator-{port}.log")))?;
     tokio::process::Command::new(bin)
         .arg("run")
+        .args(args)
         .env("KUBECONFIG", cp.kubeconfig_path())
         .env("KUBE_MCP_METRICS_ADDR", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "info,kube=warn")
@@ -125,7 +128,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     step(started, "installing the McpEndpoint CRD");
     install_crd(&client, &opts.repo_root).await?;
     step(started, "starting kube-mcp-operator");
-    let mut operator = spawn_operator(&cp)?;
+    let mut operator = spawn_operator(&cp, &[])?;
     let ns: Api<Namespace> = Api::all(client.clone());
     ns.patch(
         NAMESPACE,
@@ -138,8 +141,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let (url, secret_name) = match wait_status(&client, Duration::from_secs(60)).await {
         Ok(v) => v,
         Err(e) => {
-            let log = std::fs::read_to_string(cp.data_dir().join("operator.log")).unwrap_or_default();
-            anyhow::bail!("{e}\noperator log:\n{log}");
+            anyhow::bail!("{e}\n(operator logs: {}/operator-*.log)", cp.data_dir().display());
         }
     };
     let server = crate::bins::try_path("kube-mcp-server").context("kube-mcp-server is not built: run `cargo build --workspace --bins`")?;

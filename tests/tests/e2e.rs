@@ -1,0 +1,256 @@
+//! End to end, the way a platform team uses kube-mcp: kubectl apply of an
+//! McpEndpoint, the operator (a real process) reconciles it, the kubelet
+//! harness runs kube-mcp-server for its pods with the rendered settings and
+//! the endpoint's ServiceAccount token, and real MCP clients talk to it.
+//! RBAC denials come from the real API server.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
+use kube::api::{DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::{Api, Client};
+use kube_mcp_tests::kubelet::Kubelet;
+use kube_mcp_tests::mcp::McpClient;
+use kube_mcp_tests::{TestNamespace, bins, cluster, demo, test_namespace};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn endpoints(client: &Client, ns: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("kubemcp.io", "v1alpha1", "McpEndpoint");
+    Api::namespaced_with(client.clone(), ns, &ApiResource::from_gvk_with_plural(&gvk, "mcpendpoints"))
+}
+
+/// One endpoint served end to end.
+struct Served {
+    ns: TestNamespace,
+    name: String,
+    kubelet: Kubelet,
+    url: String,
+    token: String,
+    _operator: tokio::process::Child,
+}
+
+async fn until<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn token_of(client: &Client, ns: &str, secret: &str) -> String {
+    let s = Api::<Secret>::namespaced(client.clone(), ns).get(secret).await.unwrap();
+    String::from_utf8(s.data.unwrap()["token"].0.clone()).unwrap().trim().to_string()
+}
+
+async fn serve(prefix: &str, spec: Value) -> Served {
+    let cp = cluster();
+    let ns = test_namespace(prefix).await;
+    demo::install_crd(&ns.client, &repo()).await.unwrap();
+    let operator = demo::spawn_operator(cp, &["--watch-namespaces", &ns.name]).unwrap();
+    let name = format!("{prefix}-ep");
+    let ep = json!({"apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint", "metadata": {"name": name, "namespace": ns.name}, "spec": spec});
+    endpoints(&ns.client, &ns.name).patch(&name, &PatchParams::apply("e2e-test"), &Patch::Apply(&ep)).await.unwrap();
+    let api = endpoints(&ns.client, &ns.name);
+    let secret = until("status.tokenSecretName", Duration::from_secs(60), || async {
+        let ep = api.get(&name).await.ok()?;
+        ep.data.get("status")?.get("tokenSecretName")?.as_str().map(str::to_string)
+    })
+    .await;
+    let kubelet = Kubelet::new(ns.client.clone(), cp, &ns.name, &format!("app.kubernetes.io/instance={name}"), &bins::path("kube-mcp-server"));
+    let url = kubelet.wait_serving(Duration::from_secs(90)).await.unwrap();
+    let token = token_of(&ns.client, &ns.name, &secret).await;
+    Served { ns, name, kubelet, url, token, _operator: operator }
+}
+
+async fn sa_client(s: &Served) -> Client {
+    let dep = Api::<Deployment>::namespaced(s.ns.client.clone(), &s.ns.name).get(&s.name).await;
+    let sa = dep
+        .ok()
+        .and_then(|d| d.spec?.template.spec?.service_account_name)
+        .unwrap_or_else(|| s.name.clone());
+    let token = kube_mcp_tests::service_account_token(&s.ns.client, &s.ns.name, &sa).await;
+    kube_mcp_tests::client_with_token(&token).await
+}
+
+fn is_forbidden<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> bool {
+    matches!(r, Err(kube::Error::Api(s)) if s.code == 403)
+}
+
+const READ_ONLY: [&str; 8] = [
+    "kubectl_get", "kubectl_describe", "kubectl_logs", "kubectl_context",
+    "kubectl_reconnect", "explain_resource", "list_api_resources", "ping",
+];
+
+#[tokio::test]
+async fn a_read_only_endpoint_reads_its_namespace_and_nothing_more() {
+    let s = serve("ro", json!({"access": "ReadOnly"})).await;
+    let client = McpClient::connect(&s.url, Some(&s.token)).await.unwrap();
+    let mut tools = client.list_tools().await;
+    tools.sort();
+    let mut want = READ_ONLY.map(String::from).to_vec();
+    want.sort();
+    assert_eq!(tools, want, "exactly the read-only tools");
+
+    let pods = client.call("kubectl_get", json!({"resourceType": "pods", "namespace": s.ns.name, "output": "name"})).await;
+    assert!(!pods.is_error && pods.text.contains(&s.name), "kubectl_get in scope works: {pods:?}");
+
+    let err = client.try_call("kubectl_apply", json!({"manifest": "kind: ConfigMap"})).await.unwrap_err();
+    assert!(err.contains("kubectl_apply"), "a write tool is refused: {err}");
+
+    let other = client.call("kubectl_get", json!({"resourceType": "pods", "namespace": "default"})).await;
+    assert!(other.is_error && other.text.contains("outside"), "the server refuses another namespace: {other:?}");
+
+    // Even a server bug could not do more: the API server refuses the endpoint's identity.
+    let api = sa_client(&s).await;
+    assert!(is_forbidden(Api::<Pod>::namespaced(api.clone(), "default").list(&ListParams::default()).await));
+    assert!(Api::<Pod>::namespaced(api.clone(), &s.ns.name).list(&ListParams::default()).await.is_ok());
+    let cm = ConfigMap { metadata: kube::api::ObjectMeta { name: Some("nope".into()), ..Default::default() }, ..Default::default() };
+    assert!(is_forbidden(Api::<ConfigMap>::namespaced(api, &s.ns.name).create(&PostParams::default(), &cm).await));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn secrets_are_masked_or_refused_by_rbac() {
+    let masked = serve("sm", json!({"access": "ReadOnly", "secrets": "Masked"})).await;
+    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "db"}, "stringData": {"password": "hunter2-e2e"}})).unwrap();
+    Api::<Secret>::namespaced(masked.ns.client.clone(), &masked.ns.name).create(&PostParams::default(), &secret).await.unwrap();
+    let client = McpClient::connect(&masked.url, Some(&masked.token)).await.unwrap();
+    for output in ["json", "yaml"] {
+        let got = client.call("kubectl_get", json!({"resourceType": "secret", "name": "db", "namespace": masked.ns.name, "output": output})).await;
+        assert!(!got.is_error, "{got:?}");
+        assert!(got.text.contains("***") && !got.text.contains("aHVudGVyMi1lMmU") && !got.text.contains("hunter2"), "{output}: {}", got.text);
+    }
+    client.close().await;
+
+    let hidden = serve("sh", json!({"access": "ReadOnly", "secrets": "Hidden"})).await;
+    let client = McpClient::connect(&hidden.url, Some(&hidden.token)).await.unwrap();
+    let got = client.call("kubectl_get", json!({"resourceType": "secrets", "namespace": hidden.ns.name})).await;
+    assert!(got.is_error && got.text.contains("hidden"), "{got:?}");
+    let api = sa_client(&hidden).await;
+    assert!(is_forbidden(Api::<Secret>::namespaced(api, &hidden.ns.name).list(&ListParams::default()).await), "no RBAC on secrets when Hidden");
+    client.close().await;
+}
+
+async fn status_of(url: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn tokens_hosts_and_rotation_without_restart() {
+    let s = serve("auth", json!({"access": "ReadOnly", "allowedHosts": ["mcp.team.example.com"]})).await;
+    assert_eq!(status_of(&s.url, &[]).await, 401);
+    assert_eq!(status_of(&s.url, &[("x-mcp-auth", "wrong")]).await, 401);
+    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token)]).await, 200);
+    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token), ("host", "evil.example.com")]).await, 403);
+    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token), ("host", "mcp.team.example.com")]).await, 200);
+    let in_cluster_host = format!("{}.{}.svc", s.name, s.ns.name);
+    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token), ("host", &in_cluster_host)]).await, 200);
+
+    let api = endpoints(&s.ns.client, &s.ns.name);
+    let patch = json!({"metadata": {"annotations": {"kubemcp.io/rotate-token": "e2e-1"}}});
+    api.patch(&s.name, &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    let secret_name = format!("{}-token", s.name);
+    let client = s.ns.client.clone();
+    let ns = s.ns.name.clone();
+    let old = s.token.clone();
+    let new = until("a rotated token", Duration::from_secs(60), || {
+        let (client, ns, secret_name, old) = (client.clone(), ns.clone(), secret_name.clone(), old.clone());
+        async move {
+            let t = token_of(&client, &ns, &secret_name).await;
+            (t != old).then_some(t)
+        }
+    })
+    .await;
+    let urls_before = s.kubelet.urls();
+    until("the new token to work", Duration::from_secs(30), || async {
+        s.kubelet.sync().await.ok()?;
+        (status_of(&s.url, &[("x-mcp-auth", &new)]).await == 200).then_some(())
+    })
+    .await;
+    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token)]).await, 401, "the old token stops working");
+    assert_eq!(s.kubelet.urls(), urls_before, "same server process: no restart");
+}
+
+#[tokio::test]
+async fn changing_spec_tools_changes_tools_list_after_the_rollout() {
+    let s = serve("tools", json!({"access": "ReadOnly", "tools": ["kubectl_get", "kubectl_logs"]})).await;
+    let client = McpClient::connect(&s.url, Some(&s.token)).await.unwrap();
+    assert_eq!(client.list_tools().await, ["kubectl_get", "kubectl_logs"]);
+    client.close().await;
+    let patch = json!({"spec": {"tools": ["kubectl_get"]}});
+    endpoints(&s.ns.client, &s.ns.name).patch(&s.name, &PatchParams::apply("e2e-test"), &Patch::Apply(json!({
+        "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint", "metadata": {"name": s.name}, "spec": {"access": "ReadOnly", "tools": patch["spec"]["tools"]}
+    }))).await.unwrap();
+    let tools = until("tools/list to change after the rollout", Duration::from_secs(120), || async {
+        let urls = s.kubelet.sync().await.ok()?;
+        for url in urls {
+            if let Ok(c) = McpClient::connect(&url, Some(&s.token)).await {
+                let t = c.list_tools().await;
+                c.close().await;
+                if t == ["kubectl_get"] {
+                    return Some(t);
+                }
+            }
+        }
+        None
+    })
+    .await;
+    assert_eq!(tools, ["kubectl_get"]);
+}
+
+#[tokio::test]
+async fn the_demo_command_runs_non_interactively() {
+    let out = tokio::process::Command::new(bins::path("kube-mcp-demo"))
+        .arg("--exit-after-client")
+        .arg("--repo")
+        .arg(repo())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("tools/list -> 5 tools: kubectl_get, kubectl_describe, kubectl_logs, explain_resource, list_api_resources"), "{stdout}");
+    assert!(stdout.contains("X-MCP-AUTH") && stdout.contains("[mcp_servers.team_a_readonly]"), "client configs: {stdout}");
+}
+
+/// The official Python SDK against an operator-provisioned endpoint.
+#[tokio::test]
+async fn the_python_sdk_uses_an_operator_provisioned_endpoint() {
+    let s = serve("py", json!({"access": "ReadOnly"})).await;
+    let python = std::env::var("KUBE_MCP_PYTHON").unwrap_or_else(|_| format!("{}/.cache/kube-mcp/venv/bin/python", std::env::var("HOME").unwrap_or_default()));
+    assert!(Path::new(&python).exists(), "{python} missing: run scripts/test");
+    let script = repo().join("tests/clients/py_client.py");
+    let args = json!({"resourceType": "pods", "namespace": s.ns.name, "output": "name"}).to_string();
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args(["--url", &s.url, "--token", &s.token, "--call", "kubectl_get", "--args", &args])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tools"].as_array().unwrap().len(), 8, "{v}");
+    assert_eq!(v["call"]["is_error"], false, "{v}");
+    assert!(v["call"]["text"].as_str().unwrap().contains(&s.name), "{v}");
+}
