@@ -29,6 +29,12 @@ pub enum Command {
     Run,
     /// Print the McpEndpoint CRD as YAML and exit.
     Crd,
+    /// Print the ClusterRole the operator itself needs as YAML and exit.
+    Rbac {
+        /// Name of the ClusterRole.
+        #[arg(long, default_value = "kube-mcp-operator")]
+        name: String,
+    },
 }
 
 /// Access ceiling flag values (same spelling as the CRD).

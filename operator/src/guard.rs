@@ -200,7 +200,15 @@ pub(crate) mod tests {
         use crate::config::MaxAccess::*;
         use Access as A;
         // (endpoint ns, spec.namespaces, access, admins, max) -> Ok(scope) | Err(reason)
-        let cases: Vec<(&str, Option<&[&str]>, A, &[&str], _, Result<Scope, &str>)> = vec![
+        type Case<'a> = (
+            &'a str,
+            Option<&'a [&'a str]>,
+            A,
+            &'a [&'a str],
+            crate::config::MaxAccess,
+            Result<Scope, &'a str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "a",
                 None,

@@ -15,6 +15,7 @@ pub mod meta;
 pub mod metrics;
 pub mod names;
 pub mod network_policy;
+pub mod operator_rbac;
 pub mod rbac;
 pub mod reconcile;
 pub mod secret;

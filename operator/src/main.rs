@@ -11,9 +11,17 @@ use tokio_util::sync::CancellationToken;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Some(Command::Crd) = cli.command {
-        print!("{}", kube_mcp_operator::crd::crd_yaml()?);
-        return Ok(());
+    match &cli.command {
+        Some(Command::Crd) => {
+            print!("{}", kube_mcp_operator::crd::crd_yaml()?);
+            return Ok(());
+        }
+        Some(Command::Rbac { name }) => {
+            let role = kube_mcp_operator::operator_rbac::cluster_role(name);
+            print!("{}", serde_saphyr::to_string(&role)?);
+            return Ok(());
+        }
+        Some(Command::Run) | None => {}
     }
     tracing_subscriber::fmt()
         .with_env_filter(

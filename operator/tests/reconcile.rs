@@ -76,11 +76,12 @@ struct Operator {
 impl Operator {
     async fn start(client: &Client, config: Config) -> Operator {
         install_crd(client).await;
-        let ctx = Arc::new(Context::new(
-            client.clone(),
-            config,
-            Arc::new(Metrics::default()),
-        ));
+        Self::start_with(client.clone(), config).await
+    }
+
+    /// Runs the controller with `client` (the CRD must be installed).
+    async fn start_with(client: Client, config: Config) -> Operator {
+        let ctx = Arc::new(Context::new(client, config, Arc::new(Metrics::default())));
         let stop = CancellationToken::new();
         let task = tokio::spawn(reconcile::run(ctx.clone(), stop.clone()));
         Operator { stop, task, ctx }
@@ -311,7 +312,7 @@ async fn read_only_endpoint_can_read_and_nothing_else() {
         Some(format!("http://ro.{}.svc:80/mcp", ns.name).as_str())
     );
     assert_eq!(st.token_secret_name.as_deref(), Some("ro-token"));
-    assert_eq!(st.namespaces, [ns.name.clone()]);
+    assert_eq!(st.namespaces, std::slice::from_ref(&ns.name));
     assert_eq!(st.tool_count, Some(st.tools.len() as i32));
 
     op.stop().await;
@@ -419,6 +420,10 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
             .and_then(|o| o.is_none().then_some(()))
     })
     .await;
+    eprintln!(
+        "delete: endpoint (finalizer) gone after {:?}",
+        started.elapsed()
+    );
     eventually("every RBAC object to go away", || async {
         owned_rbac(&client, &admin_ns.name, "reach")
             .await
@@ -426,6 +431,10 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
             .then_some(())
     })
     .await;
+    eprintln!(
+        "delete: every RBAC object gone after {:?}",
+        started.elapsed()
+    );
     // Same-namespace children go through the garbage collector.
     eventually("the owned children to be collected", || async {
         let ns = admin_ns.name.as_str();
@@ -818,5 +827,101 @@ async fn changed_tools_reach_the_deployment_and_the_role() {
     assert_eq!(ep.status.unwrap().tools, [b.to_string()]);
     let _ = &op.ctx;
     op.stop().await;
+    ns.delete().await;
+}
+
+/// The operator with only the ClusterRole `kube-mcp-operator rbac` prints (not admin):
+/// it can grant a Full endpoint (wildcard helm rules, node writes) through
+/// `escalate`/`bind`, check the CRD, write status and events, and clean up.
+#[tokio::test]
+async fn operator_needs_only_its_printed_cluster_role() {
+    let ns = test_namespace("op-self").await;
+    let admin = ns.client.clone();
+    install_crd(&admin).await;
+    let role_name = format!("kube-mcp-operator-{}", ns.name);
+    let cr = kube_mcp_operator::operator_rbac::cluster_role(&role_name);
+    Api::<ClusterRole>::all(admin.clone())
+        .patch(
+            &role_name,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&cr),
+        )
+        .await
+        .unwrap();
+    Api::<ServiceAccount>::namespaced(admin.clone(), &ns.name)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": "operator"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let crb: ClusterRoleBinding = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": role_name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
+        "subjects": [{"kind": "ServiceAccount", "name": "operator", "namespace": ns.name}],
+    }))
+    .unwrap();
+    Api::<ClusterRoleBinding>::all(admin.clone())
+        .patch(
+            &role_name,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&crb),
+        )
+        .await
+        .unwrap();
+    let op_client = sa_client(&admin, &ns.name, "operator").await;
+    eventually("the operator's RBAC to be effective", || async {
+        reconcile::check_crd(&op_client).await.ok()
+    })
+    .await;
+
+    let op = Operator::start_with(op_client, config(&[&ns.name], &[])).await;
+    create(
+        &admin,
+        &ns.name,
+        "full",
+        McpEndpointSpec {
+            access: Access::Full,
+            ..Default::default()
+        },
+    )
+    .await;
+    wait_condition(&admin, &ns.name, "full", "RbacReady", "True").await;
+    let caused = owned_rbac(&admin, &ns.name, "full").await;
+    assert!(
+        caused.iter().any(|c| c.starts_with("ClusterRoleBinding ")),
+        "{caused:?}"
+    );
+    let sa = sa_client(&admin, &ns.name, "full").await;
+    let cms: Api<ConfigMap> = Api::namespaced(sa, &ns.name);
+    assert_eq!(
+        code(cms.create(&PostParams::default(), &config_map("x")).await),
+        200
+    );
+    assert_eq!(
+        code(cms.delete("x", &DeleteParams::default()).await),
+        200,
+        "Full may delete"
+    );
+
+    Api::<McpEndpoint>::namespaced(admin.clone(), &ns.name)
+        .delete("full", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the cluster-scoped grants to go away", || async {
+        owned_rbac(&admin, &ns.name, "full")
+            .await
+            .iter()
+            .all(|c| !c.starts_with("Cluster"))
+            .then_some(())
+    })
+    .await;
+    op.stop().await;
+    let _ = Api::<ClusterRoleBinding>::all(admin.clone())
+        .delete(&role_name, &DeleteParams::default())
+        .await;
+    let _ = Api::<ClusterRole>::all(admin.clone())
+        .delete(&role_name, &DeleteParams::default())
+        .await;
     ns.delete().await;
 }
