@@ -686,15 +686,17 @@ mod tests {
         assert_eq!(i.switch(&["overwrite"]), Some(true));
     }
 
+    type TargetCase<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a [&'a str],
+        (Option<&'a str>, Option<&'a str>),
+        &'a [&'a str],
+    );
+
     #[test]
     fn targets() {
-        let cases: &[(
-            Option<&str>,
-            Option<&str>,
-            &[&str],
-            (Option<&str>, Option<&str>),
-            &[&str],
-        )] = &[
+        let cases: &[TargetCase] = &[
             (
                 Some("pods"),
                 Some("web"),
