@@ -924,6 +924,20 @@ async fn exec_and_port_forward_on_kwok_pods_fail_clearly() {
     } else {
         let v: Value = serde_json::from_str(&out.text).unwrap();
         let id = v["id"].as_str().unwrap().to_string();
+        // The listener is real: a connection is accepted and forwarded; kwok
+        // has no port-forward target configured, so the far end closes it.
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let _ = sock.write_all(b"GET / HTTP/1.0\r\n\r\n").await;
+        let mut buf = vec![0u8; 256];
+        let read = tokio::time::timeout(Duration::from_secs(10), sock.read(&mut buf)).await;
+        eprintln!("read through the forward: {read:?}");
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "unexpected data through a kwok forward: {read:?}"
+        );
         assert!(
             env.ok("stop_port_forward", json!({"id": id}))
                 .await

@@ -282,9 +282,15 @@ async fn serve(listener: TcpListener, pods: Api<Pod>, pod: String, port: u16) {
             let Ok(mut pf) = pods.portforward(&pod, &[port]).await else {
                 return;
             };
+            let errors = pf.take_error(port);
             if let Some(mut upstream) = pf.take_stream(port) {
                 let _ = tokio::io::copy_bidirectional(&mut sock, &mut upstream).await;
                 drop(upstream);
+            }
+            if let Some(errors) = errors
+                && let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(1), errors).await
+            {
+                tracing::warn!(pod = %pod, port, "port-forward connection failed: {msg}");
             }
             let _ = pf.join().await;
         });
