@@ -254,3 +254,64 @@ async fn the_python_sdk_uses_an_operator_provisioned_endpoint() {
     assert_eq!(v["call"]["is_error"], false, "{v}");
     assert!(v["call"]["text"].as_str().unwrap().contains(&s.name), "{v}");
 }
+
+/// npm packages installed by scripts/test: node@22, the inspector, the conformance suite.
+fn node_tool(bin: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::var("KUBE_MCP_NODE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/kube-mcp/node"));
+    let node = dir.join("node_modules/node/bin/node");
+    let script = dir.join("node_modules/.bin").join(bin);
+    assert!(node.exists() && script.exists(), "{} or {} missing: run scripts/test, which installs them from npm", node.display(), script.display());
+    (node, script)
+}
+
+async fn run_node(bin: &str, args: &[&str]) -> (bool, String) {
+    let (node, script) = node_tool(bin);
+    let path = format!("{}:{}", node.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let out = tokio::time::timeout(Duration::from_secs(180), tokio::process::Command::new(&node).arg(&script).args(args).env("PATH", path).output())
+        .await
+        .expect("node tool timed out")
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// The TypeScript SDK's inspector CLI against an operator-provisioned endpoint.
+#[tokio::test]
+async fn the_inspector_cli_lists_and_calls_tools_of_an_endpoint() {
+    let s = serve("insp", json!({"access": "ReadOnly", "tools": ["kubectl_get", "ping"]})).await;
+    let header = format!("X-MCP-AUTH: {}", s.token);
+    let (ok, out) = run_node("mcp-inspector", &["--cli", &s.url, "--transport", "http", "--method", "tools/list", "--header", &header]).await;
+    assert!(ok, "{out}");
+    let v: Value = serde_json::from_str(&out[out.find('{').unwrap()..]).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let names: Vec<&str> = v["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["kubectl_get", "ping"]);
+    let (ok, out) = run_node("mcp-inspector", &["--cli", &s.url, "--transport", "http", "--method", "tools/call", "--tool-name", "ping", "--header", &header]).await;
+    assert!(ok && out.contains("pong"), "{out}");
+    let (ok, out) = run_node("mcp-inspector", &["--cli", &s.url, "--transport", "http", "--method", "tools/list", "--header", "X-MCP-AUTH: wrong"]).await;
+    assert!(!ok && out.contains("Unauthorized"), "a wrong token is refused: {out}");
+}
+
+/// The official MCP conformance suite, for the scenarios that need no
+/// suite-specific tools, against the server as the operator configures it
+/// (read-only, stateful sessions, real cluster), minus the token, which
+/// the suite cannot send.
+#[tokio::test]
+async fn the_mcp_conformance_suite_passes() {
+    let server = kube_mcp_tests::server::ServerProcess::start(&bins::path("kube-mcp-server"), &[("ALLOW_ONLY_READONLY_TOOLS", "true")]).await;
+    let url = format!("http://localhost:{}/mcp", server.port);
+    for scenario in [
+        "server-initialize",
+        "ping",
+        "tools-list",
+        "resources-list",
+        "prompts-list",
+        "logging-set-level",
+        "server-sse-multiple-streams",
+        "dns-rebinding-protection",
+    ] {
+        let (ok, out) = run_node("conformance", &["server", "--url", &url, "--scenario", scenario]).await;
+        assert!(ok && out.contains(" 0 failed"), "conformance scenario {scenario} failed:\n{out}");
+    }
+}
