@@ -925,3 +925,97 @@ async fn operator_needs_only_its_printed_cluster_role() {
         .await;
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn tokens_rotate_by_annotation_and_referenced_secrets_are_watched() {
+    let ns = test_namespace("op-token").await;
+    let client = ns.client.clone();
+    let op = Operator::start(&client, config(&[&ns.name], &[])).await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns.name);
+    let eps: Api<McpEndpoint> = Api::namespaced(client.clone(), &ns.name);
+
+    // Generated token: kept across reconciles, replaced when the annotation changes.
+    create(&client, &ns.name, "gen", McpEndpointSpec::default()).await;
+    wait_condition(&client, &ns.name, "gen", "RbacReady", "True").await;
+    let first = secrets.get("gen-token").await.unwrap().data.unwrap()["token"].clone();
+    let patch = serde_json::json!({"metadata": {"annotations": {"kubemcp.io/rotate-token": "1"}}});
+    eps.patch("gen", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let second = eventually("the token to rotate", || async {
+        let t = secrets.get("gen-token").await.ok()?.data?["token"].clone();
+        (t != first).then_some(t)
+    })
+    .await;
+    assert_eq!(second.0.len(), 43);
+    let s = secrets.get("gen-token").await.unwrap();
+    assert_eq!(s.annotations()["kubemcp.io/rotated-for"], "1");
+
+    // Referenced token: Ready waits for the Secret, and its creation is noticed.
+    let spec: McpEndpointSpec = serde_json::from_value(serde_json::json!({
+        "auth": {"tokenSecretRef": {"name": "byo", "key": "t"}},
+    }))
+    .unwrap();
+    create(&client, &ns.name, "ref", spec).await;
+    eventually("Ready=False TokenSecretNotFound", || async {
+        let c = condition(&client, &ns.name, "ref", "Ready").await?;
+        (c.1 == "TokenSecretNotFound").then_some(())
+    })
+    .await;
+    assert!(
+        secrets.get_opt("ref-token").await.unwrap().is_none(),
+        "no token generated"
+    );
+    let byo: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "byo"}, "stringData": {"t": "from-the-user"},
+    }))
+    .unwrap();
+    let started = Instant::now();
+    secrets.create(&PostParams::default(), &byo).await.unwrap();
+    eventually("the referenced Secret to be noticed", || async {
+        let c = condition(&client, &ns.name, "ref", "Ready").await?;
+        (c.1 != "TokenSecretNotFound").then_some(())
+    })
+    .await;
+    eprintln!("referenced Secret noticed after {:?}", started.elapsed());
+    let d = Api::<Deployment>::namespaced(client.clone(), &ns.name)
+        .get("ref")
+        .await
+        .unwrap();
+    let vol = d.spec.unwrap().template.spec.unwrap().volumes.unwrap()[0]
+        .secret
+        .clone()
+        .unwrap();
+    assert_eq!(vol.secret_name.as_deref(), Some("byo"));
+    op.stop().await;
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn a_settled_endpoint_is_not_reconciled_again() {
+    let ns = test_namespace("op-quiet").await;
+    let client = ns.client.clone();
+    let op = Operator::start(&client, config(&[&ns.name], &[])).await;
+    create(&client, &ns.name, "quiet", McpEndpointSpec::default()).await;
+    wait_condition(&client, &ns.name, "quiet", "Ready", "True").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = op.ctx.metrics.reconciles.get();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = op.ctx.metrics.reconciles.get();
+    eprintln!(
+        "quiet: {before} reconciles to settle, {} in the next 5s",
+        after - before
+    );
+    assert_eq!(
+        after, before,
+        "no hot loop: a settled endpoint causes no reconcile"
+    );
+    assert!(
+        op.ctx
+            .metrics
+            .render()
+            .contains("kube_mcp_operator_reconciles_total")
+    );
+    op.stop().await;
+    ns.delete().await;
+}
