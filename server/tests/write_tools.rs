@@ -341,6 +341,31 @@ async fn delete_by_name_selector_and_manifest() {
         .err("kubectl_delete", json!({"resourceType": "configmap", "name": "kube-root-ca.crt", "namespace": "kube-system"}))
         .await;
     assert!(err.contains("outside this server's scope"), "{err}");
+
+    // allNamespaces covers only the namespaces in scope.
+    let other = test_namespace("w-delete-other").await;
+    for n in [&ns.name, &other.name] {
+        env.ok("kubectl_apply", json!({"manifest": cm_yaml(n, "sel", "v")}))
+            .await;
+        env.ok(
+            "kubectl_generic",
+            json!({"command": "label", "args": ["configmap/sel", "sweep=yes"], "namespace": n}),
+        )
+        .await;
+    }
+    let out = scoped
+        .ok("kubectl_delete", json!({"resourceType": "configmap", "labelSelector": "sweep=yes", "allNamespaces": true}))
+        .await;
+    assert_eq!(
+        out,
+        format!("configmap \"sel\" deleted (namespace {})", ns.name)
+    );
+    assert_eq!(cm_value(&ns.client, &ns.name, "sel").await, None);
+    assert_eq!(
+        cm_value(&ns.client, &other.name, "sel").await.as_deref(),
+        Some("v")
+    );
+    other.delete().await;
     ns.delete().await;
 }
 
