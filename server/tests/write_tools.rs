@@ -1080,3 +1080,60 @@ async fn helm_install_upgrade_template_uninstall_of_a_local_chart() {
     );
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn statefulset_history_and_undo_use_controller_revisions() {
+    use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
+    let ns = test_namespace("w-sts").await;
+    let env = Env::start(&[]).await;
+    let sts = |image: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": ns.name},
+            "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": image}]}}}})
+        .to_string()
+    };
+    let revisions = Api::<ControllerRevision>::namespaced(ns.client.clone(), &ns.name);
+    env.ok("kubectl_apply", json!({"manifest": sts("db:1")}))
+        .await;
+    wait_for("the first revision", Duration::from_secs(30), || async {
+        revisions
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len()
+            == 1
+    })
+    .await;
+    env.ok("kubectl_apply", json!({"manifest": sts("db:2")}))
+        .await;
+    wait_for("the second revision", Duration::from_secs(30), || async {
+        revisions
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len()
+            == 2
+    })
+    .await;
+    let args = |sub: &str| json!({"subCommand": sub, "resourceType": "statefulset", "name": "db", "namespace": ns.name});
+    let history = env.ok("kubectl_rollout", args("history")).await;
+    assert!(
+        history.contains("\n1 ") && history.contains("\n2 "),
+        "{history}"
+    );
+    let out = env.ok("kubectl_rollout", args("undo")).await;
+    assert_eq!(out, "statefulset.apps/db rolled back to revision 1");
+    let s = Api::<StatefulSet>::namespaced(ns.client.clone(), &ns.name)
+        .get("db")
+        .await
+        .unwrap();
+    let image = s.spec.unwrap().template.spec.unwrap().containers[0]
+        .image
+        .clone();
+    assert_eq!(image.as_deref(), Some("db:1"));
+    let err = env.err("kubectl_rollout", args("pause")).await;
+    assert!(err.contains("only supported for deployments"), "{err}");
+    ns.delete().await;
+}
