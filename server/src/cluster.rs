@@ -133,10 +133,10 @@ impl ClusterAccess {
             context,
             namespace: env("K8S_NAMESPACE"),
         };
-        if let (Some(kc), Some(ctx)) = (&access.kubeconfig, &access.context) {
-            if !kc.contexts.iter().any(|c| &c.name == ctx) {
-                return Err(broken(&access.source, unknown_context(kc, ctx).to_string()));
-            }
+        if let (Some(kc), Some(ctx)) = (&access.kubeconfig, &access.context)
+            && !kc.contexts.iter().any(|c| &c.name == ctx)
+        {
+            return Err(broken(&access.source, unknown_context(kc, ctx).to_string()));
         }
         Ok(access)
     }

@@ -51,7 +51,7 @@ impl Resource {
         base == self.api.plural
             || base == self.singular
             || base == self.api.kind.to_ascii_lowercase()
-            || self.short_names.iter().any(|s| *s == base)
+            || self.short_names.contains(&base)
     }
 }
 

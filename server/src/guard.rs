@@ -61,12 +61,12 @@ impl HostGuard {
 
     /// `Err` holds the reason shown to the client.
     pub fn check(&self, host: Option<&str>, origin: Option<&str>) -> Result<(), String> {
-        if let Some(origin) = origin {
-            if !self.origin_allowed(origin) {
-                return Err(format!(
-                    "Origin {origin:?} is not allowed; add it to KUBE_MCP_ALLOWED_ORIGINS"
-                ));
-            }
+        if let Some(origin) = origin
+            && !self.origin_allowed(origin)
+        {
+            return Err(format!(
+                "Origin {origin:?} is not allowed; add it to KUBE_MCP_ALLOWED_ORIGINS"
+            ));
         }
         if !self.enabled {
             return Ok(());

@@ -29,18 +29,15 @@ fn walk(v: &mut Value, mask: bool, in_secret_list: bool) {
                 meta.remove("managedFields");
                 // Checked on every object, not only Secrets: Table rows carry a
                 // Secret's metadata as a PartialObjectMetadata.
-                if mask {
-                    if let Some(last) = meta
+                if mask
+                    && let Some(last) = meta
                         .get_mut("annotations")
                         .and_then(Value::as_object_mut)
                         .and_then(|a| a.get_mut(LAST_APPLIED))
-                    {
-                        if let Some(masked) =
-                            mask_embedded(last.as_str().unwrap_or_default(), is_secret)
-                        {
-                            *last = Value::String(masked);
-                        }
-                    }
+                    && let Some(masked) =
+                        mask_embedded(last.as_str().unwrap_or_default(), is_secret)
+                {
+                    *last = Value::String(masked);
                 }
             }
             if mask && is_secret {

@@ -26,7 +26,13 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
-const CLUSTER_SOURCES: &[&str] = &["KUBECONFIG_YAML", "KUBECONFIG_JSON", "K8S_SERVER", "KUBECONFIG_PATH", "KUBECONFIG"];
+const CLUSTER_SOURCES: &[&str] = &[
+    "KUBECONFIG_YAML",
+    "KUBECONFIG_JSON",
+    "K8S_SERVER",
+    "KUBECONFIG_PATH",
+    "KUBECONFIG",
+];
 
 impl ServerProcess {
     /// Starts `bin` with `env` on top of: streamable HTTP, HOST=127.0.0.1, a
@@ -52,11 +58,27 @@ impl ServerProcess {
             cmd.env(k, v);
         }
         let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(file).kill_on_drop(true);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let token = env.iter().find(|(k, _)| *k == "MCP_AUTH_TOKEN").map(|(_, v)| v.to_string());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let token = env
+            .iter()
+            .find(|(k, _)| *k == "MCP_AUTH_TOKEN")
+            .map(|(_, v)| v.to_string());
         let base = format!("http://127.0.0.1:{port}");
-        let server = ServerProcess { child, port, url: format!("{base}/mcp"), base, token, log, _dir: dir };
+        let server = ServerProcess {
+            child,
+            port,
+            url: format!("{base}/mcp"),
+            base,
+            token,
+            log,
+            _dir: dir,
+        };
         server.wait_healthy(Duration::from_secs(20)).await;
         server
     }
@@ -65,14 +87,17 @@ impl ServerProcess {
         let start = Instant::now();
         let http = reqwest::Client::new();
         while start.elapsed() < within {
-            if let Ok(r) = http.get(format!("{}/health", self.base)).send().await {
-                if r.status().is_success() {
-                    return;
-                }
+            if let Ok(r) = http.get(format!("{}/health", self.base)).send().await
+                && r.status().is_success()
+            {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("kube-mcp-server did not become healthy in {within:?}; log:\n{}", self.log());
+        panic!(
+            "kube-mcp-server did not become healthy in {within:?}; log:\n{}",
+            self.log()
+        );
     }
 
     /// A connected MCP client carrying the server's token (if it has one).
@@ -96,6 +121,9 @@ impl ServerProcess {
             // SAFETY: plain kill(2) on our own child's pid.
             unsafe { libc::kill(pid as i32, libc::SIGTERM) };
         }
-        tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await.ok().and_then(Result::ok)
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 }

@@ -215,10 +215,10 @@ pub fn bound(mut text: String, max: usize) -> String {
         cut -= 1;
     }
     // End on a whole line where one is near, so tables stay readable.
-    if let Some(nl) = text[..cut].rfind('\n') {
-        if nl > cut / 2 {
-            cut = nl + 1;
-        }
+    if let Some(nl) = text[..cut].rfind('\n')
+        && nl > cut / 2
+    {
+        cut = nl + 1;
     }
     text.truncate(cut);
     text.push_str(&format!(
