@@ -461,14 +461,27 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
     let op = Operator::start(bin, cp.kubeconfig_path(), dir.path(), 2).await?;
     let t = Instant::now();
     let mut resync_s = None;
+    let mut quiet_s = None;
+    // Done when every endpoint was reconciled and neither the reconcile
+    // count nor the writes to the operator's kinds moved for 6 s.
+    let (mut last, mut still) = ((-1.0, -1.0), 0);
     while t.elapsed() < cfg.resync_limit {
-        if op.reconciles().await.unwrap_or(0.0) >= cfg.endpoints as f64 {
+        let rec = op.reconciles().await.unwrap_or(0.0);
+        if resync_s.is_none() && rec >= cfg.endpoints as f64 {
             resync_s = Some(round3(t.elapsed().as_secs_f64()));
+        }
+        let ours = delta(&w2, &write_counts(&client).await?).1;
+        if (rec, ours) == last {
+            still += 1;
+        } else {
+            (last, still) = ((rec, ours), 0);
+        }
+        if resync_s.is_some() && still >= 3 {
+            quiet_s = Some(round3(t.elapsed().as_secs_f64() - 6.0));
             break;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    tokio::time::sleep(Duration::from_secs(5)).await;
     let w3 = write_counts(&client).await?;
     let v3 = versions(&client).await?;
     let r3 = op.reconciles().await;
@@ -484,6 +497,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
 
     Ok(json!({
         "endpoints": cfg.endpoints,
+        "build": if bin.components().any(|c| c.as_os_str() == "release") { "release build" } else { "not a release build" },
         "namespaces": cfg.namespaces,
         "spec": {"access": "ReadOnly"},
         "create_seconds": round3(created_s),
@@ -511,6 +525,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         "resync_after_restart": {
             "reconciles": r3,
             "seconds_to_reconcile_all": resync_s,
+            "seconds_until_quiet": quiet_s,
             "operator_kind_writes": resync_ours,
             "all_mutating_requests": resync_writes,
             "objects_changed": resync_changed_total,

@@ -129,6 +129,9 @@ mod tests {
         let me = std::process::id();
         assert!(rss(me).unwrap_or(0) > 0);
         assert!(status_kb(me, "VmHWM").unwrap_or(0) >= rss(me).unwrap_or(0) / 2);
-        assert!(tree_rss(me, true) >= rss(me).unwrap_or(0));
+        // RSS moves between reads: compare loosely.
+        let before = rss(me).unwrap_or(0);
+        assert!(tree_rss(me, true) >= before / 2);
+        assert!(descendants(1).len() > 1, "pid 1 has descendants");
     }
 }

@@ -127,8 +127,9 @@ pub fn markdown(r: &Value) -> String {
     );
     let _ = writeln!(
         o,
-        "| kube-mcp-server | {} (release build, commit {}) |",
+        "| kube-mcp-server | {} ({}, commit {}) |",
         v["kube_mcp"].as_str().unwrap_or("?"),
+        v["kube_mcp_build"].as_str().unwrap_or("?"),
         v["git_commit"].as_str().unwrap_or("?")
     );
     let _ = writeln!(
@@ -421,8 +422,11 @@ pub fn markdown(r: &Value) -> String {
     } else {
         let _ = writeln!(
             o,
-            "kube-mcp-operator (release build) as a local process against the same control plane; {} McpEndpoints (`access: ReadOnly`) in {} namespaces, created {} at a time.\n",
-            op["endpoints"], op["namespaces"], r["config"]["create_concurrency"]
+            "kube-mcp-operator ({}) as a local process against the same control plane; {} McpEndpoints (`access: ReadOnly`) in {} namespaces, created {} at a time.\n",
+            op["build"].as_str().unwrap_or("?"),
+            op["endpoints"],
+            op["namespaces"],
+            r["config"]["create_concurrency"]
         );
         let _ = writeln!(o, "| | |\n|---|---|");
         let _ = writeln!(
@@ -479,9 +483,10 @@ pub fn markdown(r: &Value) -> String {
         let rs = &op["resync_after_restart"];
         let _ = writeln!(
             o,
-            "| restart (full resync): seconds until every endpoint was reconciled | {} |",
-            rs["seconds_to_reconcile_all"]
+            "| restart (full resync): seconds until every endpoint was reconciled / until quiet (no reconciles or writes for 6 s) | {} / {} |",
+            rs["seconds_to_reconcile_all"], rs["seconds_until_quiet"]
         );
+        let _ = writeln!(o, "| restart: reconciles | {} |", rs["reconciles"]);
         let _ = writeln!(
             o,
             "| restart: write requests to the operator's kinds | {} |",
