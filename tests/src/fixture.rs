@@ -57,9 +57,20 @@ fn start_or_attach() -> Result<ControlPlane, String> {
         .build()
         .map_err(|e| format!("building a runtime: {e}"))?;
     let started = std::time::Instant::now();
-    let cp = rt
-        .block_on(ControlPlane::start(Options::default()))
-        .map_err(|e| e.to_string())?;
+    let cp = rt.block_on(async {
+        match ControlPlane::start(Options::default()).await {
+            // A free port picked at start-up can be taken by another process
+            // before the component binds it: one retry with fresh ports.
+            Err(crate::Error::ComponentExited {
+                component, tail, ..
+            }) => {
+                eprintln!("kube-mcp: {component} exited during start-up, retrying once:\n{tail}");
+                ControlPlane::start(Options::default()).await
+            }
+            other => other,
+        }
+    });
+    let cp = cp.map_err(|e| e.to_string())?;
     eprintln!(
         "kube-mcp: control plane at {} ready in {:.1}s (data {})",
         cp.server_url(),
