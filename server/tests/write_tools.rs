@@ -318,6 +318,16 @@ async fn delete_by_name_selector_and_manifest() {
         .await;
     assert_eq!(out, "configmap \"d\" deleted");
     assert_eq!(cm_value(&ns.client, &ns.name, "d").await, None);
+    let err = env
+        .err(
+            "kubectl_delete",
+            json!({"manifest": cm_yaml(&ns.name, "d", "v")}),
+        )
+        .await;
+    assert!(
+        err.contains("nothing was deleted") && err.contains("not found"),
+        "{err}"
+    );
 
     let err = env
         .err(

@@ -82,8 +82,28 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
             args.namespace.as_deref(),
         )
         .await?;
+        // Like kubectl, objects already gone are reported and the rest still deleted.
+        let mut deleted = 0;
         for t in &targets {
-            lines.push(delete_one(&t.api(&client), &t.resource, &t.name, &params).await?);
+            match delete_one(&t.api(&client), &t.resource, &t.name, &params).await {
+                Ok(line) => {
+                    deleted += 1;
+                    lines.push(line);
+                }
+                Err(ToolError::Api(kube::Error::Api(s))) if s.code == 404 => {
+                    lines.push(format!("{} not found", t.display()));
+                }
+                Err(e) => {
+                    lines.push(format!("{}: {e}", t.display()));
+                    return Err(ToolError::Invalid(lines.join("\n")));
+                }
+            }
+        }
+        if deleted == 0 {
+            return Err(ToolError::Invalid(format!(
+                "nothing was deleted: {}",
+                lines.join("; ")
+            )));
         }
         return Ok(ctx.bound(lines.join("\n")));
     }
