@@ -801,6 +801,25 @@ async fn scope_403_and_404_come_back_as_tool_errors() {
     )
     .await;
     assert_eq!(names, format!("namespace/{}\n", a.name));
+    // The resources follow the same scope.
+    let v = parse_json(
+        &c.read_resource("k8s://namespaces")
+            .await
+            .expect("namespaces"),
+    );
+    let listed: Vec<&str> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|n| n["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(listed, [a.name.as_str()]);
+    let e = c
+        .read_resource("k8s://default/pods")
+        .await
+        .expect_err("default is out of scope");
+    assert!(e.contains("outside"), "{e}");
+    assert!(c.read_resource("k8s://nodes").await.is_err());
 
     // 404 from the API server.
     let e = err(

@@ -87,8 +87,8 @@ async fn find(
             .collect(),
     };
     for url in urls {
-        let page = get::list_page(client, &url, &lp, None).await?;
-        if let Some(first) = get::page_items(r, &page).into_iter().next() {
+        let mut page = get::list_page(client, &url, &lp, None).await?;
+        if let Some(first) = get::page_items(r, &mut page).into_iter().next() {
             return Ok(first);
         }
     }

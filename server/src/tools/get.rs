@@ -300,7 +300,7 @@ pub async fn gather<R>(
     base: &ListParams,
     table: Option<bool>,
     budget: usize,
-    mut render: impl FnMut(&Value) -> Vec<Entry<R>>,
+    mut render: impl FnMut(&mut Value) -> Vec<Entry<R>>,
 ) -> Result<Gathered<R>, ToolError> {
     let mut out = Gathered {
         entries: vec![],
@@ -329,7 +329,7 @@ pub async fn gather<R>(
                 t.rows.clear();
                 out.table = Some(t);
             }
-            let entries = render(&page);
+            let entries = render(&mut page);
             let n = entries.len();
             for (i, e) in entries.into_iter().enumerate() {
                 if used + e.bytes > budget && !out.entries.is_empty() {
@@ -358,14 +358,14 @@ pub async fn gather<R>(
 
 /// The list items of a page, each given the kind and apiVersion the list
 /// omits (so masking and `-o yaml` see whole objects).
-pub fn page_items(r: &Resource, page: &Value) -> Vec<Value> {
-    page.get("items")
-        .and_then(Value::as_array)
+/// The items are moved out of the page, not copied.
+pub fn page_items(r: &Resource, page: &mut Value) -> Vec<Value> {
+    page.get_mut("items")
+        .and_then(Value::as_array_mut)
         .map(|items| {
-            items
-                .iter()
-                .map(|i| {
-                    let mut i = i.clone();
+            std::mem::take(items)
+                .into_iter()
+                .map(|mut i| {
                     if let Some(o) = i.as_object_mut() {
                         o.entry("apiVersion")
                             .or_insert_with(|| json!(r.api.api_version));
@@ -768,4 +768,160 @@ fn indent(text: &str, pad: &str) -> String {
         .map(|l| format!("{pad}{l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::discovery::ApiResource;
+
+    fn res(group: &str, kind: &str, plural: &str) -> Resource {
+        Resource {
+            api: ApiResource {
+                group: group.into(),
+                version: "v1".into(),
+                api_version: if group.is_empty() {
+                    "v1".into()
+                } else {
+                    format!("{group}/v1")
+                },
+                kind: kind.into(),
+                plural: plural.into(),
+            },
+            namespaced: true,
+            singular: kind.to_ascii_lowercase(),
+            short_names: vec![],
+            verbs: vec![],
+            categories: vec![],
+            preferred: true,
+        }
+    }
+
+    #[test]
+    fn outputs_parse() {
+        let p = |t: Option<&str>| Output::parse(t, true);
+        assert_eq!(p(None).unwrap(), Output::Json);
+        assert_eq!(p(Some("yaml")).unwrap(), Output::Yaml);
+        assert_eq!(p(Some("name")).unwrap(), Output::Name);
+        assert_eq!(p(Some("wide")).unwrap(), Output::Table { wide: true });
+        assert_eq!(p(Some("table")).unwrap(), Output::Table { wide: false });
+        let Output::Custom(cols) = p(Some("custom")).unwrap() else {
+            panic!("custom")
+        };
+        let names: Vec<&str> = cols.iter().map(|(h, _)| h.as_str()).collect();
+        assert_eq!(names, ["NAME", "NAMESPACE", "AGE"]);
+        let Output::Custom(cols) = Output::parse(Some("custom"), false).unwrap() else {
+            panic!("custom")
+        };
+        assert_eq!(cols.len(), 2, "no NAMESPACE for cluster-scoped kinds");
+        let Output::Custom(cols) = p(Some(
+            "custom-columns=N:.metadata.name,AGE:.metadata.creationTimestamp",
+        ))
+        .unwrap() else {
+            panic!("custom-columns")
+        };
+        assert_eq!(cols[1].1, Column::Age);
+        for bad in [
+            "xml",
+            "custom-columns=",
+            "custom-columns=NAME",
+            "custom-columns=X:.a[",
+        ] {
+            assert!(p(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn custom_rows() {
+        let cols = custom_columns("NAME:.metadata.name,IMG:.spec.containers[*].image,AGE:.metadata.creationTimestamp,X:.nope").unwrap();
+        let obj = json!({"metadata": {"name": "p", "creationTimestamp": "2026-01-01T00:00:00Z"},
+                         "spec": {"containers": [{"image": "a"}, {"image": "b"}]}});
+        let now: jiff::Timestamp = "2026-01-01T00:05:00Z".parse().unwrap();
+        assert_eq!(custom_row(&cols, &obj, now), ["p", "a,b", "5m", "<none>"]);
+    }
+
+    #[test]
+    fn names_and_statuses() {
+        let obj = json!({"metadata": {"name": "x"}});
+        assert_eq!(name_line(&res("", "Pod", "pods"), &obj), "pod/x");
+        assert_eq!(
+            name_line(&res("apps", "Deployment", "deployments"), &obj),
+            "deployment.apps/x"
+        );
+        for (obj, want) in [
+            (json!({"status": {"phase": "Running"}}), "Running"),
+            (
+                json!({"status": {"replicas": 3, "readyReplicas": 2}}),
+                "2/3 ready",
+            ),
+            (json!({"status": {"replicas": 1}}), "0/1 ready"),
+            (json!({"spec": {"type": "ClusterIP"}}), "ClusterIP"),
+            (
+                json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+                "Ready",
+            ),
+            (
+                json!({"status": {"conditions": [{"type": "Ready", "status": "False"}]}}),
+                "NotReady",
+            ),
+            (json!({"data": {}}), "Active"),
+        ] {
+            assert_eq!(status_of(&obj), want, "{obj}");
+        }
+    }
+
+    #[test]
+    fn summaries_follow_the_seed() {
+        let pod = json!({"metadata": {"name": "p", "namespace": "n", "creationTimestamp": "t"},
+                         "status": {"phase": "Pending"}});
+        assert_eq!(
+            summary(&res("", "Pod", "pods"), &pod),
+            json!({"name": "p", "namespace": "n", "kind": "Pod", "status": "Pending", "createdAt": "t"})
+        );
+        let ev = json!({"type": "Warning", "reason": "BackOff", "message": "m", "count": 3,
+                        "involvedObject": {"kind": "Pod", "name": "p", "namespace": "n"},
+                        "firstTimestamp": "t1", "lastTimestamp": "t2"});
+        let s = summary(&res("", "Event", "events"), &ev);
+        assert_eq!(s["involvedObject"]["name"], "p");
+        assert_eq!(
+            (s["count"].clone(), s["lastTimestamp"].clone()),
+            (json!(3), json!("t2"))
+        );
+    }
+
+    #[test]
+    fn notes_say_how_to_narrow() {
+        let n = cut_note(10, 90, 2000, true);
+        for want in [
+            "showing 10 items",
+            "at least 90 more",
+            "SPAWN_MAX_BUFFER=2000",
+            "labelSelector",
+            "Sorting covers",
+        ] {
+            assert!(n.contains(want), "{want}: {n}");
+        }
+        assert!(cut_note(1, 0, 5, false).contains("more were not fetched"));
+        assert_eq!(budget(1 << 20), (1 << 20) - 512);
+        assert_eq!(budget(600), 300);
+    }
+
+    #[test]
+    fn items_get_their_kind_and_urls_their_scope() {
+        let r = res("apps", "Deployment", "deployments");
+        let mut page =
+            json!({"items": [{"metadata": {"name": "a"}}, {"kind": "Other", "metadata": {}}]});
+        let items = page_items(&r, &mut page);
+        assert_eq!(items[0]["kind"], "Deployment");
+        assert_eq!(items[0]["apiVersion"], "apps/v1");
+        assert_eq!(items[1]["kind"], "Other");
+        assert_eq!(
+            collection_url(&r, Some("ns")),
+            "/apis/apps/v1/namespaces/ns/deployments"
+        );
+        assert_eq!(collection_url(&r, None), "/apis/apps/v1/deployments");
+        let mut node = res("", "Node", "nodes");
+        node.namespaced = false;
+        assert_eq!(collection_url(&node, Some("ns")), "/api/v1/nodes");
+    }
 }

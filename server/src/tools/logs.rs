@@ -371,14 +371,14 @@ async fn newest_job(
     // A 404 here names the missing cronjob rather than "no jobs".
     get::get_object(client, &get::collection_url(&cj, Some(ns)), cronjob, None).await?;
     let jobs = ctx.resolve(client, "jobs").await?;
-    let page = get::list_page(
+    let mut page = get::list_page(
         client,
         &get::collection_url(&jobs, Some(ns)),
         &ListParams::default(),
         None,
     )
     .await?;
-    get::page_items(&jobs, &page)
+    get::page_items(&jobs, &mut page)
         .into_iter()
         .filter(|j| {
             j.pointer("/metadata/ownerReferences")
