@@ -163,6 +163,21 @@ async fn apply_reports_created_configured_unchanged_and_dry_run_writes_nothing()
         Some("b")
     );
 
+    // What kubectl_get returns can be applied again (server-owned metadata is dropped).
+    let got = env
+        .ok("kubectl_get", json!({"resourceType": "configmap", "name": "one", "namespace": ns.name, "output": "json"}))
+        .await;
+    let mut obj: Value = serde_json::from_str(&got).unwrap();
+    obj["data"]["key"] = json!("c");
+    let out = env
+        .ok("kubectl_apply", json!({"manifest": obj.to_string()}))
+        .await;
+    assert_eq!(out, "configmap/one configured");
+    assert_eq!(
+        cm_value(&ns.client, &ns.name, "one").await.as_deref(),
+        Some("c")
+    );
+
     // JSON input and a file inside the allowed directory.
     let json_doc = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "from-json", "namespace": ns.name}, "data": {"key": "j"}});
     env.ok("kubectl_apply", json!({"manifest": json_doc.to_string()}))

@@ -37,11 +37,30 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
         args.filename.as_deref(),
     )
     .await?;
-    let objects = manifest::parse(&text)?;
+    let mut objects = manifest::parse(&text)?;
+    objects.iter_mut().for_each(server_owned_fields_removed);
     let client = ctx.client(args.context.as_deref()).await?;
     let targets = manifest::resolve_all(ctx, &client, objects, args.namespace.as_deref()).await?;
     let lines = apply_targets(&client, &targets, args.dry_run, args.force).await?;
     Ok(ctx.bound(lines.join("\n")))
+}
+
+/// Drops the metadata the server owns, so the output of kubectl_get can be
+/// applied again: an apply body must not carry managedFields, and a stale
+/// resourceVersion or uid would turn the apply into a conflict.
+pub fn server_owned_fields_removed(obj: &mut Value) {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in [
+            "managedFields",
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "selfLink",
+        ] {
+            m.remove(k);
+        }
+    }
 }
 
 /// What an apply did to one object.
@@ -181,6 +200,17 @@ fn failed(t: &Target, e: kube::Error, note: &str) -> ToolError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn server_owned_metadata_is_dropped() {
+        let mut v = json!({"metadata": {"name": "a", "namespace": "n", "resourceVersion": "5", "uid": "u",
+            "managedFields": [], "creationTimestamp": "t", "generation": 2, "labels": {"k": "v"}}});
+        server_owned_fields_removed(&mut v);
+        assert_eq!(
+            v,
+            json!({"metadata": {"name": "a", "namespace": "n", "labels": {"k": "v"}}})
+        );
+    }
 
     #[test]
     fn outcome_table() {
