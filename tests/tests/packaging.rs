@@ -542,6 +542,15 @@ async fn kustomize_default_installs_the_operator() {
         }
     })
     .await;
+    // Plain (client-side) apply is accepted too.
+    let client_side = ok(
+        kubectl_args(&["apply", "--dry-run=server", "-k", "config/default"]),
+        None,
+    );
+    assert!(
+        client_side.contains("deployment.apps/kube-mcp-operator"),
+        "{client_side}"
+    );
     // Re-applying is a no-op.
     let again = ok(
         kubectl_args(&["apply", "--server-side", "-k", "config/default"]),
