@@ -759,7 +759,9 @@ async fn scope_403_and_404_come_back_as_tool_errors() {
     let b = kube_mcp_tests::test_namespace("rt-scope-b").await;
     create::<ConfigMap>(&a.client, &a.name, json!({"metadata": {"name": "in-a"}})).await;
     create::<ConfigMap>(&b.client, &b.name, json!({"metadata": {"name": "in-b"}})).await;
-    let (_server, c) = start(&[("KUBE_MCP_NAMESPACES", &a.name)]).await;
+    // The scope also names a namespace that does not exist (yet).
+    let scope = format!("{},rt-scope-missing", a.name);
+    let (_server, c) = start(&[("KUBE_MCP_NAMESPACES", &scope)]).await;
     let e = err(
         &c,
         "kubectl_get",

@@ -314,14 +314,13 @@ pub async fn gather<R>(
         loop {
             let mut page = match target {
                 Target::List(url) => list_page(client, url, &lp, table).await?,
-                Target::Get { url, name } => {
-                    let obj = get_object(client, url, name, table).await?;
-                    if table.is_some() {
-                        obj
-                    } else {
-                        json!({ "items": [obj] })
-                    }
-                }
+                Target::Get { url, name } => match get_object(client, url, name, table).await {
+                    Ok(obj) if table.is_some() => obj,
+                    Ok(obj) => json!({ "items": [obj] }),
+                    // A namespace in scope that does not exist is just not listed.
+                    Err(ToolError::Api(kube::Error::Api(s))) if s.code == 404 => break,
+                    Err(e) => return Err(e),
+                },
             };
             ctx.redact(&mut page);
             if table.is_some() && out.table.is_none() {
