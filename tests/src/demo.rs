@@ -30,25 +30,43 @@ fn step(started: Instant, what: &str) {
 
 fn endpoint_api(client: &Client) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("kubemcp.io", "v1alpha1", "McpEndpoint");
-    Api::namespaced_with(client.clone(), NAMESPACE, &ApiResource::from_gvk_with_plural(&gvk, "mcpendpoints"))
+    Api::namespaced_with(
+        client.clone(),
+        NAMESPACE,
+        &ApiResource::from_gvk_with_plural(&gvk, "mcpendpoints"),
+    )
 }
 
 /// Applies every document of a YAML file with server-side apply.
 pub async fn apply_file(client: &Client, path: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
+        .with_context(|| format!("parsing {}", path.display()))?;
     for doc in docs.into_iter().filter(|d| d.is_object()) {
         let obj: DynamicObject = serde_json::from_value(doc)?;
         let name = obj.metadata.name.clone().unwrap_or_default();
-        let tm = obj.types.clone().context("a document without apiVersion/kind")?;
+        let tm = obj
+            .types
+            .clone()
+            .context("a document without apiVersion/kind")?;
         let gvk = GroupVersionKind::try_from(&tm)?;
         let (ar, caps) = kube::discovery::pinned_kind(client, &gvk).await?;
         let api: Api<DynamicObject> = match (caps.scope, &obj.metadata.namespace) {
-            (kube::discovery::Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, &ar),
-            (kube::discovery::Scope::Namespaced, None) => Api::default_namespaced_with(client.clone(), &ar),
+            (kube::discovery::Scope::Namespaced, Some(ns)) => {
+                Api::namespaced_with(client.clone(), ns, &ar)
+            }
+            (kube::discovery::Scope::Namespaced, None) => {
+                Api::default_namespaced_with(client.clone(), &ar)
+            }
             _ => Api::all_with(client.clone(), &ar),
         };
-        api.patch(&name, &PatchParams::apply("kube-mcp-demo").force(), &Patch::Apply(&obj)).await?;
+        api.patch(
+            &name,
+            &PatchParams::apply("kube-mcp-demo").force(),
+            &Patch::Apply(&obj),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -59,14 +77,17 @@ pub async fn install_crd(client: &Client, root: &Path) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let crd = crds.get("mcpendpoints.kubemcp.io").await?;
-        let established = crd
-            .status
-            .and_then(|s| s.conditions)
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+        let established = crd.status.and_then(|s| s.conditions).is_some_and(|c| {
+            c.iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+        });
         if established {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "the CRD was not Established within 30s");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the CRD was not Established within 30s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -74,7 +95,8 @@ pub async fn install_crd(client: &Client, root: &Path) -> anyhow::Result<()> {
 /// Runs the kube-mcp-operator binary against `cp` with extra flags; it is
 /// killed when the returned child is dropped.
 pub fn spawn_operator(cp: &ControlPlane, args: &[&str]) -> anyhow::Result<tokio::process::Child> {
-    let bin = crate::bins::try_path("kube-mcp-operator").context("kube-mcp-operator is not built: run `cargo build --workspace --bins`")?;
+    let bin = crate::bins::try_path("kube-mcp-operator")
+        .context("kube-mcp-operator is not built: run `cargo build --workspace --bins`")?;
     let port = crate::server::free_port();
     let log = std::fs::File::create(cp.data_dir().join(format!("operator-{port}.log")))?;
     tokio::process::Command::new(bin)
@@ -98,11 +120,16 @@ async fn wait_status(client: &Client, within: Duration) -> anyhow::Result<(Strin
         let ep = api.get(ENDPOINT).await?;
         let status = ep.data.get("status");
         let url = status.and_then(|s| s.get("url")).and_then(|v| v.as_str());
-        let secret = status.and_then(|s| s.get("tokenSecretName")).and_then(|v| v.as_str());
+        let secret = status
+            .and_then(|s| s.get("tokenSecretName"))
+            .and_then(|v| v.as_str());
         if let (Some(url), Some(secret)) = (url, secret) {
             return Ok((url.to_string(), secret.to_string()));
         }
-        anyhow::ensure!(Instant::now() < deadline, "McpEndpoint {ENDPOINT} has no status.url/tokenSecretName after {within:?}: {status:?}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "McpEndpoint {ENDPOINT} has no status.url/tokenSecretName after {within:?}: {status:?}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
@@ -121,9 +148,21 @@ pub fn client_configs(name: &str, url: &str, token: &str) -> String {
 
 pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let started = Instant::now();
-    step(started, "starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)");
-    let cp = ControlPlane::start(Options::default()).await.context("starting the control plane")?;
-    step(started, &format!("control plane ready: {} (kubeconfig {})", cp.server_url(), cp.kubeconfig_path().display()));
+    step(
+        started,
+        "starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)",
+    );
+    let cp = ControlPlane::start(Options::default())
+        .await
+        .context("starting the control plane")?;
+    step(
+        started,
+        &format!(
+            "control plane ready: {} (kubeconfig {})",
+            cp.server_url(),
+            cp.kubeconfig_path().display()
+        ),
+    );
     let client = cp.client().await;
     step(started, "installing the McpEndpoint CRD");
     install_crd(&client, &opts.repo_root).await?;
@@ -137,19 +176,40 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     )
     .await?;
     step(started, &format!("applying config/samples/{ENDPOINT}.yaml"));
-    apply_file(&client, &opts.repo_root.join(format!("config/samples/{ENDPOINT}.yaml"))).await?;
+    apply_file(
+        &client,
+        &opts
+            .repo_root
+            .join(format!("config/samples/{ENDPOINT}.yaml")),
+    )
+    .await?;
     let (url, secret_name) = match wait_status(&client, Duration::from_secs(60)).await {
         Ok(v) => v,
         Err(e) => {
-            anyhow::bail!("{e}\n(operator logs: {}/operator-*.log)", cp.data_dir().display());
+            anyhow::bail!(
+                "{e}\n(operator logs: {}/operator-*.log)",
+                cp.data_dir().display()
+            );
         }
     };
-    let server = crate::bins::try_path("kube-mcp-server").context("kube-mcp-server is not built: run `cargo build --workspace --bins`")?;
-    let kubelet = Kubelet::new(client.clone(), &cp, NAMESPACE, &format!("app.kubernetes.io/instance={ENDPOINT}"), &server);
-    step(started, "waiting for the endpoint's pod; the kubelet harness runs kube-mcp-server for it");
+    let server = crate::bins::try_path("kube-mcp-server")
+        .context("kube-mcp-server is not built: run `cargo build --workspace --bins`")?;
+    let kubelet = Kubelet::new(
+        client.clone(),
+        &cp,
+        NAMESPACE,
+        &format!("app.kubernetes.io/instance={ENDPOINT}"),
+        &server,
+    );
+    step(
+        started,
+        "waiting for the endpoint's pod; the kubelet harness runs kube-mcp-server for it",
+    );
     let local = kubelet.wait_serving(Duration::from_secs(90)).await?;
     let _sync = kubelet.spawn_loop(Duration::from_secs(2));
-    let secret = Api::<Secret>::namespaced(client.clone(), NAMESPACE).get(&secret_name).await?;
+    let secret = Api::<Secret>::namespaced(client.clone(), NAMESPACE)
+        .get(&secret_name)
+        .await?;
     let token = secret
         .data
         .and_then(|mut d| d.remove("token"))
@@ -159,13 +219,26 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     println!("In-cluster URL (status.url): {url}");
     println!("Local URL (this machine):    {local}");
     println!("Token (Secret {secret_name}, key token): {token}");
-    println!("Kubeconfig for kubectl:      export KUBECONFIG={}\n", cp.kubeconfig_path().display());
+    println!(
+        "Kubeconfig for kubectl:      export KUBECONFIG={}\n",
+        cp.kubeconfig_path().display()
+    );
     println!("{}", client_configs(ENDPOINT, &local, &token));
-    step(started, "a real MCP client (rmcp) lists the endpoint's tools");
-    let mcp = McpClient::connect(&local, Some(&token)).await.map_err(|e| anyhow::anyhow!(e))?;
+    step(
+        started,
+        "a real MCP client (rmcp) lists the endpoint's tools",
+    );
+    let mcp = McpClient::connect(&local, Some(&token))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     let tools = mcp.list_tools().await;
     println!("tools/list -> {} tools: {}", tools.len(), tools.join(", "));
-    let pods = mcp.call("kubectl_get", serde_json::json!({"resourceType": "pods", "namespace": NAMESPACE, "output": "wide"})).await;
+    let pods = mcp
+        .call(
+            "kubectl_get",
+            serde_json::json!({"resourceType": "pods", "namespace": NAMESPACE, "output": "wide"}),
+        )
+        .await;
     println!("kubectl_get pods -n {NAMESPACE}:\n{}", pods.text);
     mcp.close().await;
     if opts.exit_after_client {

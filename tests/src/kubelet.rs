@@ -49,7 +49,13 @@ pub struct Kubelet {
 
 impl Kubelet {
     /// `api_server` and `ca_pem` are how the pods reach the API server.
-    pub fn new(client: Client, cp: &crate::ControlPlane, namespace: &str, selector: &str, bin: &Path) -> Self {
+    pub fn new(
+        client: Client,
+        cp: &crate::ControlPlane,
+        namespace: &str,
+        selector: &str,
+        bin: &Path,
+    ) -> Self {
         Self {
             client,
             namespace: namespace.into(),
@@ -65,32 +71,59 @@ impl Kubelet {
     /// gone, refresh mirrored Secret volumes. Returns the URLs now served.
     pub async fn sync(&self) -> anyhow::Result<Vec<String>> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
-        let list = pods.list(&ListParams::default().labels(&self.selector)).await?;
-        let ready: Vec<Pod> = list.items.into_iter().filter(is_ready).filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
-        let names: Vec<String> = ready.iter().filter_map(|p| p.metadata.name.clone()).collect();
+        let list = pods
+            .list(&ListParams::default().labels(&self.selector))
+            .await?;
+        let ready: Vec<Pod> = list
+            .items
+            .into_iter()
+            .filter(is_ready)
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        let names: Vec<String> = ready
+            .iter()
+            .filter_map(|p| p.metadata.name.clone())
+            .collect();
         {
             let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
             running.retain(|name, _| names.contains(name));
         }
         for pod in ready {
             let name = pod.metadata.name.clone().unwrap_or_default();
-            let known = self.running.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&name);
+            let known = self
+                .running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(&name);
             if known {
                 self.refresh_volumes(&pod).await?;
             } else {
                 let r = self.start(&pod).await?;
-                self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(name, r);
+                self.running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name, r);
             }
         }
         Ok(self.urls())
     }
 
     pub fn urls(&self) -> Vec<String> {
-        self.running.lock().unwrap_or_else(|e| e.into_inner()).values().map(Running::url).collect()
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(Running::url)
+            .collect()
     }
 
     pub fn logs(&self) -> String {
-        self.running.lock().unwrap_or_else(|e| e.into_inner()).values().map(|r| format!("--- {}\n{}", r.pod, r.log())).collect()
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|r| format!("--- {}\n{}", r.pod, r.log()))
+            .collect()
     }
 
     /// Syncs until at least one server answers /health, or fails after `within`.
@@ -99,12 +132,21 @@ impl Kubelet {
         loop {
             if let Some(url) = self.sync().await?.into_iter().next() {
                 let health = url.replace("/mcp", "/health");
-                if reqwest::get(&health).await.map(|r| r.status().is_success()).unwrap_or(false) {
+                if reqwest::get(&health)
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+                {
                     return Ok(url);
                 }
             }
             if tokio::time::Instant::now() > deadline {
-                anyhow::bail!("no Ready pod for {} in {} served within {within:?}; logs:\n{}", self.selector, self.namespace, self.logs());
+                anyhow::bail!(
+                    "no Ready pod for {} in {} served within {within:?}; logs:\n{}",
+                    self.selector,
+                    self.namespace,
+                    self.logs()
+                );
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
@@ -124,7 +166,10 @@ impl Kubelet {
     }
 
     pub fn stop_all(&self) {
-        self.running.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     fn container(pod: &Pod) -> anyhow::Result<Container> {
@@ -139,7 +184,9 @@ impl Kubelet {
         let container = Self::container(pod)?;
         let dir = tempfile::tempdir()?;
         let mounts = self.mirror_volumes(pod, dir.path()).await?;
-        let mut env = self.resolve_env(pod, container.env.as_deref().unwrap_or_default()).await?;
+        let mut env = self
+            .resolve_env(pod, container.env.as_deref().unwrap_or_default())
+            .await?;
         // Paths inside the pod become paths inside our mirror.
         for value in env.values_mut() {
             let longest = mounts
@@ -150,12 +197,19 @@ impl Kubelet {
                 *value = format!("{}{}", local.display(), &value[mount.len()..]);
             }
         }
-        let sa = pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_else(|| "default".into());
+        let sa = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.service_account_name.clone())
+            .unwrap_or_else(|| "default".into());
         let token = crate::service_account_token(&self.client, &self.namespace, &sa).await;
         let port = crate::server::free_port();
         env.insert("K8S_SERVER".into(), self.api_server.clone());
         env.insert("K8S_TOKEN".into(), token);
-        env.insert("K8S_CA_DATA".into(), base64::engine::general_purpose::STANDARD.encode(&self.ca_pem));
+        env.insert(
+            "K8S_CA_DATA".into(),
+            base64::engine::general_purpose::STANDARD.encode(&self.ca_pem),
+        );
         env.insert("HOST".into(), "127.0.0.1".into());
         env.insert("PORT".into(), port.to_string());
         let log = dir.path().join("server.log");
@@ -169,17 +223,35 @@ impl Kubelet {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)
             .kill_on_drop(true);
-        let child = cmd.spawn().map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.bin.display()))?;
-        Ok(Running { pod: name, port, child, _dir: dir, log })
+        let child = cmd
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.bin.display()))?;
+        Ok(Running {
+            pod: name,
+            port,
+            child,
+            _dir: dir,
+            log,
+        })
     }
 
     /// Secret and ConfigMap volumes written under `root`; returns mountPath -> local dir.
-    async fn mirror_volumes(&self, pod: &Pod, root: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    async fn mirror_volumes(
+        &self,
+        pod: &Pod,
+        root: &Path,
+    ) -> anyhow::Result<Vec<(String, PathBuf)>> {
         let container = Self::container(pod)?;
-        let volumes = pod.spec.as_ref().and_then(|s| s.volumes.clone()).unwrap_or_default();
+        let volumes = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.volumes.clone())
+            .unwrap_or_default();
         let mut out = vec![];
         for m in container.volume_mounts.unwrap_or_default() {
-            let Some(v) = volumes.iter().find(|v| v.name == m.name) else { continue };
+            let Some(v) = volumes.iter().find(|v| v.name == m.name) else {
+                continue;
+            };
             let local = root.join("volumes").join(&m.name);
             std::fs::create_dir_all(&local)?;
             let files = self.volume_files(v).await?;
@@ -203,39 +275,76 @@ impl Kubelet {
         self.mirror_volumes(pod, &root).await.map(|_| ())
     }
 
-    async fn volume_files(&self, v: &k8s_openapi::api::core::v1::Volume) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    async fn volume_files(
+        &self,
+        v: &k8s_openapi::api::core::v1::Volume,
+    ) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         if let Some(s) = &v.secret {
             let name = s.secret_name.clone().unwrap_or_default();
-            let secret = Api::<Secret>::namespaced(self.client.clone(), &self.namespace).get(&name).await?;
-            let data: BTreeMap<String, Vec<u8>> = secret.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
+            let secret = Api::<Secret>::namespaced(self.client.clone(), &self.namespace)
+                .get(&name)
+                .await?;
+            let data: BTreeMap<String, Vec<u8>> = secret
+                .data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.0))
+                .collect();
             return Ok(project(&data, s.items.as_deref()));
         }
         if let Some(c) = &v.config_map {
-            let cm = Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace).get(&c.name).await?;
-            let data: BTreeMap<String, Vec<u8>> = cm.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
+            let cm = Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace)
+                .get(&c.name)
+                .await?;
+            let data: BTreeMap<String, Vec<u8>> = cm
+                .data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.into_bytes()))
+                .collect();
             return Ok(project(&data, c.items.as_deref()));
         }
         Ok(vec![])
     }
 
-    async fn resolve_env(&self, pod: &Pod, vars: &[EnvVar]) -> anyhow::Result<HashMap<String, String>> {
+    async fn resolve_env(
+        &self,
+        pod: &Pod,
+        vars: &[EnvVar],
+    ) -> anyhow::Result<HashMap<String, String>> {
         let mut out = HashMap::new();
         for v in vars {
             let value = if let Some(value) = &v.value {
                 value.clone()
             } else if let Some(from) = &v.value_from {
                 if let Some(r) = &from.secret_key_ref {
-                    let s = Api::<Secret>::namespaced(self.client.clone(), &self.namespace).get(&r.name).await?;
-                    let bytes = s.data.unwrap_or_default().remove(&r.key).map(|b| b.0).unwrap_or_default();
+                    let s = Api::<Secret>::namespaced(self.client.clone(), &self.namespace)
+                        .get(&r.name)
+                        .await?;
+                    let bytes = s
+                        .data
+                        .unwrap_or_default()
+                        .remove(&r.key)
+                        .map(|b| b.0)
+                        .unwrap_or_default();
                     String::from_utf8(bytes)?
                 } else if let Some(r) = &from.config_map_key_ref {
-                    let c = Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace).get(&r.name).await?;
-                    c.data.unwrap_or_default().remove(&r.key).unwrap_or_default()
+                    let c = Api::<ConfigMap>::namespaced(self.client.clone(), &self.namespace)
+                        .get(&r.name)
+                        .await?;
+                    c.data
+                        .unwrap_or_default()
+                        .remove(&r.key)
+                        .unwrap_or_default()
                 } else if let Some(f) = &from.field_ref {
                     match f.field_path.as_str() {
                         "metadata.name" => pod.metadata.name.clone().unwrap_or_default(),
                         "metadata.namespace" => self.namespace.clone(),
-                        "spec.serviceAccountName" => pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_default(),
+                        "spec.serviceAccountName" => pod
+                            .spec
+                            .as_ref()
+                            .and_then(|s| s.service_account_name.clone())
+                            .unwrap_or_default(),
                         _ => String::new(),
                     }
                 } else {
@@ -250,9 +359,15 @@ impl Kubelet {
     }
 }
 
-fn project(data: &BTreeMap<String, Vec<u8>>, items: Option<&[k8s_openapi::api::core::v1::KeyToPath]>) -> Vec<(String, Vec<u8>)> {
+fn project(
+    data: &BTreeMap<String, Vec<u8>>,
+    items: Option<&[k8s_openapi::api::core::v1::KeyToPath]>,
+) -> Vec<(String, Vec<u8>)> {
     match items {
-        Some(items) => items.iter().filter_map(|i| data.get(&i.key).map(|d| (i.path.clone(), d.clone()))).collect(),
+        Some(items) => items
+            .iter()
+            .filter_map(|i| data.get(&i.key).map(|d| (i.path.clone(), d.clone())))
+            .collect(),
         None => data.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     }
 }

@@ -1,7 +1,9 @@
 //! A real MCP client for tests: the official Rust SDK (rmcp) over
 //! streamable HTTP, with the few calls tests need.
 
-use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams, ResourceContents};
+use rmcp::model::{
+    CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams, ResourceContents,
+};
 use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -31,23 +33,33 @@ impl McpClient {
                 http::HeaderValue::from_str(t).map_err(|e| e.to_string())?,
             );
         }
-        let config = StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers);
+        let config =
+            StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers);
         let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
         let service = ().serve(transport).await.map_err(|e| e.to_string())?;
         Ok(Self { service })
     }
 
     pub fn server_name(&self) -> Option<String> {
-        self.service.peer_info().and_then(|i| i.server_info.as_ref().map(|s| s.name.clone()))
+        self.service
+            .peer_info()
+            .and_then(|i| i.server_info.as_ref().map(|s| s.name.clone()))
     }
 
     pub async fn list_tools(&self) -> Vec<String> {
-        let tools = self.service.list_all_tools().await.unwrap_or_else(|e| panic!("tools/list failed: {e}"));
+        let tools = self
+            .service
+            .list_all_tools()
+            .await
+            .unwrap_or_else(|e| panic!("tools/list failed: {e}"));
         tools.into_iter().map(|t| t.name.to_string()).collect()
     }
 
     pub async fn tools(&self) -> Vec<rmcp::model::Tool> {
-        self.service.list_all_tools().await.unwrap_or_else(|e| panic!("tools/list failed: {e}"))
+        self.service
+            .list_all_tools()
+            .await
+            .unwrap_or_else(|e| panic!("tools/list failed: {e}"))
     }
 
     /// tools/call; a JSON-RPC error (unknown or filtered tool) is `Err`.
@@ -56,23 +68,45 @@ impl McpClient {
         if let Value::Object(map) = args {
             params = params.with_arguments(map);
         }
-        let result = self.service.call_tool(params).await.map_err(|e| e.to_string())?;
-        let text = result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n");
-        Ok(CallOutcome { text, is_error: result.is_error.unwrap_or(false) })
+        let result = self
+            .service
+            .call_tool(params)
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok(CallOutcome {
+            text,
+            is_error: result.is_error.unwrap_or(false),
+        })
     }
 
     /// tools/call that must be answered with a result.
     pub async fn call(&self, tool: &str, args: Value) -> CallOutcome {
-        self.try_call(tool, args).await.unwrap_or_else(|e| panic!("tools/call {tool} failed at the protocol level: {e}"))
+        self.try_call(tool, args)
+            .await
+            .unwrap_or_else(|e| panic!("tools/call {tool} failed at the protocol level: {e}"))
     }
 
     pub async fn list_resources(&self) -> Vec<String> {
-        let r = self.service.list_all_resources().await.unwrap_or_else(|e| panic!("resources/list failed: {e}"));
+        let r = self
+            .service
+            .list_all_resources()
+            .await
+            .unwrap_or_else(|e| panic!("resources/list failed: {e}"));
         r.into_iter().map(|r| r.uri.clone()).collect()
     }
 
     pub async fn read_resource(&self, uri: &str) -> Result<String, String> {
-        let r = self.service.read_resource(ReadResourceRequestParams::new(uri)).await.map_err(|e| e.to_string())?;
+        let r = self
+            .service
+            .read_resource(ReadResourceRequestParams::new(uri))
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(r.contents
             .into_iter()
             .filter_map(|c| match c {
@@ -88,7 +122,11 @@ impl McpClient {
         if let Value::Object(map) = args {
             params = params.with_arguments(map);
         }
-        let r = self.service.get_prompt(params).await.map_err(|e| e.to_string())?;
+        let r = self
+            .service
+            .get_prompt(params)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(serde_json::to_string(&r.messages).unwrap_or_default())
     }
 

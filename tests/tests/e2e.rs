@@ -22,7 +22,11 @@ fn repo() -> PathBuf {
 
 fn endpoints(client: &Client, ns: &str) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("kubemcp.io", "v1alpha1", "McpEndpoint");
-    Api::namespaced_with(client.clone(), ns, &ApiResource::from_gvk_with_plural(&gvk, "mcpendpoints"))
+    Api::namespaced_with(
+        client.clone(),
+        ns,
+        &ApiResource::from_gvk_with_plural(&gvk, "mcpendpoints"),
+    )
 }
 
 /// One endpoint served end to end.
@@ -45,14 +49,23 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
 
 async fn token_of(client: &Client, ns: &str, secret: &str) -> String {
-    let s = Api::<Secret>::namespaced(client.clone(), ns).get(secret).await.unwrap();
-    String::from_utf8(s.data.unwrap()["token"].0.clone()).unwrap().trim().to_string()
+    let s = Api::<Secret>::namespaced(client.clone(), ns)
+        .get(secret)
+        .await
+        .unwrap();
+    String::from_utf8(s.data.unwrap()["token"].0.clone())
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 async fn serve(prefix: &str, spec: Value) -> Served {
@@ -62,21 +75,47 @@ async fn serve(prefix: &str, spec: Value) -> Served {
     let operator = demo::spawn_operator(cp, &["--watch-namespaces", &ns.name]).unwrap();
     let name = format!("{prefix}-ep");
     let ep = json!({"apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint", "metadata": {"name": name, "namespace": ns.name}, "spec": spec});
-    endpoints(&ns.client, &ns.name).patch(&name, &PatchParams::apply("e2e-test"), &Patch::Apply(&ep)).await.unwrap();
+    endpoints(&ns.client, &ns.name)
+        .patch(&name, &PatchParams::apply("e2e-test"), &Patch::Apply(&ep))
+        .await
+        .unwrap();
     let api = endpoints(&ns.client, &ns.name);
-    let secret = until("status.tokenSecretName", Duration::from_secs(60), || async {
-        let ep = api.get(&name).await.ok()?;
-        ep.data.get("status")?.get("tokenSecretName")?.as_str().map(str::to_string)
-    })
+    let secret = until(
+        "status.tokenSecretName",
+        Duration::from_secs(60),
+        || async {
+            let ep = api.get(&name).await.ok()?;
+            ep.data
+                .get("status")?
+                .get("tokenSecretName")?
+                .as_str()
+                .map(str::to_string)
+        },
+    )
     .await;
-    let kubelet = Kubelet::new(ns.client.clone(), cp, &ns.name, &format!("app.kubernetes.io/instance={name}"), &bins::path("kube-mcp-server"));
+    let kubelet = Kubelet::new(
+        ns.client.clone(),
+        cp,
+        &ns.name,
+        &format!("app.kubernetes.io/instance={name}"),
+        &bins::path("kube-mcp-server"),
+    );
     let url = kubelet.wait_serving(Duration::from_secs(90)).await.unwrap();
     let token = token_of(&ns.client, &ns.name, &secret).await;
-    Served { ns, name, kubelet, url, token, _operator: operator }
+    Served {
+        ns,
+        name,
+        kubelet,
+        url,
+        token,
+        _operator: operator,
+    }
 }
 
 async fn sa_client(s: &Served) -> Client {
-    let dep = Api::<Deployment>::namespaced(s.ns.client.clone(), &s.ns.name).get(&s.name).await;
+    let dep = Api::<Deployment>::namespaced(s.ns.client.clone(), &s.ns.name)
+        .get(&s.name)
+        .await;
     let sa = dep
         .ok()
         .and_then(|d| d.spec?.template.spec?.service_account_name)
@@ -90,8 +129,14 @@ fn is_forbidden<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> bool {
 }
 
 const READ_ONLY: [&str; 8] = [
-    "kubectl_get", "kubectl_describe", "kubectl_logs", "kubectl_context",
-    "kubectl_reconnect", "explain_resource", "list_api_resources", "ping",
+    "kubectl_get",
+    "kubectl_describe",
+    "kubectl_logs",
+    "kubectl_context",
+    "kubectl_reconnect",
+    "explain_resource",
+    "list_api_resources",
+    "ping",
 ];
 
 #[tokio::test]
@@ -104,43 +149,112 @@ async fn a_read_only_endpoint_reads_its_namespace_and_nothing_more() {
     want.sort();
     assert_eq!(tools, want, "exactly the read-only tools");
 
-    let pods = client.call("kubectl_get", json!({"resourceType": "pods", "namespace": s.ns.name, "output": "name"})).await;
-    assert!(!pods.is_error && pods.text.contains(&s.name), "kubectl_get in scope works: {pods:?}");
+    let pods = client
+        .call(
+            "kubectl_get",
+            json!({"resourceType": "pods", "namespace": s.ns.name, "output": "name"}),
+        )
+        .await;
+    assert!(
+        !pods.is_error && pods.text.contains(&s.name),
+        "kubectl_get in scope works: {pods:?}"
+    );
 
-    let err = client.try_call("kubectl_apply", json!({"manifest": "kind: ConfigMap"})).await.unwrap_err();
-    assert!(err.contains("kubectl_apply"), "a write tool is refused: {err}");
+    let err = client
+        .try_call("kubectl_apply", json!({"manifest": "kind: ConfigMap"}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("kubectl_apply"),
+        "a write tool is refused: {err}"
+    );
 
-    let other = client.call("kubectl_get", json!({"resourceType": "pods", "namespace": "default"})).await;
-    assert!(other.is_error && other.text.contains("outside"), "the server refuses another namespace: {other:?}");
+    let other = client
+        .call(
+            "kubectl_get",
+            json!({"resourceType": "pods", "namespace": "default"}),
+        )
+        .await;
+    assert!(
+        other.is_error && other.text.contains("outside"),
+        "the server refuses another namespace: {other:?}"
+    );
 
     // Even a server bug could not do more: the API server refuses the endpoint's identity.
     let api = sa_client(&s).await;
-    assert!(is_forbidden(Api::<Pod>::namespaced(api.clone(), "default").list(&ListParams::default()).await));
-    assert!(Api::<Pod>::namespaced(api.clone(), &s.ns.name).list(&ListParams::default()).await.is_ok());
-    let cm = ConfigMap { metadata: kube::api::ObjectMeta { name: Some("nope".into()), ..Default::default() }, ..Default::default() };
-    assert!(is_forbidden(Api::<ConfigMap>::namespaced(api, &s.ns.name).create(&PostParams::default(), &cm).await));
+    assert!(is_forbidden(
+        Api::<Pod>::namespaced(api.clone(), "default")
+            .list(&ListParams::default())
+            .await
+    ));
+    assert!(
+        Api::<Pod>::namespaced(api.clone(), &s.ns.name)
+            .list(&ListParams::default())
+            .await
+            .is_ok()
+    );
+    let cm = ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some("nope".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert!(is_forbidden(
+        Api::<ConfigMap>::namespaced(api, &s.ns.name)
+            .create(&PostParams::default(), &cm)
+            .await
+    ));
     client.close().await;
 }
 
 #[tokio::test]
 async fn secrets_are_masked_or_refused_by_rbac() {
     let masked = serve("sm", json!({"access": "ReadOnly", "secrets": "Masked"})).await;
-    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "db"}, "stringData": {"password": "hunter2-e2e"}})).unwrap();
-    Api::<Secret>::namespaced(masked.ns.client.clone(), &masked.ns.name).create(&PostParams::default(), &secret).await.unwrap();
-    let client = McpClient::connect(&masked.url, Some(&masked.token)).await.unwrap();
+    let secret: Secret = serde_json::from_value(
+        json!({"metadata": {"name": "db"}, "stringData": {"password": "hunter2-e2e"}}),
+    )
+    .unwrap();
+    Api::<Secret>::namespaced(masked.ns.client.clone(), &masked.ns.name)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let client = McpClient::connect(&masked.url, Some(&masked.token))
+        .await
+        .unwrap();
     for output in ["json", "yaml"] {
         let got = client.call("kubectl_get", json!({"resourceType": "secret", "name": "db", "namespace": masked.ns.name, "output": output})).await;
         assert!(!got.is_error, "{got:?}");
-        assert!(got.text.contains("***") && !got.text.contains("aHVudGVyMi1lMmU") && !got.text.contains("hunter2"), "{output}: {}", got.text);
+        assert!(
+            got.text.contains("***")
+                && !got.text.contains("aHVudGVyMi1lMmU")
+                && !got.text.contains("hunter2"),
+            "{output}: {}",
+            got.text
+        );
     }
     client.close().await;
 
     let hidden = serve("sh", json!({"access": "ReadOnly", "secrets": "Hidden"})).await;
-    let client = McpClient::connect(&hidden.url, Some(&hidden.token)).await.unwrap();
-    let got = client.call("kubectl_get", json!({"resourceType": "secrets", "namespace": hidden.ns.name})).await;
+    let client = McpClient::connect(&hidden.url, Some(&hidden.token))
+        .await
+        .unwrap();
+    let got = client
+        .call(
+            "kubectl_get",
+            json!({"resourceType": "secrets", "namespace": hidden.ns.name}),
+        )
+        .await;
     assert!(got.is_error && got.text.contains("hidden"), "{got:?}");
     let api = sa_client(&hidden).await;
-    assert!(is_forbidden(Api::<Secret>::namespaced(api, &hidden.ns.name).list(&ListParams::default()).await), "no RBAC on secrets when Hidden");
+    assert!(
+        is_forbidden(
+            Api::<Secret>::namespaced(api, &hidden.ns.name)
+                .list(&ListParams::default())
+                .await
+        ),
+        "no RBAC on secrets when Hidden"
+    );
     client.close().await;
 }
 
@@ -158,24 +272,52 @@ async fn status_of(url: &str, headers: &[(&str, &str)]) -> u16 {
 
 #[tokio::test]
 async fn tokens_hosts_and_rotation_without_restart() {
-    let s = serve("auth", json!({"access": "ReadOnly", "allowedHosts": ["mcp.team.example.com"]})).await;
+    let s = serve(
+        "auth",
+        json!({"access": "ReadOnly", "allowedHosts": ["mcp.team.example.com"]}),
+    )
+    .await;
     assert_eq!(status_of(&s.url, &[]).await, 401);
     assert_eq!(status_of(&s.url, &[("x-mcp-auth", "wrong")]).await, 401);
     assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token)]).await, 200);
-    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token), ("host", "evil.example.com")]).await, 403);
-    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token), ("host", "mcp.team.example.com")]).await, 200);
+    assert_eq!(
+        status_of(
+            &s.url,
+            &[("x-mcp-auth", &s.token), ("host", "evil.example.com")]
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        status_of(
+            &s.url,
+            &[("x-mcp-auth", &s.token), ("host", "mcp.team.example.com")]
+        )
+        .await,
+        200
+    );
     let in_cluster_host = format!("{}.{}.svc", s.name, s.ns.name);
-    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token), ("host", &in_cluster_host)]).await, 200);
+    assert_eq!(
+        status_of(
+            &s.url,
+            &[("x-mcp-auth", &s.token), ("host", &in_cluster_host)]
+        )
+        .await,
+        200
+    );
 
     let api = endpoints(&s.ns.client, &s.ns.name);
     let patch = json!({"metadata": {"annotations": {"kubemcp.io/rotate-token": "e2e-1"}}});
-    api.patch(&s.name, &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    api.patch(&s.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
     let secret_name = format!("{}-token", s.name);
     let client = s.ns.client.clone();
     let ns = s.ns.name.clone();
     let old = s.token.clone();
     let new = until("a rotated token", Duration::from_secs(60), || {
-        let (client, ns, secret_name, old) = (client.clone(), ns.clone(), secret_name.clone(), old.clone());
+        let (client, ns, secret_name, old) =
+            (client.clone(), ns.clone(), secret_name.clone(), old.clone());
         async move {
             let t = token_of(&client, &ns, &secret_name).await;
             (t != old).then_some(t)
@@ -188,13 +330,25 @@ async fn tokens_hosts_and_rotation_without_restart() {
         (status_of(&s.url, &[("x-mcp-auth", &new)]).await == 200).then_some(())
     })
     .await;
-    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token)]).await, 401, "the old token stops working");
-    assert_eq!(s.kubelet.urls(), urls_before, "same server process: no restart");
+    assert_eq!(
+        status_of(&s.url, &[("x-mcp-auth", &s.token)]).await,
+        401,
+        "the old token stops working"
+    );
+    assert_eq!(
+        s.kubelet.urls(),
+        urls_before,
+        "same server process: no restart"
+    );
 }
 
 #[tokio::test]
 async fn changing_spec_tools_changes_tools_list_after_the_rollout() {
-    let s = serve("tools", json!({"access": "ReadOnly", "tools": ["kubectl_get", "kubectl_logs"]})).await;
+    let s = serve(
+        "tools",
+        json!({"access": "ReadOnly", "tools": ["kubectl_get", "kubectl_logs"]}),
+    )
+    .await;
     let client = McpClient::connect(&s.url, Some(&s.token)).await.unwrap();
     assert_eq!(client.list_tools().await, ["kubectl_get", "kubectl_logs"]);
     client.close().await;
@@ -202,19 +356,23 @@ async fn changing_spec_tools_changes_tools_list_after_the_rollout() {
     endpoints(&s.ns.client, &s.ns.name).patch(&s.name, &PatchParams::apply("e2e-test"), &Patch::Apply(json!({
         "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint", "metadata": {"name": s.name}, "spec": {"access": "ReadOnly", "tools": patch["spec"]["tools"]}
     }))).await.unwrap();
-    let tools = until("tools/list to change after the rollout", Duration::from_secs(120), || async {
-        let urls = s.kubelet.sync().await.ok()?;
-        for url in urls {
-            if let Ok(c) = McpClient::connect(&url, Some(&s.token)).await {
-                let t = c.list_tools().await;
-                c.close().await;
-                if t == ["kubectl_get"] {
-                    return Some(t);
+    let tools = until(
+        "tools/list to change after the rollout",
+        Duration::from_secs(120),
+        || async {
+            let urls = s.kubelet.sync().await.ok()?;
+            for url in urls {
+                if let Ok(c) = McpClient::connect(&url, Some(&s.token)).await {
+                    let t = c.list_tools().await;
+                    c.close().await;
+                    if t == ["kubectl_get"] {
+                        return Some(t);
+                    }
                 }
             }
-        }
-        None
-    })
+            None
+        },
+    )
     .await;
     assert_eq!(tools, ["kubectl_get"]);
 }
@@ -229,26 +387,56 @@ async fn the_demo_command_runs_non_interactively() {
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("tools/list -> 5 tools: kubectl_get, kubectl_describe, kubectl_logs, explain_resource, list_api_resources"), "{stdout}");
-    assert!(stdout.contains("X-MCP-AUTH") && stdout.contains("[mcp_servers.team_a_readonly]"), "client configs: {stdout}");
+    assert!(
+        stdout.contains("X-MCP-AUTH") && stdout.contains("[mcp_servers.team_a_readonly]"),
+        "client configs: {stdout}"
+    );
 }
 
 /// The official Python SDK against an operator-provisioned endpoint.
 #[tokio::test]
 async fn the_python_sdk_uses_an_operator_provisioned_endpoint() {
     let s = serve("py", json!({"access": "ReadOnly"})).await;
-    let python = std::env::var("KUBE_MCP_PYTHON").unwrap_or_else(|_| format!("{}/.cache/kube-mcp/venv/bin/python", std::env::var("HOME").unwrap_or_default()));
-    assert!(Path::new(&python).exists(), "{python} missing: run scripts/test");
+    let python = std::env::var("KUBE_MCP_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/kube-mcp/venv/bin/python",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    assert!(
+        Path::new(&python).exists(),
+        "{python} missing: run scripts/test"
+    );
     let script = repo().join("tests/clients/py_client.py");
-    let args = json!({"resourceType": "pods", "namespace": s.ns.name, "output": "name"}).to_string();
+    let args =
+        json!({"resourceType": "pods", "namespace": s.ns.name, "output": "name"}).to_string();
     let out = tokio::process::Command::new(&python)
         .arg(&script)
-        .args(["--url", &s.url, "--token", &s.token, "--call", "kubectl_get", "--args", &args])
+        .args([
+            "--url",
+            &s.url,
+            "--token",
+            &s.token,
+            "--call",
+            "kubectl_get",
+            "--args",
+            &args,
+        ])
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["tools"].as_array().unwrap().len(), 8, "{v}");
     assert_eq!(v["call"]["is_error"], false, "{v}");
@@ -259,38 +447,114 @@ async fn the_python_sdk_uses_an_operator_provisioned_endpoint() {
 fn node_tool(bin: &str) -> (PathBuf, PathBuf) {
     let dir = std::env::var("KUBE_MCP_NODE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/kube-mcp/node"));
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/kube-mcp/node")
+        });
     let node = dir.join("node_modules/node/bin/node");
     let script = dir.join("node_modules/.bin").join(bin);
-    assert!(node.exists() && script.exists(), "{} or {} missing: run scripts/test, which installs them from npm", node.display(), script.display());
+    assert!(
+        node.exists() && script.exists(),
+        "{} or {} missing: run scripts/test, which installs them from npm",
+        node.display(),
+        script.display()
+    );
     (node, script)
 }
 
 async fn run_node(bin: &str, args: &[&str]) -> (bool, String) {
     let (node, script) = node_tool(bin);
-    let path = format!("{}:{}", node.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
-    let out = tokio::time::timeout(Duration::from_secs(180), tokio::process::Command::new(&node).arg(&script).args(args).env("PATH", path).output())
-        .await
-        .expect("node tool timed out")
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let path = format!(
+        "{}:{}",
+        node.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = tokio::time::timeout(
+        Duration::from_secs(180),
+        tokio::process::Command::new(&node)
+            .arg(&script)
+            .args(args)
+            .env("PATH", path)
+            .output(),
+    )
+    .await
+    .expect("node tool timed out")
+    .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
 /// The TypeScript SDK's inspector CLI against an operator-provisioned endpoint.
 #[tokio::test]
 async fn the_inspector_cli_lists_and_calls_tools_of_an_endpoint() {
-    let s = serve("insp", json!({"access": "ReadOnly", "tools": ["kubectl_get", "ping"]})).await;
+    let s = serve(
+        "insp",
+        json!({"access": "ReadOnly", "tools": ["kubectl_get", "ping"]}),
+    )
+    .await;
     let header = format!("X-MCP-AUTH: {}", s.token);
-    let (ok, out) = run_node("mcp-inspector", &["--cli", &s.url, "--transport", "http", "--method", "tools/list", "--header", &header]).await;
+    let (ok, out) = run_node(
+        "mcp-inspector",
+        &[
+            "--cli",
+            &s.url,
+            "--transport",
+            "http",
+            "--method",
+            "tools/list",
+            "--header",
+            &header,
+        ],
+    )
+    .await;
     assert!(ok, "{out}");
-    let v: Value = serde_json::from_str(&out[out.find('{').unwrap()..]).unwrap_or_else(|e| panic!("{e}: {out}"));
-    let names: Vec<&str> = v["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let v: Value = serde_json::from_str(&out[out.find('{').unwrap()..])
+        .unwrap_or_else(|e| panic!("{e}: {out}"));
+    let names: Vec<&str> = v["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["kubectl_get", "ping"]);
-    let (ok, out) = run_node("mcp-inspector", &["--cli", &s.url, "--transport", "http", "--method", "tools/call", "--tool-name", "ping", "--header", &header]).await;
+    let (ok, out) = run_node(
+        "mcp-inspector",
+        &[
+            "--cli",
+            &s.url,
+            "--transport",
+            "http",
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "ping",
+            "--header",
+            &header,
+        ],
+    )
+    .await;
     assert!(ok && out.contains("pong"), "{out}");
-    let (ok, out) = run_node("mcp-inspector", &["--cli", &s.url, "--transport", "http", "--method", "tools/list", "--header", "X-MCP-AUTH: wrong"]).await;
-    assert!(!ok && out.contains("Unauthorized"), "a wrong token is refused: {out}");
+    let (ok, out) = run_node(
+        "mcp-inspector",
+        &[
+            "--cli",
+            &s.url,
+            "--transport",
+            "http",
+            "--method",
+            "tools/list",
+            "--header",
+            "X-MCP-AUTH: wrong",
+        ],
+    )
+    .await;
+    assert!(
+        !ok && out.contains("Unauthorized"),
+        "a wrong token is refused: {out}"
+    );
 }
 
 /// The official MCP conformance suite, for the scenarios that need no
@@ -299,7 +563,11 @@ async fn the_inspector_cli_lists_and_calls_tools_of_an_endpoint() {
 /// the suite cannot send.
 #[tokio::test]
 async fn the_mcp_conformance_suite_passes() {
-    let server = kube_mcp_tests::server::ServerProcess::start(&bins::path("kube-mcp-server"), &[("ALLOW_ONLY_READONLY_TOOLS", "true")]).await;
+    let server = kube_mcp_tests::server::ServerProcess::start(
+        &bins::path("kube-mcp-server"),
+        &[("ALLOW_ONLY_READONLY_TOOLS", "true")],
+    )
+    .await;
     let url = format!("http://localhost:{}/mcp", server.port);
     for scenario in [
         "server-initialize",
@@ -311,7 +579,14 @@ async fn the_mcp_conformance_suite_passes() {
         "server-sse-multiple-streams",
         "dns-rebinding-protection",
     ] {
-        let (ok, out) = run_node("conformance", &["server", "--url", &url, "--scenario", scenario]).await;
-        assert!(ok && out.contains(" 0 failed"), "conformance scenario {scenario} failed:\n{out}");
+        let (ok, out) = run_node(
+            "conformance",
+            &["server", "--url", &url, "--scenario", scenario],
+        )
+        .await;
+        assert!(
+            ok && out.contains(" 0 failed"),
+            "conformance scenario {scenario} failed:\n{out}"
+        );
     }
 }

@@ -16,7 +16,10 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let opts = kube_mcp_tests::demo::DemoOptions { exit_after_client: args.exit_after_client, repo_root: args.repo };
+    let opts = kube_mcp_tests::demo::DemoOptions {
+        exit_after_client: args.exit_after_client,
+        repo_root: args.repo,
+    };
     if let Err(e) = kube_mcp_tests::demo::run(opts).await {
         eprintln!("kube-mcp-demo: {e:#}");
         std::process::exit(1);
