@@ -138,6 +138,20 @@ async fn sa_client(admin: &Client, ns: &str, sa: &str) -> Client {
     client_with_token(&token).await
 }
 
+/// Waits until listing pods in `ns` with `client` answers `want` (the API
+/// server's RBAC authorizer sees Role changes through an informer, a few ms late).
+async fn settle(client: &Client, ns: &str, want: u16) {
+    eventually(&format!("list pods in {ns} to answer {want}"), || async {
+        let got = code(
+            Api::<Pod>::namespaced(client.clone(), ns)
+                .list(&ListParams::default())
+                .await,
+        );
+        (got == want).then_some(())
+    })
+    .await;
+}
+
 fn pod(name: &str) -> Pod {
     serde_json::from_value(serde_json::json!({
         "metadata": {"name": name},
@@ -250,6 +264,7 @@ async fn read_only_endpoint_can_read_and_nothing_else() {
     eprintln!("ro: RbacReady after {:?}", started.elapsed());
 
     let sa = sa_client(&client, &ns.name, "ro").await;
+    settle(&sa, &ns.name, 200).await;
     let pods: Api<Pod> = Api::namespaced(sa.clone(), &ns.name);
     assert_eq!(
         code(pods.list(&ListParams::default()).await),
@@ -338,6 +353,7 @@ async fn non_destructive_endpoint_can_create_but_not_delete() {
     wait_condition(&client, &ns.name, "nd", "RbacReady", "True").await;
 
     let sa = sa_client(&client, &ns.name, "nd").await;
+    settle(&sa, &ns.name, 200).await;
     let cms: Api<ConfigMap> = Api::namespaced(sa.clone(), &ns.name);
     assert_eq!(
         code(
@@ -393,6 +409,7 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
     );
     // The SA can read in the target namespace now.
     let sa = sa_client(&client, &admin_ns.name, "reach").await;
+    settle(&sa, &target.name, 200).await;
     assert_eq!(
         code(
             Api::<Pod>::namespaced(sa.clone(), &target.name)
@@ -513,6 +530,7 @@ async fn refused_scope_grants_nothing() {
             .is_none()
     );
     let sa = sa_client(&client, &ns.name, "greedy").await;
+    settle(&sa, &ns.name, 403).await;
     assert_eq!(
         code(
             Api::<Pod>::namespaced(sa.clone(), &ns.name)
@@ -820,12 +838,15 @@ async fn changed_tools_reach_the_deployment_and_the_role() {
         "tools change reached Deployment and Role after {:?}",
         started.elapsed()
     );
-    let ep = Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
-        .get("t")
-        .await
-        .unwrap();
-    assert_eq!(ep.status.unwrap().tools, [b.to_string()]);
-    let _ = &op.ctx;
+    // Status is written last in a pass.
+    eventually("status.tools to follow spec.tools", || async {
+        let ep = Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
+            .get("t")
+            .await
+            .ok()?;
+        (ep.status?.tools == [b.to_string()]).then_some(())
+    })
+    .await;
     op.stop().await;
     ns.delete().await;
 }
@@ -893,6 +914,7 @@ async fn operator_needs_only_its_printed_cluster_role() {
         "{caused:?}"
     );
     let sa = sa_client(&admin, &ns.name, "full").await;
+    settle(&sa, &ns.name, 200).await;
     let cms: Api<ConfigMap> = Api::namespaced(sa, &ns.name);
     assert_eq!(
         code(cms.create(&PostParams::default(), &config_map("x")).await),
