@@ -621,6 +621,17 @@ impl Operator {
 
     /// The operator of an installed Deployment manifest `deploy`.
     async fn start_as(client: &Client, watch: &str, deploy: &Value) -> Operator {
+        Self::start_with(client, watch, deploy, &[]).await
+    }
+
+    /// Like [`Operator::start_as`], with `extra_env` set on top of the manifest's env
+    /// (what an overlay patching an env entry by name does).
+    async fn start_with(
+        client: &Client,
+        watch: &str,
+        deploy: &Value,
+        extra_env: &[(&str, &str)],
+    ) -> Operator {
         let pod = &deploy["spec"]["template"]["spec"];
         let sa = pod["serviceAccountName"].as_str().unwrap();
         let ns = deploy["metadata"]["namespace"].as_str().unwrap();
@@ -643,6 +654,9 @@ impl Operator {
             if let Some(v) = e["value"].as_str() {
                 cmd.env(e["name"].as_str().unwrap(), v);
             }
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
         }
         for a in container["args"].as_array().unwrap() {
             let a = a.as_str().unwrap();
@@ -986,6 +1000,18 @@ async fn gitops_reapply_under_another_field_manager_changes_nothing() {
         serde_json::json!(updated.metadata.generation)
     );
 
+    ok(
+        kubectl_args(&[
+            "-n",
+            &ns.name,
+            "delete",
+            "mcpendpoint",
+            name,
+            "--wait",
+            "--timeout=60s",
+        ]),
+        None,
+    );
     let denials = op.denials();
     let log = op.stop().await;
     assert!(
@@ -1073,4 +1099,96 @@ async fn helm_installed_operator_reconciles_a_readonly_endpoint_with_only_its_rb
     ok(uninstall, None);
     team.delete().await;
     ns.delete().await;
+}
+
+/// config/samples as documented: with `kube-mcp-admin` as admin namespace and
+/// the default ReadOnly ceiling, the team endpoint and the cluster-wide admin
+/// endpoint are served with only the packaged RBAC (the latter through a
+/// ClusterRole holding every namespaced read), and the NonDestructive one is
+/// refused with AccessNotAllowed.
+#[tokio::test]
+async fn samples_reconcile_as_documented() {
+    install_default();
+    let client = kube_mcp_tests::admin_client().await;
+    ok(
+        kubectl_args(&["apply", "--server-side", "-k", "config/samples"]),
+        None,
+    );
+    // The admin sample references its own token Secret.
+    let secret = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"platform-mcp-token","namespace":"kube-mcp-admin"},"stringData":{"token":"sample-token-for-tests"}}"#;
+    ok(
+        kubectl_args(&["apply", "--server-side", "-f", "-"]),
+        Some(secret),
+    );
+    let rendered = yaml_docs(&ok(kubectl_args(&["kustomize", "config/default"]), None));
+    let op = Operator::start_with(
+        &client,
+        "team-a,kube-mcp-admin",
+        find(&rendered, "Deployment")[0],
+        &[("KUBE_MCP_ADMIN_NAMESPACES", "kube-mcp-admin")],
+    )
+    .await;
+
+    wait_ready(&client, "team-a", "team-a-readonly", &op).await;
+    let admin = wait_ready(&client, "kube-mcp-admin", "platform-readonly", &op).await;
+    assert_eq!(admin.data["status"]["namespaces"], serde_json::json!(["*"]));
+    let api = endpoint_api(&client, "team-a");
+    let refused = eventually(
+        "team-a-deployer to be refused",
+        Duration::from_secs(60),
+        || {
+            let api = api.clone();
+            async move {
+                let ep = api
+                    .get("team-a-deployer")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match ready_condition(&ep) {
+                    Some(c) if c["status"] == "False" && c["reason"] == "AccessNotAllowed" => Ok(c),
+                    other => Err(format!("Ready {other:?}")),
+                }
+            }
+        },
+    )
+    .await;
+    assert!(
+        refused["message"].as_str().unwrap().contains("ReadOnly"),
+        "{refused}"
+    );
+    // Refused: nothing granted.
+    assert!(
+        Api::<Role>::namespaced(client.clone(), "team-a")
+            .get_opt("team-a-deployer")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Delete the endpoints while the operator runs, so their finalizer is
+    // served (the namespaces stay for a later run on the same cluster).
+    for (ns, name) in [
+        ("team-a", "team-a-readonly"),
+        ("team-a", "team-a-deployer"),
+        ("kube-mcp-admin", "platform-readonly"),
+    ] {
+        ok(
+            kubectl_args(&[
+                "-n",
+                ns,
+                "delete",
+                "mcpendpoint",
+                name,
+                "--wait",
+                "--timeout=60s",
+            ]),
+            None,
+        );
+    }
+    let denials = op.denials();
+    let log = op.stop().await;
+    assert!(
+        denials.is_empty(),
+        "RBAC denials:\n{}\n\nlog:\n{log}",
+        denials.join("\n")
+    );
 }
