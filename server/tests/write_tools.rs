@@ -1091,6 +1091,48 @@ async fn helm_install_upgrade_template_uninstall_of_a_local_chart() {
         .await;
     assert!(err.contains("release name"), "{err}");
 
+    // A server limited to one namespace refuses a chart that renders objects elsewhere.
+    std::fs::write(
+        Path::new(chart).join("templates/escape.yaml"),
+        "{{ if .Values.escape }}apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: escaped\n  namespace: kube-system\n{{ end }}\n",
+    )
+    .unwrap();
+    let scoped_env = [
+        ("PATH", path.as_str()),
+        ("KUBE_MCP_NAMESPACES", ns.name.as_str()),
+    ];
+    let scoped = ServerProcess::start(
+        Path::new(BIN),
+        &[
+            &scoped_env[..],
+            &[("KUBE_MCP_FILES_DIR", env.files.path().to_str().unwrap())],
+        ]
+        .concat(),
+    )
+    .await;
+    let sc = scoped.client().await;
+    let out = sc.call("install_helm_chart", json!({"name": "esc", "chart": chart, "namespace": ns.name, "values": {"escape": true}})).await;
+    assert!(
+        out.is_error
+            && out.text.contains("outside this server's scope")
+            && out.text.contains("nothing was installed"),
+        "{}",
+        out.text
+    );
+    assert_eq!(cm_value(&ns.client, "kube-system", "escaped").await, None);
+    assert_eq!(cm_value(&ns.client, &ns.name, "esc-cm").await, None);
+    let out = sc
+        .call(
+            "install_helm_chart",
+            json!({"name": "inside", "chart": chart, "namespace": ns.name}),
+        )
+        .await;
+    assert!(!out.is_error, "{}", out.text);
+    assert_eq!(
+        cm_value(&ns.client, &ns.name, "inside-cm").await.as_deref(),
+        Some("hello")
+    );
+
     // No helm on PATH: a clear error naming what to install.
     let bare = Env::start(&[("PATH", "/nonexistent")]).await;
     let err = bare

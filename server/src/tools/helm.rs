@@ -2,6 +2,7 @@
 //! server's cluster access is handed to helm as a temporary kubeconfig file
 //! (mode 0600, in a private temporary directory, deleted after the call).
 use super::{Ctx, ToolError, ToolResult};
+use crate::config::SecretsMode;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -282,8 +283,15 @@ impl Workspace {
             .args(&self.args)
             .current_dir(self.dir.path())
             .env_remove("KUBECONFIG")
+            .env_remove("HELM_KUBETOKEN")
+            .env_remove("HELM_KUBEAPISERVER")
+            .env_remove("HELM_KUBECONTEXT")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
+        if ctx.secrets() == SecretsMode::Hidden {
+            // Releases are kept in Secrets by default; this server may not touch them.
+            cmd.env("HELM_DRIVER", "configmap");
+        }
         let limit = Duration::from_secs(ctx.settings.tool_timeout_seconds.saturating_sub(1).max(1));
         let out = tokio::time::timeout(limit, cmd.output())
             .await
@@ -308,6 +316,38 @@ impl Workspace {
     }
 }
 
+/// On a server limited to some namespaces, or hiding Secrets, helm must not
+/// write what the server itself would refuse: the chart is rendered first
+/// and every object checked like a manifest (namespace scope, cluster-scoped
+/// kinds, Secrets). The API server's RBAC remains the second guard.
+async fn precheck(
+    ctx: &Ctx,
+    ws: &Workspace,
+    context: Option<&str>,
+    rest: &[String],
+    ns: &str,
+) -> Result<(), ToolError> {
+    if ctx.scope.is_all() && ctx.secrets() != SecretsMode::Hidden {
+        return Ok(());
+    }
+    let mut cmd = vec!["template".to_string()];
+    cmd.extend(rest.iter().cloned());
+    let rendered = ws.run(ctx, "template", cmd).await?;
+    if rendered.trim().is_empty() {
+        return Ok(());
+    }
+    let client = ctx.client(context).await?;
+    let objects = super::manifest::parse(&rendered)?;
+    super::manifest::resolve_all(ctx, &client, objects, Some(ns))
+        .await
+        .map_err(|e| {
+            ToolError::Invalid(format!(
+                "the chart renders an object this server may not write, so nothing was installed: {e}"
+            ))
+        })?;
+    Ok(())
+}
+
 pub async fn install(ctx: &Ctx, args: InstallArgs) -> ToolResult {
     const TOOL: &str = "install_helm_chart";
     check_release_name(TOOL, &args.name)?;
@@ -321,19 +361,16 @@ pub async fn install(ctx: &Ctx, args: InstallArgs) -> ToolResult {
     } else {
         "install"
     };
-    let mut cmd: Vec<String> = vec![
-        verb.into(),
-        args.name.clone(),
-        chart,
-        "--namespace".into(),
-        ns.clone(),
-    ];
+    let mut rest: Vec<String> = vec![args.name.clone(), chart, "--namespace".into(), ns.clone()];
     if let Some(r) = repo {
-        cmd.push("--repo".into());
-        cmd.push(r);
+        rest.push("--repo".into());
+        rest.push(r);
     }
-    cmd.extend(values);
+    rest.extend(values);
+    let mut cmd: Vec<String> = vec![verb.into()];
+    cmd.extend(rest.iter().cloned());
     if !args.use_template {
+        precheck(ctx, &ws, args.context.as_deref(), &rest, &ns).await?;
         if args.create_namespace {
             cmd.push("--create-namespace".into());
         }
@@ -372,18 +409,15 @@ pub async fn upgrade(ctx: &Ctx, args: UpgradeArgs) -> ToolResult {
     let ns = ctx.namespace(args.namespace.as_deref()).await?;
     let ws = Workspace::new(ctx, args.context.as_deref()).await?;
     let values = ws.values_args(ctx, TOOL, args.values.as_ref(), args.values_file.as_deref())?;
-    let mut cmd: Vec<String> = vec![
-        "upgrade".into(),
-        args.name.clone(),
-        chart,
-        "--namespace".into(),
-        ns,
-    ];
+    let mut rest: Vec<String> = vec![args.name.clone(), chart, "--namespace".into(), ns.clone()];
     if let Some(r) = repo {
-        cmd.push("--repo".into());
-        cmd.push(r);
+        rest.push("--repo".into());
+        rest.push(r);
     }
-    cmd.extend(values);
+    rest.extend(values);
+    precheck(ctx, &ws, args.context.as_deref(), &rest, &ns).await?;
+    let mut cmd: Vec<String> = vec!["upgrade".into()];
+    cmd.extend(rest);
     Ok(ctx.bound(ws.run(ctx, "upgrade", cmd).await?))
 }
 
