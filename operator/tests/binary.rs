@@ -1,0 +1,156 @@
+//! The `kube-mcp-operator` binary as a process against the local control plane.
+
+use std::io::{Read as _, Write as _};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ServiceAccount;
+use kube::Api;
+use kube::api::PostParams;
+use kube_mcp_operator::crd::{McpEndpoint, McpEndpointSpec};
+use kube_mcp_operator::reconcile;
+use kube_mcp_tests::{cluster, service_account_token, test_namespace};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kube-mcp-operator");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET over plain HTTP/1.0; (status, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.split_whitespace().nth(1)?.parse().ok()?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+struct Kill(std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn crd_subcommand_prints_the_committed_crd() {
+    let out = Command::new(BIN).arg("crd").output().unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crds/mcpendpoints.kubemcp.io.yaml"
+    ))
+    .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+}
+
+#[tokio::test]
+async fn run_serves_metrics_and_reconciles() {
+    let ns = test_namespace("op-bin").await;
+    reconcile::install_crd(&ns.client).await.unwrap();
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args([
+            "run",
+            "--metrics-addr",
+            &format!("127.0.0.1:{port}"),
+            "--watch-namespaces",
+            &ns.name,
+        ])
+        .env("KUBECONFIG", cluster().kubeconfig_path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Kill(child);
+    let started = Instant::now();
+    loop {
+        if let Some((200, _)) = get(port, "/readyz") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "operator not ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("binary ready after {:?}", started.elapsed());
+    assert_eq!(get(port, "/healthz").unwrap().0, 200);
+
+    let api: Api<McpEndpoint> = Api::namespaced(ns.client.clone(), &ns.name);
+    api.create(
+        &PostParams::default(),
+        &McpEndpoint::new("bin", McpEndpointSpec::default()),
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ep = api.get("bin").await.unwrap();
+        let ok = ep.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "RbacReady" && c.status == "True")
+        });
+        if ok {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not reconciled by the binary");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = get(port, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("kube_mcp_operator_reconciles_total"),
+        "{body}"
+    );
+    assert!(
+        body.contains("kube_mcp_operator_reconcile_duration_seconds_bucket"),
+        "{body}"
+    );
+    ns.delete().await;
+}
+
+#[tokio::test]
+async fn run_exits_with_a_clear_message_without_access_to_the_crd() {
+    let ns = test_namespace("op-bin-nocrd").await;
+    Api::<ServiceAccount>::namespaced(ns.client.clone(), &ns.name)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": "nobody"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let token = service_account_token(&ns.client, &ns.name, "nobody").await;
+    let dir = std::env::temp_dir().join(format!("kube-mcp-op-{}", ns.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, cluster().token_kubeconfig("nobody", &token)).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--metrics-addr",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("mcpendpoints.kubemcp.io"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+    ns.delete().await;
+}
