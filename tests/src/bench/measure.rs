@@ -267,7 +267,11 @@ async fn server_inner(
     let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_idle = procfs::tree_rss(running.pid, running.tree);
-    let sampler = PeakSampler::start(running.pid, running.tree, Duration::from_millis(20));
+    let sampler = PeakSampler::start(
+        running.pid,
+        running.tree,
+        Duration::from_millis(if running.tree { 50 } else { 20 }),
+    );
 
     let mut scenarios = serde_json::Map::new();
     for s in Scenario::ALL {

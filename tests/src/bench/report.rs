@@ -127,10 +127,16 @@ pub fn markdown(r: &Value) -> String {
     );
     let _ = writeln!(
         o,
-        "| kube-mcp-server | {} ({}, commit {}) |",
+        "| kube-mcp-server, kube-mcp-operator | {} ({}, commit {}{}) |",
         v["kube_mcp"].as_str().unwrap_or("?"),
         v["kube_mcp_build"].as_str().unwrap_or("?"),
-        v["git_commit"].as_str().unwrap_or("?")
+        v["git_commit"].as_str().unwrap_or("?"),
+        match v["git_uncommitted_in_measured_crates"].as_u64() {
+            Some(0) | None => String::new(),
+            Some(n) => format!(
+                " plus {n} uncommitted changed files in server/ and operator/ of the working tree"
+            ),
+        }
     );
     let _ = writeln!(
         o,
@@ -153,7 +159,7 @@ pub fn markdown(r: &Value) -> String {
          (`request_text`, same URLs and Accept headers: a Table list in pages of 500 for get pods; the object \
          plus its Events for describe; the log subresource for logs). Throughput: N clients, each with its own \
          session, calling get pods ({} pods) in a loop for {} s. Memory: VmRSS from /proc (the seed: node plus its \
-         kubectl children), idle = 2 s after the first answered tools/list, peak = highest 20 ms sample during \
+         kubectl children), idle = 2 s after the first answered tools/list, peak = highest sample (every 20 ms; 50 ms for the seed's process tree) during \
          the measurements. Start-up: spawn to the first answered tools/list (median of {}).\n",
         c["warmup"],
         c["calls"],
@@ -162,6 +168,29 @@ pub fn markdown(r: &Value) -> String {
         c["throughput_s"],
         c["startups"]
     );
+
+    // What each server is asked.
+    let _ = writeln!(
+        o,
+        "| scenario | kube-mcp-server and seed | Go peer |\n|---|---|---|"
+    );
+    for (key, title) in &scenarios {
+        let call = |t: &str| {
+            let s = lat(r, t, key);
+            match (s["tool"].as_str(), s["skipped"].as_str()) {
+                (Some(tool), _) => format!("`{tool}` `{}`", s["args"]),
+                (None, Some(why)) => format!("not measured: {why}"),
+                _ => "–".to_string(),
+            }
+        };
+        let _ = writeln!(
+            o,
+            "| {title} | {} | {} |",
+            call("kube-mcp"),
+            call("go-peer")
+        );
+    }
+    let _ = writeln!(o);
 
     // Goals.
     let _ = writeln!(o, "## Goals\n");

@@ -79,6 +79,10 @@ struct Cli {
     /// The Go peer is measured again with calls this many ms apart (0: not).
     #[arg(long, default_value_t = 500)]
     go_spaced_ms: u64,
+    /// Only re-render: read a benchmarks.json a run wrote and write
+    /// benchmarks.json + benchmarks.md into --out (no measuring).
+    #[arg(long)]
+    render: Option<PathBuf>,
     /// Free text recorded in the report (e.g. what else ran on the machine).
     #[arg(long, env = "KUBE_MCP_BENCH_NOTE", default_value = "")]
     note: String,
@@ -193,6 +197,23 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let root = repo_root();
     let out_dir = cli.out.clone().unwrap_or_else(|| root.join("docs"));
+    if let Some(path) = &cli.render {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let report: Value = serde_json::from_str(&text)?;
+        std::fs::create_dir_all(&out_dir)?;
+        std::fs::write(
+            out_dir.join("benchmarks.json"),
+            serde_json::to_string_pretty(&report)? + "\n",
+        )?;
+        std::fs::write(out_dir.join("benchmarks.md"), report::markdown(&report))?;
+        eprintln!(
+            "[bench] rendered {} into {}",
+            path.display(),
+            out_dir.display()
+        );
+        return Ok(());
+    }
     let peers = cli
         .peers
         .clone()
@@ -245,6 +266,8 @@ async fn main() -> Result<()> {
         "kube_mcp": env!("CARGO_PKG_VERSION"),
         "kube_mcp_build": if server_bin.components().any(|c| c.as_os_str() == "release") { "release" } else { "not a release build" },
         "git_commit": cmd_out("git", &["-C", &root.display().to_string(), "rev-parse", "--short", "HEAD"]),
+        "git_uncommitted_in_measured_crates": cmd_out("git", &["-C", &root.display().to_string(), "status", "--porcelain", "--", "server", "operator"])
+            .map(|t| t.lines().count()),
         "seed": package_version(&seed_dir),
         "go_peer": package_version(&go_dir),
         "node": cmd_out(&node, &["--version"]),
