@@ -268,6 +268,33 @@ async fn get_lists_and_objects_in_every_format() {
     .await;
     assert!(!t.is_empty());
 
+    // `all`: every kind in the category, one section each (no Secrets).
+    let t = ok(
+        &c,
+        "kubectl_get",
+        json!({"resourceType": "all", "namespace": n, "output": "table"}),
+    )
+    .await;
+    assert!(
+        t.contains("# pods\n") && t.contains("# services\n") && t.contains("web-1"),
+        "{t}"
+    );
+    let v = parse_json(
+        &ok(
+            &c,
+            "kubectl_get",
+            json!({"resourceType": "all", "namespace": n}),
+        )
+        .await,
+    );
+    let kinds: Vec<&str> = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"Pod") && kinds.contains(&"Service"), "{v}");
+
     // An unknown output and an unknown type are argument errors.
     let e = err(
         &c,

@@ -4,7 +4,7 @@
 //! arrive; fetching stops once the output reaches the byte bound, and the
 //! output says how many items it shows and how to narrow the request.
 use super::{Ctx, ToolError, ToolResult};
-use crate::discovery::Resource;
+use crate::discovery::{DiscoveryError, Resource};
 use crate::format::jsonpath::{self, Path};
 use crate::format::table::{ServerTable, Table};
 use crate::format::{self, age, describe};
@@ -489,20 +489,19 @@ pub fn cluster_scoped_refused(ctx: &Ctx, r: &Resource) -> ToolError {
 
 pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     let client = ctx.client(args.context.as_deref()).await?;
-    let r = ctx.resolve(&client, &args.resource_type).await?;
-    let output = Output::parse(args.output.as_deref(), r.namespaced)?;
-    let sort = match args
-        .sort_by
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(p) => SortKey::Path(
-            Path::parse(p).map_err(|reason| ToolError::InvalidArgs { tool: TOOL, reason })?,
-        ),
-        None if is_event(&r) => SortKey::EventTime,
-        None => SortKey::None,
+    let r = match ctx.resolve(&client, &args.resource_type).await {
+        // `all` (or another category) lists every kind in it, like kubectl.
+        Err(ToolError::Discovery(DiscoveryError::Unknown(name))) => {
+            let members = category(&ctx.discovery.all(&client).await?, &name);
+            if members.is_empty() || args.name.as_deref().is_some_and(|n| !n.trim().is_empty()) {
+                return Err(DiscoveryError::Unknown(name).into());
+            }
+            return get_category(ctx, &client, &members, &args).await;
+        }
+        other => other?,
     };
+    let output = Output::parse(args.output.as_deref(), r.namespaced)?;
+    let sort = sort_key(&args, &r)?;
     match args
         .name
         .as_deref()
@@ -512,6 +511,89 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
         Some(name) => get_one(ctx, &client, &r, &args, name, &output).await,
         None => list(ctx, &client, &r, &args, &output, &sort).await,
     }
+}
+
+fn sort_key(args: &Args, r: &Resource) -> Result<SortKey, ToolError> {
+    Ok(
+        match args
+            .sort_by
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(p) => SortKey::Path(
+                Path::parse(p).map_err(|reason| ToolError::InvalidArgs { tool: TOOL, reason })?,
+            ),
+            None if is_event(r) => SortKey::EventTime,
+            None => SortKey::None,
+        },
+    )
+}
+
+/// The listable kinds of a category (`all`: the workloads and services),
+/// never Secrets.
+pub fn category(all: &[Resource], name: &str) -> Vec<Resource> {
+    let name = name.trim().to_ascii_lowercase();
+    all.iter()
+        .filter(|r| r.preferred && r.supports("list") && r.categories.contains(&name))
+        .filter(|r| !(r.api.group.is_empty() && r.api.plural == crate::catalog::SECRETS))
+        .cloned()
+        .collect()
+}
+
+/// Each kind of a category listed in turn: one section per kind that has
+/// items (tables, names, YAML), or one JSON summary of them all.
+async fn get_category(ctx: &Ctx, client: &Client, members: &[Resource], args: &Args) -> ToolResult {
+    let mut sections = vec![];
+    let mut items = vec![];
+    let mut notes = vec![];
+    for r in members {
+        let output = Output::parse(args.output.as_deref(), r.namespaced)?;
+        let sort = sort_key(args, r)?;
+        let text = match list(ctx, client, r, args, &output, &sort).await {
+            Ok(t) => t,
+            Err(e) => {
+                notes.push(format!("{}: {e}", r.qualified_plural()));
+                continue;
+            }
+        };
+        if output == Output::Json {
+            if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                if let Some(a) = v.get("items").and_then(Value::as_array) {
+                    items.extend(a.iter().cloned());
+                }
+                if let Some(n) = v.get("note").and_then(Value::as_str) {
+                    notes.push(format!("{}: {n}", r.qualified_plural()));
+                }
+            }
+        } else if !text.starts_with("No resources found")
+            && !text.ends_with("items: []\n")
+            && !text.is_empty()
+        {
+            sections.push(format!("# {}\n{text}", r.qualified_plural()));
+        }
+    }
+    let text = match Output::parse(args.output.as_deref(), true)? {
+        Output::Json => {
+            let mut v = json!({ "items": items });
+            if !notes.is_empty() {
+                v["notes"] = json!(notes);
+            }
+            format::json(&v)
+        }
+        _ => {
+            let mut t = if sections.is_empty() {
+                "No resources found\n".to_string()
+            } else {
+                sections.join("\n")
+            };
+            for n in notes {
+                t.push_str(&format!("[{n}]\n"));
+            }
+            t
+        }
+    };
+    Ok(ctx.bound(text))
 }
 
 async fn get_one(
@@ -886,6 +968,27 @@ mod tests {
             (s["count"].clone(), s["lastTimestamp"].clone()),
             (json!(3), json!("t2"))
         );
+    }
+
+    #[test]
+    fn categories_list_their_kinds_but_never_secrets() {
+        let mut pods = res("", "Pod", "pods");
+        pods.categories = vec!["all".into()];
+        pods.verbs = vec!["list".into()];
+        let mut secrets = res("", "Secret", "secrets");
+        secrets.categories = vec!["all".into()];
+        secrets.verbs = vec!["list".into()];
+        let mut old = pods.clone();
+        old.preferred = false;
+        let mut unlistable = res("x.io", "Thing", "things");
+        unlistable.categories = vec!["all".into()];
+        let all = [pods, secrets, old, unlistable];
+        let got: Vec<String> = category(&all, "All")
+            .iter()
+            .map(|r| r.qualified_plural())
+            .collect();
+        assert_eq!(got, ["pods"]);
+        assert!(category(&all, "nothing").is_empty());
     }
 
     #[test]
