@@ -268,6 +268,24 @@ async fn get_lists_and_objects_in_every_format() {
     .await;
     assert!(!t.is_empty());
 
+    // A name with allNamespaces is found in whichever namespace has it.
+    let v = parse_json(
+        &ok(
+            &c,
+            "kubectl_get",
+            json!({"resourceType": "pod", "name": "db-1", "allNamespaces": true}),
+        )
+        .await,
+    );
+    assert_eq!(v["metadata"]["namespace"], n);
+    let e = err(
+        &c,
+        "kubectl_get",
+        json!({"resourceType": "pod", "name": "no-such-pod-zz", "allNamespaces": true}),
+    )
+    .await;
+    assert!(e.contains("not found in any namespace"), "{e}");
+
     // `all`: every kind in the category, one section each (no Secrets).
     let t = ok(
         &c,

@@ -74,28 +74,8 @@ async fn find(
         let ns = ctx.namespace(args.namespace.as_deref()).await?;
         return get::get_object(client, &get::collection_url(r, Some(&ns)), name, None).await;
     }
-    let lp = ListParams {
-        field_selector: Some(format!("metadata.name={name}")),
-        limit: Some(1),
-        ..Default::default()
-    };
-    let urls: Vec<String> = match ctx.scope.list_targets() {
-        None => vec![get::collection_url(r, None)],
-        Some(nss) => nss
-            .iter()
-            .map(|n| get::collection_url(r, Some(n)))
-            .collect(),
-    };
-    for url in urls {
-        let mut page = get::list_page(client, &url, &lp, None).await?;
-        if let Some(first) = get::page_items(r, &mut page).into_iter().next() {
-            return Ok(first);
-        }
-    }
-    Err(ToolError::Invalid(format!(
-        "{} {name:?} was not found in any namespace in scope",
-        r.qualified_plural()
-    )))
+    let ns = get::find_namespace(ctx, client, r, name).await?;
+    get::get_object(client, &get::collection_url(r, Some(&ns)), name, None).await
 }
 
 /// The core/v1 Events about `obj`, matched by name, namespace and uid.

@@ -605,7 +605,11 @@ async fn get_one(
     output: &Output,
 ) -> ToolResult {
     let url = if r.namespaced {
-        let ns = ctx.namespace(args.namespace.as_deref()).await?;
+        let ns = if args.all_namespaces {
+            find_namespace(ctx, client, r, name).await?
+        } else {
+            ctx.namespace(args.namespace.as_deref()).await?
+        };
         collection_url(r, Some(&ns))
     } else {
         if is_namespace_kind(r) {
@@ -639,6 +643,37 @@ async fn get_one(
         }
     };
     Ok(ctx.bound(text))
+}
+
+/// The first namespace in scope that has a `r` named `name`.
+pub async fn find_namespace(
+    ctx: &Ctx,
+    client: &Client,
+    r: &Resource,
+    name: &str,
+) -> Result<String, ToolError> {
+    let lp = ListParams {
+        field_selector: Some(format!("metadata.name={name}")),
+        limit: Some(1),
+        ..Default::default()
+    };
+    let urls: Vec<String> = match ctx.scope.list_targets() {
+        None => vec![collection_url(r, None)],
+        Some(nss) => nss.iter().map(|n| collection_url(r, Some(n))).collect(),
+    };
+    for url in urls {
+        let page = list_page(client, &url, &lp, None).await?;
+        if let Some(ns) = page
+            .pointer("/items/0/metadata/namespace")
+            .and_then(Value::as_str)
+        {
+            return Ok(ns.to_string());
+        }
+    }
+    Err(ToolError::Invalid(format!(
+        "{} {name:?} was not found in any namespace in scope",
+        r.qualified_plural()
+    )))
 }
 
 /// Bytes kept free for the closing note.
