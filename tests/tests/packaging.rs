@@ -1192,3 +1192,58 @@ async fn samples_reconcile_as_documented() {
         denials.join("\n")
     );
 }
+
+/// One version everywhere: the workspace, the chart, the kustomize images, and
+/// the server image the operator defaults to; one Dockerfile for both images.
+#[test]
+fn versions_and_images_agree() {
+    let cargo = read("Cargo.toml");
+    let version = cargo
+        .lines()
+        .skip_while(|l| l.trim() != "[workspace.package]")
+        .find_map(|l| l.trim().strip_prefix("version = "))
+        .map(|v| v.trim_matches('"').to_string())
+        .expect("workspace.package.version");
+    let chart = &yaml_docs(&read("charts/kube-mcp/Chart.yaml"))[0];
+    assert_eq!(chart["version"], version.as_str());
+    assert_eq!(chart["appVersion"], version.as_str());
+
+    let deploy = &yaml_docs(&read("config/manager/deployment.yaml"))[0];
+    let c = &deploy["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["image"],
+        format!("ghcr.io/kube-mcp/kube-mcp-operator:{version}")
+    );
+    let server_image = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "KUBE_MCP_SERVER_IMAGE")
+        .map(|e| e["value"].clone());
+    let want = format!("ghcr.io/kube-mcp/kube-mcp-server:{version}");
+    assert_eq!(server_image, Some(Value::String(want.clone())));
+    // The operator's own default (operator/src/config.rs) is the same image.
+    let config_rs = read("operator/src/config.rs");
+    assert!(
+        config_rs.contains("\"ghcr.io/kube-mcp/kube-mcp-server:\""),
+        "operator/src/config.rs no longer defaults to ghcr.io/kube-mcp/kube-mcp-server:<version>"
+    );
+
+    let dockerfile = read("Dockerfile");
+    for needle in [
+        "ARG BIN=",
+        "AS kube-mcp-server",
+        "AS kube-mcp-operator",
+        "FROM ${BIN}",
+        "--release --locked",
+        "unknown-linux-musl",
+        "gcr.io/distroless/static-debian12:nonroot",
+        "USER 65532:65532",
+    ] {
+        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle:?}");
+    }
+    assert!(
+        !dockerfile.contains("ENTRYPOINT [\"/bin/sh"),
+        "no shell in the images"
+    );
+}
