@@ -342,6 +342,18 @@ Spec:
     }
 
     #[test]
+    fn nested_maps_in_list_items_keep_every_key() {
+        let obj = json!({"status": {"containerStatuses": [
+            {"name": "web", "state": {"running": {"startedAt": "t"}}}
+        ]}});
+        let text = object(&obj);
+        assert!(
+            text.contains("      State:\n        Running:\n          Started At:  t\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn events_section() {
         let now: Timestamp = "2026-01-01T01:00:00Z".parse().unwrap();
         assert_eq!(events(&[], now), "Events:  <none>\n");
