@@ -81,19 +81,15 @@ impl Outcome {
     }
 }
 
-/// Compares an object before and after an apply. Real applies are compared
-/// by resourceVersion; dry runs (which keep it) by content without the
-/// fields the server rewrites on every request.
-pub fn outcome(before: Option<&Value>, after: &Value, dry_run: bool) -> Outcome {
+/// Compares an object before and after an apply by content, without the
+/// fields the server rewrites on every request and without `status`:
+/// controllers write status between our read and our apply, so a
+/// resourceVersion comparison would call an identical apply "configured".
+pub fn outcome(before: Option<&Value>, after: &Value) -> Outcome {
     let Some(before) = before else {
         return Outcome::Created;
     };
-    let changed = if dry_run {
-        strip(before) != strip(after)
-    } else {
-        before["metadata"]["resourceVersion"] != after["metadata"]["resourceVersion"]
-    };
-    if changed {
+    if strip(before) != strip(after) {
         Outcome::Configured
     } else {
         Outcome::Unchanged
@@ -102,6 +98,9 @@ pub fn outcome(before: Option<&Value>, after: &Value, dry_run: bool) -> Outcome 
 
 fn strip(v: &Value) -> Value {
     let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("status");
+    }
     if let Some(m) = v["metadata"].as_object_mut() {
         for k in ["managedFields", "resourceVersion", "generation"] {
             m.remove(k);
@@ -168,7 +167,7 @@ pub async fn apply_targets(
             .await
             .map_err(|e| failed(t, e, &done_so_far(i)))?;
         let after = serde_json::to_value(after).unwrap_or_default();
-        let o = outcome(before.as_ref(), &after, dry_run);
+        let o = outcome(before.as_ref(), &after);
         let suffix = if dry_run { " (server dry run)" } else { "" };
         lines.push(format!("{} {}{suffix}", t.display(), o.word()));
     }
@@ -215,35 +214,25 @@ mod tests {
     #[test]
     fn outcome_table() {
         let obj = |rv: &str, data: &str| json!({"metadata": {"name": "a", "resourceVersion": rv, "managedFields": [{"time": rv}]}, "data": {"k": data}});
+        let with_status = |rv: &str, data: &str, ready: i64| {
+            let mut v = obj(rv, data);
+            v["status"] = json!({"readyReplicas": ready});
+            v
+        };
         let cases = [
-            (None, obj("1", "x"), false, Outcome::Created),
-            (None, obj("1", "x"), true, Outcome::Created),
+            (None, obj("1", "x"), Outcome::Created),
+            (Some(obj("1", "x")), obj("1", "x"), Outcome::Unchanged),
+            (Some(obj("1", "x")), obj("2", "y"), Outcome::Configured),
+            (Some(obj("1", "x")), obj("1", "y"), Outcome::Configured),
+            // A controller wrote status (and so bumped resourceVersion) meanwhile.
             (
-                Some(obj("1", "x")),
-                obj("1", "x"),
-                false,
+                Some(with_status("1", "x", 0)),
+                with_status("3", "x", 1),
                 Outcome::Unchanged,
             ),
-            (
-                Some(obj("1", "x")),
-                obj("2", "y"),
-                false,
-                Outcome::Configured,
-            ),
-            (
-                Some(obj("1", "x")),
-                obj("1", "y"),
-                true,
-                Outcome::Configured,
-            ),
-            (Some(obj("1", "x")), obj("1", "x"), true, Outcome::Unchanged),
         ];
-        for (before, after, dry, want) in cases {
-            assert_eq!(
-                outcome(before.as_ref(), &after, dry),
-                want,
-                "{before:?} {after} {dry}"
-            );
+        for (before, after, want) in cases {
+            assert_eq!(outcome(before.as_ref(), &after), want, "{before:?} {after}");
         }
     }
 }

@@ -114,7 +114,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     let after = api.patch(&args.name, &pp, &patch).await?;
     let before_v = serde_json::to_value(&before).unwrap_or_default();
     let after_v = serde_json::to_value(&after).unwrap_or_default();
-    let outcome = super::apply::outcome(Some(&before_v), &after_v, args.dry_run);
+    let outcome = super::apply::outcome(Some(&before_v), &after_v);
     let word = if outcome == super::apply::Outcome::Unchanged {
         "patched (no change)"
     } else {
