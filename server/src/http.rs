@@ -8,7 +8,7 @@ use crate::guard::HostGuard;
 use crate::handler::McpHandler;
 use crate::metrics::StatusLabel;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -240,10 +240,8 @@ struct SessionQuery {
 async fn sse_message(
     State(s): State<AppState>,
     Query(q): Query<SessionQuery>,
-    headers: HeaderMap,
     body: String,
 ) -> Response {
-    let _ = headers;
     let message: ClientJsonRpcMessage = match serde_json::from_str(&body) {
         Ok(m) => m,
         Err(e) => {

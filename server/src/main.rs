@@ -7,9 +7,9 @@ use kube_mcp_server::config::{LogFormat, Settings, Transport};
 use kube_mcp_server::filter::ToolFilter;
 use kube_mcp_server::guard::HostGuard;
 use kube_mcp_server::handler::McpHandler;
+use kube_mcp_server::http;
 use kube_mcp_server::metrics::Metrics;
 use kube_mcp_server::tools::Ctx;
-use kube_mcp_server::{catalog, http};
 use rmcp::ServiceExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,7 +86,6 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         }
         Transport::Http | Transport::Sse => serve_http(&settings, handler, shutdown).await?,
     }
-    let _ = catalog::CATALOG.len();
     Ok(())
 }
 
