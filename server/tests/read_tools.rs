@@ -1328,6 +1328,42 @@ async fn latency_of_get_on_100_pods() {
         .await;
     assert!(results.iter().all(Result::is_ok));
     wait_running(&ns.client, &ns.name, "app=lat", 100).await;
+    // In process (tools::call on a Ctx): the tool's own cost.
+    let path = kube_mcp_tests::cluster()
+        .kubeconfig_path()
+        .display()
+        .to_string();
+    let access = kube_mcp_server::cluster::ClusterAccess::from_lookup(|k| {
+        (k == "KUBECONFIG_PATH").then(|| path.clone())
+    })
+    .expect("access");
+    let ctx = kube_mcp_server::tools::Ctx::connect(
+        std::sync::Arc::new(kube_mcp_server::config::Settings::default()),
+        access,
+    )
+    .await
+    .expect("ctx");
+    for output in ["table", "json"] {
+        let mut times = vec![];
+        for _ in 0..20 {
+            let args = json!({"resourceType": "pods", "namespace": ns.name, "output": output});
+            let t = Instant::now();
+            let text = kube_mcp_server::tools::call(&ctx, "kubectl_get", args.as_object().cloned())
+                .await
+                .expect("kubectl_get");
+            times.push(t.elapsed());
+            assert!(text.contains("p-099"));
+        }
+        times.sort();
+        eprintln!(
+            "in-process kubectl_get pods x100 output={output}: median {:.1} ms, min {:.1} ms, max {:.1} ms (20 calls)",
+            times[10].as_secs_f64() * 1000.0,
+            times[0].as_secs_f64() * 1000.0,
+            times[19].as_secs_f64() * 1000.0
+        );
+    }
+
+    // Through the MCP client and the server's HTTP transport.
     let (_server, c) = start(&[]).await;
     for output in ["table", "json", "wide", "name"] {
         let mut times = vec![];
@@ -1344,7 +1380,7 @@ async fn latency_of_get_on_100_pods() {
         }
         times.sort();
         eprintln!(
-            "kubectl_get pods x100 output={output}: median {:.1} ms, min {:.1} ms, max {:.1} ms (20 calls)",
+            "MCP kubectl_get pods x100 output={output}: median {:.1} ms, min {:.1} ms, max {:.1} ms (20 calls)",
             times[10].as_secs_f64() * 1000.0,
             times[0].as_secs_f64() * 1000.0,
             times[19].as_secs_f64() * 1000.0
