@@ -114,6 +114,12 @@ async fn serve_http(
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(addr = %listener.local_addr()?, transport = ?settings.transport(), stateless = settings.stateless, "listening (MCP on /mcp, legacy SSE on /sse)");
     let grace = shutdown.clone();
+    // Small JSON-RPC replies: without NODELAY, Nagle + delayed ACK add ~40 ms a call.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     let server =
         axum::serve(listener, app).with_graceful_shutdown(async move { grace.cancelled().await });
     tokio::select! {
