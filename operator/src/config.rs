@@ -3,6 +3,7 @@
 use crate::crd::Access;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// The default server image: the one released with this operator.
 pub const DEFAULT_IMAGE: &str = concat!(
@@ -110,13 +111,23 @@ pub struct Config {
     )]
     pub metrics_addr: SocketAddr,
 
-    /// Leader election. Not implemented: run one replica with `strategy: Recreate`; setting it to true is refused.
+    /// Leader election through the Lease `kube-mcp-operator`: the controller runs only
+    /// while this replica holds it, and the process exits when it loses it.
     #[arg(long, env = "KUBE_MCP_LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub leader_elect: bool,
 
-    /// Namespace of the leader-election Lease (reserved for --leader-elect).
+    /// Namespace of the leader-election Lease; default: POD_NAMESPACE, else `default`.
     #[arg(long, env = "KUBE_MCP_LEASE_NAMESPACE", global = true)]
     pub lease_namespace: Option<String>,
+
+    /// Verify each available endpoint with an MCP initialize and tools/list through its Service.
+    #[arg(long, env = "KUBE_MCP_VERIFY", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub verify: bool,
+
+    /// File of `<service host>=<ip:port>` lines used instead of cluster DNS for verification
+    /// (re-read at each verification; for tests and clusters the operator cannot resolve).
+    #[arg(long, env = "KUBE_MCP_VERIFY_ADDRESS_MAP", global = true)]
+    pub verify_address_map: Option<PathBuf>,
 }
 
 impl Config {
@@ -142,6 +153,8 @@ impl Default for Config {
             metrics_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
             leader_elect: false,
             lease_namespace: None,
+            verify: true,
+            verify_address_map: None,
         }
     }
 }
@@ -170,6 +183,8 @@ mod tests {
         assert!(c.config.allow_cluster_reads && c.config.network_policies);
         assert!(!c.config.leader_elect);
         assert_eq!(c.config.metrics_addr, d.metrics_addr);
+        assert!(c.config.verify && d.verify);
+        assert!(c.config.verify_address_map.is_none());
     }
 
     #[test]
@@ -184,7 +199,19 @@ mod tests {
             "false",
             "--network-policies=false",
             "--watch-namespaces=a,b",
+            "--verify=false",
+            "--verify-address-map",
+            "/tmp/map",
+            "--leader-elect=true",
+            "--lease-namespace=ops",
         ]);
+        assert!(!c.config.verify);
+        assert_eq!(
+            c.config.verify_address_map.as_deref(),
+            Some(std::path::Path::new("/tmp/map"))
+        );
+        assert!(c.config.leader_elect);
+        assert_eq!(c.config.lease_namespace.as_deref(), Some("ops"));
         assert!(matches!(c.command, Some(Command::Run)));
         assert_eq!(c.config.admin_namespaces, ["ops", "platform"]);
         assert!(c.config.is_admin_namespace("ops"));

@@ -213,7 +213,7 @@ fn default_replicas() -> i32 {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct McpEndpointStatus {
-    /// Ready, RbacReady, Available.
+    /// Ready, RbacReady, Available, Verified, Degraded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
@@ -238,6 +238,24 @@ pub struct McpEndpointStatus {
     /// Ready server pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_replicas: Option<i32>,
+    /// What the server answered the operator's last completed MCP initialize and tools/list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<VerifiedServer>,
+}
+
+/// The server as the operator saw it through the endpoint's Service.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedServer {
+    /// `serverInfo.name` of the initialize result.
+    #[serde(default)]
+    pub server_name: String,
+    /// `serverInfo.version` of the initialize result.
+    #[serde(default)]
+    pub server_version: String,
+    /// The tools tools/list advertised (catalog order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
 }
 
 fn tool_names_schema(_: &mut SchemaGenerator) -> Schema {

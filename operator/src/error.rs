@@ -22,6 +22,17 @@ pub enum Error {
     Build(#[from] BuildError),
     #[error("serializing: {0}")]
     Serialize(#[source] serde_json::Error),
+    #[error("verification: {0}")]
+    Verify(#[from] VerifyError),
+}
+
+/// Why an MCP verification failed (the status says it too).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the endpoint is unreachable: {0}")]
+    Unreachable(String),
+    #[error("the server advertises other tools than the effective set: {0}")]
+    ToolsMismatch(String),
 }
 
 impl From<kube::Error> for Error {
@@ -44,6 +55,8 @@ impl Error {
             },
             Error::Build(_) => "build".into(),
             Error::Serialize(_) => "serialize".into(),
+            Error::Verify(VerifyError::Unreachable(_)) => "verify_unreachable".into(),
+            Error::Verify(VerifyError::ToolsMismatch(_)) => "verify_tools_mismatch".into(),
         }
     }
 }
@@ -66,5 +79,9 @@ mod tests {
                 .boxed(),
         );
         assert_eq!(Error::Kube(api).metric_label(), "api_403");
+        assert_eq!(
+            Error::Verify(VerifyError::ToolsMismatch("extra: ping".into())).metric_label(),
+            "verify_tools_mismatch"
+        );
     }
 }

@@ -21,5 +21,6 @@ pub mod reconcile;
 pub mod secret;
 pub mod service;
 pub mod status;
+pub mod verify;
 
 pub use crd::{McpEndpoint, McpEndpointSpec, McpEndpointStatus};

@@ -12,11 +12,19 @@ pub struct ErrorLabels {
     pub error: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: String,
+}
+
 /// Reconcile counters and latency.
 pub struct Metrics {
     pub reconciles: Counter,
     pub errors: Family<ErrorLabels, Counter>,
     pub duration: Histogram,
+    /// MCP verifications by result (`tools_match`, `tools_mismatch`, `unreachable`).
+    pub verifications: Family<ResultLabels, Counter>,
+    pub verify_duration: Histogram,
     pub registry: Registry,
 }
 
@@ -25,6 +33,8 @@ impl Default for Metrics {
         let reconciles = Counter::default();
         let errors = Family::<ErrorLabels, Counter>::default();
         let duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
+        let verifications = Family::<ResultLabels, Counter>::default();
+        let verify_duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
         let mut registry = Registry::with_prefix("kube_mcp_operator");
         registry.register("reconciles", "McpEndpoint reconciles", reconciles.clone());
         registry.register(
@@ -37,10 +47,22 @@ impl Default for Metrics {
             "Duration of one reconcile",
             duration.clone(),
         );
+        registry.register(
+            "verifications",
+            "MCP verifications of endpoints by result",
+            verifications.clone(),
+        );
+        registry.register(
+            "verify_duration_seconds",
+            "Duration of one MCP verification (initialize + tools/list)",
+            verify_duration.clone(),
+        );
         Self {
             reconciles,
             errors,
             duration,
+            verifications,
+            verify_duration,
             registry,
         }
     }
@@ -60,6 +82,16 @@ impl Metrics {
         self.errors
             .get_or_create(&ErrorLabels { error: label })
             .inc();
+    }
+
+    /// Counts a verification and records how long it took.
+    pub fn verified(&self, result: &str, seconds: f64) {
+        self.verifications
+            .get_or_create(&ResultLabels {
+                result: result.into(),
+            })
+            .inc();
+        self.verify_duration.observe(seconds);
     }
 
     /// The OpenMetrics text exposition.

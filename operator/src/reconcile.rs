@@ -4,13 +4,14 @@
 //! prune what is no longer wanted, write status, publish Events on transitions.
 
 use crate::config::Config;
+use crate::crd::VerifiedServer;
 use crate::crd::{CRD_NAME, McpEndpoint, McpEndpointStatus};
-use crate::error::{BuildError, Error, Result};
+use crate::error::{BuildError, Error, Result, VerifyError};
 use crate::guard::{self, Grant, Refusal};
 use crate::metrics::Metrics;
 use crate::names::{FIELD_MANAGER, FINALIZER};
-use crate::status::{self, Observed, Outcome};
-use crate::{deployment, labels, names, network_policy, rbac, secret, service};
+use crate::status::{self, Observed, Outcome, Verification};
+use crate::{deployment, labels, names, network_policy, rbac, secret, service, verify};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
@@ -47,6 +48,9 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Consecutive failures per endpoint; reset on success.
     pub failures: Mutex<HashMap<ObjectRef<McpEndpoint>, u32>>,
+    /// Fingerprint ([`verify::fingerprint`]) of each endpoint's last verification
+    /// that matched and was recorded in its status.
+    pub verified: Mutex<HashMap<ObjectRef<McpEndpoint>, String>>,
 }
 
 impl Context {
@@ -61,6 +65,20 @@ impl Context {
             config,
             metrics,
             failures: Mutex::default(),
+            verified: Mutex::default(),
+        }
+    }
+
+    fn verified_fingerprint(&self, obj: &ObjectRef<McpEndpoint>) -> Option<String> {
+        self.verified.lock().ok()?.get(obj).cloned()
+    }
+
+    fn remember_verified(&self, obj: ObjectRef<McpEndpoint>, fingerprint: Option<String>) {
+        if let Ok(mut m) = self.verified.lock() {
+            match fingerprint {
+                Some(f) => m.insert(obj, f),
+                None => m.remove(&obj),
+            };
         }
     }
 
@@ -239,10 +257,12 @@ async fn grant_endpoint(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Resul
     // Token: generated (kept across reconciles) or referenced (checked).
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let existing = secrets.get_opt(&names::token_secret(ep)).await?;
+    let mut token: Option<String> = None;
     match secret::token_secret(ep, existing.as_ref(), secret::generate_token)? {
         Some(s) => {
             let rotated = existing.as_ref().is_some_and(|e| e.data != s.data);
             apply(&secrets, &s).await?;
+            token = secret_value(&s, names::TOKEN_KEY);
             if rotated {
                 info!(endpoint = %status::describe(ep), "auth token rotated");
                 publish(
@@ -264,7 +284,10 @@ async fn grant_endpoint(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Resul
                 Some(s) if !s.data.as_ref().is_some_and(|d| d.contains_key(&key)) => Some(format!(
                     "Secret {ns}/{name} has no key {key:?} (spec.auth.tokenSecretRef.key)"
                 )),
-                Some(_) => None,
+                Some(s) => {
+                    token = secret_value(&s, &key);
+                    None
+                }
             };
         }
     }
@@ -298,12 +321,14 @@ async fn grant_endpoint(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Resul
     prune::<ClusterRole>(client, ep, &keep_cluster).await?;
 
     // Workload and exposure.
+    let desired = deployment::deployment(ep, grant, cfg);
     let deploy = apply(
         &Api::<Deployment>::namespaced(client.clone(), &ns),
-        &deployment::deployment(ep, grant, cfg),
+        &desired,
     )
     .await?;
-    if let Some(st) = deploy.status {
+    let rolled_out = status::rolled_out(&deploy);
+    if let Some(st) = &deploy.status {
         seen.available_replicas = st.available_replicas.unwrap_or(0);
         seen.ready_replicas = st.ready_replicas.unwrap_or(0);
     }
@@ -320,9 +345,133 @@ async fn grant_endpoint(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Resul
         None => delete(&policies, &names::base(ep)).await?,
     }
 
+    // MCP verification through the Service, only when something it depends on changed.
+    let obj = ObjectRef::from_obj(ep);
+    let template = serde_json::to_value(desired.spec.as_ref().map(|s| &s.template))
+        .map_err(Error::Serialize)?;
+    let fingerprint = token.as_deref().map(|t| verify::fingerprint(&template, t));
+    seen.verification = match (&fingerprint, &seen.token_problem) {
+        _ if !cfg.verify => Verification::Disabled,
+        (_, Some(problem)) => Verification::NotAvailable(problem.clone()),
+        (None, None) => Verification::NotAvailable("the auth token is empty".into()),
+        _ if !rolled_out => {
+            Verification::NotAvailable("waiting for the server Deployment to roll out".into())
+        }
+        (Some(f), None) if ctx.verified_fingerprint(&obj).as_ref() == Some(f) => {
+            Verification::Unchanged
+        }
+        (Some(_), None) => {
+            probe(
+                ep,
+                token.as_deref().unwrap_or_default(),
+                &grant.tool_names(),
+                ctx,
+            )
+            .await
+        }
+    };
+    let failure = match &seen.verification {
+        Verification::Unreachable(why) => Some(VerifyError::Unreachable(why.clone())),
+        Verification::Advertised(server) => {
+            let diff = status::tool_diff(&grant.tool_names(), &server.tools);
+            (!diff.is_empty()).then(|| VerifyError::ToolsMismatch(diff.message()))
+        }
+        _ => None,
+    };
+    let matched = matches!(seen.verification, Verification::Advertised(_)) && failure.is_none();
+    let keep = matches!(seen.verification, Verification::Unchanged);
+
     let new = status::compute(ep, &Outcome::Granted(grant, seen), now());
     write_status(ep, new, ctx).await?;
+    if !keep {
+        ctx.remember_verified(obj, fingerprint.filter(|_| matched));
+    }
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
     Ok(Action::requeue(REQUEUE))
+}
+
+/// The value of `key` in a Secret, trimmed as the server trims its token file.
+fn secret_value(s: &Secret, key: &str) -> Option<String> {
+    let bytes = &s.data.as_ref()?.get(key)?.0;
+    let text = String::from_utf8_lossy(bytes).trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+/// One MCP initialize + tools/list against the endpoint's Service with its token.
+async fn probe(ep: &McpEndpoint, token: &str, effective: &[String], ctx: &Context) -> Verification {
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(verify::TIMEOUT, ask(ep, token, &ctx.config)).await;
+    let elapsed = started.elapsed();
+    let verification = match outcome {
+        Ok(Ok(server)) => Verification::Advertised(server),
+        Ok(Err(why)) => Verification::Unreachable(why),
+        Err(_) => Verification::Unreachable(format!("no answer within {:?}", verify::TIMEOUT)),
+    };
+    let result = match &verification {
+        Verification::Advertised(s) if status::tool_diff(effective, &s.tools).is_empty() => {
+            "tools_match"
+        }
+        Verification::Advertised(_) => "tools_mismatch",
+        _ => "unreachable",
+    };
+    ctx.metrics.verified(result, elapsed.as_secs_f64());
+    info!(endpoint = %status::describe(ep), result, latency = ?elapsed, "MCP verification");
+    verification
+}
+
+async fn ask(ep: &McpEndpoint, token: &str, cfg: &Config) -> Result<VerifiedServer, String> {
+    use rmcp::ServiceExt;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+
+    let map = match &cfg.verify_address_map {
+        Some(path) => {
+            let text = tokio::fs::read_to_string(path)
+                .await
+                .map_err(|e| format!("reading the address map {}: {e}", path.display()))?;
+            let (map, bad) = verify::parse_address_map(&text);
+            if !bad.is_empty() {
+                warn!(path = %path.display(), lines = ?bad, "ignoring address map lines that are not host=ip:port");
+            }
+            map
+        }
+        None => verify::AddressMap::new(),
+    };
+    let target = verify::target(ep, &map);
+    // The token goes to the Service host only: no redirects, no proxies.
+    let mut http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(verify::TIMEOUT);
+    if let Some(addr) = target.resolve {
+        http = http.resolve(&target.host, addr);
+    }
+    let http = http.build().map_err(|e| e.to_string())?;
+    let mut value = http::HeaderValue::from_str(token)
+        .map_err(|_| "the token is not a valid header value".to_string())?;
+    value.set_sensitive(true);
+    let headers = HashMap::from([(http::HeaderName::from_static("x-mcp-auth"), value)]);
+    let transport = StreamableHttpClientTransport::with_client(
+        http,
+        StreamableHttpClientTransportConfig::with_uri(target.url.clone()).custom_headers(headers),
+    );
+    let service = ().serve(transport).await.map_err(|e| format!("initialize: {e}"))?;
+    let info = service.peer_info().and_then(|i| {
+        i.server_info
+            .as_ref()
+            .map(|s| (s.name.clone(), s.version.clone()))
+    });
+    let tools = service.list_all_tools().await;
+    let _ = service.cancel().await;
+    let tools = tools.map_err(|e| format!("tools/list: {e}"))?;
+    let (server_name, server_version) = info.unwrap_or_default();
+    Ok(VerifiedServer {
+        server_name,
+        server_version,
+        tools: status::catalog_order(tools.into_iter().map(|t| t.name.to_string()).collect()),
+    })
 }
 
 async fn cleanup(ep: &McpEndpoint, ctx: &Context) -> Result<Action> {

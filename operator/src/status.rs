@@ -1,6 +1,6 @@
 //! Status math: old status + what was observed -> new status. Pure.
 
-use crate::crd::{McpEndpoint, McpEndpointStatus};
+use crate::crd::{McpEndpoint, McpEndpointStatus, VerifiedServer};
 use crate::guard::{Grant, Refusal};
 use crate::names;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -9,6 +9,96 @@ use kube::{Resource, ResourceExt};
 pub const READY: &str = "Ready";
 pub const RBAC_READY: &str = "RbacReady";
 pub const AVAILABLE: &str = "Available";
+pub const VERIFIED: &str = "Verified";
+pub const DEGRADED: &str = "Degraded";
+
+/// Conditions this module owns (others are kept as found).
+const OWNED: [&str; 5] = [READY, RBAC_READY, AVAILABLE, VERIFIED, DEGRADED];
+
+/// The outcome of the MCP verification of a pass.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Verification {
+    /// Nothing relevant changed since the last verification: status keeps what it says.
+    #[default]
+    Unchanged,
+    /// `--verify=false`: no Verified/Degraded condition, no `status.verified`.
+    Disabled,
+    /// Nothing to ask yet (the Deployment is rolling out, the token is missing): why.
+    NotAvailable(String),
+    /// initialize or tools/list did not complete (the message says why).
+    Unreachable(String),
+    /// What the server answered.
+    Advertised(VerifiedServer),
+}
+
+/// Tools the server should advertise but does not (`missing`), and the reverse (`extra`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolDiff {
+    pub missing: Vec<String>,
+    pub extra: Vec<String>,
+}
+
+impl ToolDiff {
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.extra.is_empty()
+    }
+
+    /// A one-line explanation, e.g. `missing: kubectl_get; extra: ping`.
+    pub fn message(&self) -> String {
+        let mut parts = vec![];
+        if !self.missing.is_empty() {
+            parts.push(format!("missing: {}", self.missing.join(", ")));
+        }
+        if !self.extra.is_empty() {
+            parts.push(format!("extra: {}", self.extra.join(", ")));
+        }
+        parts.join("; ")
+    }
+}
+
+/// Compares the effective tool set with what the server advertised (order ignored).
+pub fn tool_diff(effective: &[String], advertised: &[String]) -> ToolDiff {
+    let missing = effective
+        .iter()
+        .filter(|t| !advertised.contains(t))
+        .cloned()
+        .collect();
+    let mut extra: Vec<String> = advertised
+        .iter()
+        .filter(|t| !effective.contains(t))
+        .cloned()
+        .collect();
+    extra.sort();
+    extra.dedup();
+    ToolDiff { missing, extra }
+}
+
+/// Advertised tool names in catalog order (unknown names last, sorted), so that a
+/// server listing them in another order does not change the status.
+pub fn catalog_order(mut tools: Vec<String>) -> Vec<String> {
+    let pos = |t: &String| {
+        kube_mcp_server::catalog::names()
+            .position(|n| n == t)
+            .unwrap_or(usize::MAX)
+    };
+    tools.sort_by(|a, b| pos(a).cmp(&pos(b)).then_with(|| a.cmp(b)));
+    tools.dedup();
+    tools
+}
+
+/// Whether the Deployment finished rolling out and every wanted replica is
+/// available: only then does the Service reach servers with the current settings.
+pub fn rolled_out(d: &k8s_openapi::api::apps::v1::Deployment) -> bool {
+    let (Some(spec), Some(st)) = (d.spec.as_ref(), d.status.as_ref()) else {
+        return false;
+    };
+    let want = spec.replicas.unwrap_or(1);
+    st.observed_generation.is_some()
+        && st.observed_generation >= d.metadata.generation
+        && st.updated_replicas.unwrap_or(0) == want
+        && st.replicas.unwrap_or(0) == want
+        && st.available_replicas.unwrap_or(0) >= want
+}
 
 /// What the reconciler saw after applying the children.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,6 +113,8 @@ pub struct Observed {
     pub rules: usize,
     pub roles: usize,
     pub cluster_roles: usize,
+    /// The MCP verification of this pass.
+    pub verification: Verification,
 }
 
 /// The result of one pass.
@@ -34,7 +126,7 @@ pub enum Outcome<'a> {
 
 fn cond(
     type_: &str,
-    ok: bool,
+    ok: impl Into<Tri>,
     reason: &str,
     message: String,
     generation: Option<i64>,
@@ -42,11 +134,35 @@ fn cond(
 ) -> Condition {
     Condition {
         type_: type_.into(),
-        status: if ok { "True" } else { "False" }.into(),
+        status: ok.into().as_str().into(),
         reason: reason.into(),
         message,
         observed_generation: generation,
         last_transition_time: now.clone(),
+    }
+}
+
+/// A condition status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tri {
+    True,
+    False,
+    Unknown,
+}
+
+impl Tri {
+    fn as_str(self) -> &'static str {
+        match self {
+            Tri::True => "True",
+            Tri::False => "False",
+            Tri::Unknown => "Unknown",
+        }
+    }
+}
+
+impl From<bool> for Tri {
+    fn from(b: bool) -> Self {
+        if b { Tri::True } else { Tri::False }
     }
 }
 
@@ -68,7 +184,7 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
     let mut conditions: Vec<Condition> = old
         .conditions
         .iter()
-        .filter(|c| ![READY, RBAC_READY, AVAILABLE].contains(&c.type_.as_str()))
+        .filter(|c| !OWNED.contains(&c.type_.as_str()))
         .cloned()
         .collect();
     let put = |conditions: &mut Vec<Condition>, c| set(conditions, &old.conditions, c);
@@ -103,6 +219,7 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
                 tool_count: Some(0),
                 namespaces: vec![],
                 ready_replicas: Some(0),
+                verified: None,
             }
         }
         Outcome::Granted(grant, seen) => {
@@ -158,6 +275,92 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
             };
             put(&mut conditions, ready);
             let tools = grant.tool_names();
+            let mut verified = old.verified.clone();
+            let found = |ty: &str| old.conditions.iter().find(|c| c.type_ == ty).cloned();
+            let not_degraded = |reason: &str, msg: &str| {
+                cond(DEGRADED, false, reason, msg.into(), generation, &now)
+            };
+            match &seen.verification {
+                Verification::Disabled => verified = None,
+                Verification::Unchanged => {
+                    conditions.extend(found(VERIFIED));
+                    conditions.extend(found(DEGRADED));
+                }
+                Verification::NotAvailable(why) => {
+                    put(
+                        &mut conditions,
+                        cond(
+                            VERIFIED,
+                            Tri::Unknown,
+                            "NotAvailable",
+                            why.clone(),
+                            generation,
+                            &now,
+                        ),
+                    );
+                    put(
+                        &mut conditions,
+                        not_degraded("NotVerified", "the server was not verified yet"),
+                    );
+                }
+                Verification::Unreachable(why) => {
+                    put(
+                        &mut conditions,
+                        cond(
+                            VERIFIED,
+                            false,
+                            "Unreachable",
+                            format!(
+                                "MCP initialize and tools/list at {} failed: {why}",
+                                names::url(ep)
+                            ),
+                            generation,
+                            &now,
+                        ),
+                    );
+                    put(
+                        &mut conditions,
+                        not_degraded("NotVerified", "the server could not be verified"),
+                    );
+                }
+                Verification::Advertised(server) => {
+                    let diff = tool_diff(&tools, &server.tools);
+                    if diff.is_empty() {
+                        let msg = format!(
+                            "{} {} advertises the {} effective tool(s)",
+                            server.server_name,
+                            server.server_version,
+                            tools.len()
+                        );
+                        put(
+                            &mut conditions,
+                            cond(VERIFIED, true, "ToolsMatch", msg.clone(), generation, &now),
+                        );
+                        put(&mut conditions, not_degraded("ToolsMatch", &msg));
+                    } else {
+                        let msg = format!(
+                            "the server advertises other tools than the effective set: {}",
+                            diff.message()
+                        );
+                        put(
+                            &mut conditions,
+                            cond(
+                                VERIFIED,
+                                false,
+                                "ToolsMismatch",
+                                msg.clone(),
+                                generation,
+                                &now,
+                            ),
+                        );
+                        put(
+                            &mut conditions,
+                            cond(DEGRADED, true, "ToolsMismatch", msg, generation, &now),
+                        );
+                    }
+                    verified = Some(server.clone());
+                }
+            }
             McpEndpointStatus {
                 conditions,
                 observed_generation: generation,
@@ -167,6 +370,7 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
                 tools,
                 namespaces: grant.scope.to_list(),
                 ready_replicas: Some(seen.ready_replicas),
+                verified,
             }
         }
     }
@@ -310,5 +514,191 @@ mod tests {
         let g = evaluate(&e, &Config::default()).unwrap();
         let s = compute(&e, &Outcome::Granted(&g, Observed::default()), t(10));
         assert!(s.conditions.contains(&other));
+    }
+
+    fn server(tools: &[&str]) -> VerifiedServer {
+        VerifiedServer {
+            server_name: "kube-mcp-server".into(),
+            server_version: "0.1.0".into(),
+            tools: tools.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn up(verification: Verification) -> Observed {
+        Observed {
+            available_replicas: 1,
+            ready_replicas: 1,
+            verification,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tool_diff_lists_missing_and_extra() {
+        let s = |v: &[&str]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert!(tool_diff(&s(&["a", "b"]), &s(&["b", "a"])).is_empty());
+        let d = tool_diff(&s(&["a", "b"]), &s(&["b", "z", "c"]));
+        assert_eq!(d.missing, ["a"]);
+        assert_eq!(d.extra, ["c", "z"]);
+        assert_eq!(d.message(), "missing: a; extra: c, z");
+        assert_eq!(tool_diff(&s(&[]), &s(&["p"])).message(), "extra: p");
+    }
+
+    #[test]
+    fn catalog_order_is_stable() {
+        let names: Vec<String> = kube_mcp_server::catalog::names()
+            .take(3)
+            .map(String::from)
+            .collect();
+        let mut shuffled = vec!["zz_unknown".to_string(), names[2].clone()];
+        shuffled.extend(names[..2].iter().rev().cloned());
+        let mut want = names.clone();
+        want.push("zz_unknown".into());
+        assert_eq!(catalog_order(shuffled), want);
+    }
+
+    #[test]
+    fn advertised_tools_matching_verify_and_mismatching_degrade() {
+        let mut e = ep("a", McpEndpointSpec::default());
+        let g = evaluate(&e, &Config::default()).unwrap();
+        let tools = g.tool_names();
+        let names: Vec<&str> = tools.iter().map(String::as_str).collect();
+        let ok = compute(
+            &e,
+            &Outcome::Granted(&g, up(Verification::Advertised(server(&names)))),
+            t(10),
+        );
+        let v = by_type(&ok, VERIFIED);
+        assert_eq!(
+            (v.status.as_str(), v.reason.as_str()),
+            ("True", "ToolsMatch")
+        );
+        assert_eq!(by_type(&ok, DEGRADED).status, "False");
+        assert_eq!(ok.verified.as_ref().unwrap().tools, tools);
+        assert_eq!(
+            by_type(&ok, READY).status,
+            "True",
+            "Ready does not depend on it"
+        );
+
+        // The same answer later: nothing changes (no write).
+        e.status = Some(ok.clone());
+        let again = compute(
+            &e,
+            &Outcome::Granted(&g, up(Verification::Advertised(server(&names)))),
+            t(20),
+        );
+        assert_eq!(again, ok);
+        // Not asked again: the recorded verification is kept as is.
+        let kept = compute(
+            &e,
+            &Outcome::Granted(&g, up(Verification::Unchanged)),
+            t(25),
+        );
+        assert_eq!(kept, ok);
+
+        let bad = compute(
+            &e,
+            &Outcome::Granted(&g, up(Verification::Advertised(server(&["ping", "nope"])))),
+            t(30),
+        );
+        let v = by_type(&bad, VERIFIED);
+        assert_eq!(
+            (v.status.as_str(), v.reason.as_str()),
+            ("False", "ToolsMismatch")
+        );
+        let d = by_type(&bad, DEGRADED);
+        assert_eq!(
+            (d.status.as_str(), d.reason.as_str()),
+            ("True", "ToolsMismatch")
+        );
+        assert!(
+            d.message.contains("missing: ") && d.message.contains("extra: nope"),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.last_transition_time, t(30));
+        assert_eq!(
+            by_type(&bad, READY).last_transition_time,
+            ok.conditions
+                .iter()
+                .find(|c| c.type_ == READY)
+                .unwrap()
+                .last_transition_time
+        );
+        assert_eq!(bad.verified.as_ref().unwrap().tools, ["ping", "nope"]);
+    }
+
+    #[test]
+    fn unreachable_not_available_and_disabled() {
+        let mut e = ep("a", McpEndpointSpec::default());
+        let g = evaluate(&e, &Config::default()).unwrap();
+        let names = g.tool_names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let ok = compute(
+            &e,
+            &Outcome::Granted(&g, up(Verification::Advertised(server(&names)))),
+            t(10),
+        );
+        e.status = Some(ok.clone());
+        let down = compute(
+            &e,
+            &Outcome::Granted(
+                &g,
+                up(Verification::Unreachable("connection refused".into())),
+            ),
+            t(20),
+        );
+        let v = by_type(&down, VERIFIED);
+        assert_eq!(
+            (v.status.as_str(), v.reason.as_str()),
+            ("False", "Unreachable")
+        );
+        assert!(
+            v.message.contains("http://ep.a.svc:80/mcp")
+                && v.message.contains("connection refused")
+        );
+        assert_eq!(by_type(&down, DEGRADED).status, "False");
+        assert_eq!(down.verified, ok.verified, "the last answer is kept");
+
+        let waiting = compute(
+            &e,
+            &Outcome::Granted(&g, up(Verification::NotAvailable("rolling out".into()))),
+            t(30),
+        );
+        assert_eq!(by_type(&waiting, VERIFIED).status, "Unknown");
+
+        let off = compute(&e, &Outcome::Granted(&g, up(Verification::Disabled)), t(40));
+        assert!(
+            off.conditions
+                .iter()
+                .all(|c| c.type_ != VERIFIED && c.type_ != DEGRADED)
+        );
+        assert!(off.verified.is_none());
+    }
+
+    #[test]
+    fn rolled_out_needs_every_replica_updated_and_available() {
+        use k8s_openapi::api::apps::v1::Deployment;
+        let d = |generation: i64,
+                 observed: i64,
+                 replicas: i32,
+                 updated: i32,
+                 available: i32|
+         -> Deployment {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "x", "generation": generation},
+                "spec": {"replicas": 2, "selector": {}, "template": {}},
+                "status": {"observedGeneration": observed, "replicas": replicas,
+                           "updatedReplicas": updated, "availableReplicas": available},
+            }))
+            .unwrap()
+        };
+        assert!(rolled_out(&d(3, 3, 2, 2, 2)));
+        assert!(!rolled_out(&d(3, 2, 2, 2, 2)), "not observed yet");
+        assert!(!rolled_out(&d(3, 3, 3, 2, 2)), "an old pod is still there");
+        assert!(!rolled_out(&d(3, 3, 2, 1, 2)), "not all updated");
+        assert!(!rolled_out(&d(3, 3, 2, 2, 1)), "not all available");
+        assert!(!rolled_out(&Deployment::default()));
     }
 }

@@ -44,6 +44,8 @@ pub struct Kubelet {
     bin: PathBuf,
     api_server: String,
     ca_pem: String,
+    /// Variables set last, over the rendered env (tests of a misconfigured server).
+    env_overrides: Vec<(String, String)>,
     running: Arc<Mutex<BTreeMap<String, Running>>>,
 }
 
@@ -63,8 +65,16 @@ impl Kubelet {
             bin: bin.into(),
             api_server: cp.server_url().to_string(),
             ca_pem: cp.ca_pem().to_string(),
+            env_overrides: vec![],
             running: Arc::default(),
         }
+    }
+
+    /// Sets `vars` over the env of every process started from now on (default: none),
+    /// e.g. `ALLOWED_TOOLS=ping` for a server that advertises other tools than rendered.
+    pub fn with_env(mut self, vars: Vec<(String, String)>) -> Self {
+        self.env_overrides = vars;
+        self
     }
 
     /// One pass: start processes for new Ready pods, stop those whose pod is
@@ -212,6 +222,7 @@ impl Kubelet {
         );
         env.insert("HOST".into(), "127.0.0.1".into());
         env.insert("PORT".into(), port.to_string());
+        env.extend(self.env_overrides.iter().cloned());
         let log = dir.path().join("server.log");
         let mut cmd = tokio::process::Command::new(&self.bin);
         cmd.env_clear()

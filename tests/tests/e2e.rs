@@ -590,3 +590,225 @@ async fn the_mcp_conformance_suite_passes() {
         );
     }
 }
+
+/// An endpoint served by the kubelet harness, with the operator verifying it
+/// over MCP through an address map that stands in for cluster DNS.
+struct Verified {
+    served: Served,
+    metrics: String,
+    _map: tempfile::NamedTempFile,
+}
+
+async fn serve_verified(prefix: &str, spec: Value, env: Vec<(String, String)>) -> Verified {
+    let cp = cluster();
+    let ns = test_namespace(prefix).await;
+    demo::install_crd(&ns.client, &repo()).await.unwrap();
+    let map = tempfile::NamedTempFile::new().unwrap();
+    let map_path = map.path().to_str().unwrap().to_string();
+    let metrics_addr = format!("127.0.0.1:{}", kube_mcp_tests::server::free_port());
+    let operator = demo::spawn_operator(
+        cp,
+        &[
+            "--watch-namespaces",
+            &ns.name,
+            "--verify-address-map",
+            &map_path,
+            "--metrics-addr",
+            &metrics_addr,
+        ],
+    )
+    .unwrap();
+    let name = format!("{prefix}-ep");
+    let ep = json!({"apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint", "metadata": {"name": name, "namespace": ns.name}, "spec": spec});
+    let api = endpoints(&ns.client, &ns.name);
+    api.patch(&name, &PatchParams::apply("e2e-test"), &Patch::Apply(&ep))
+        .await
+        .unwrap();
+    let secret = until(
+        "status.tokenSecretName",
+        Duration::from_secs(60),
+        || async {
+            let ep = api.get(&name).await.ok()?;
+            ep.data
+                .get("status")?
+                .get("tokenSecretName")?
+                .as_str()
+                .map(str::to_string)
+        },
+    )
+    .await;
+    let kubelet = Kubelet::new(
+        ns.client.clone(),
+        cp,
+        &ns.name,
+        &format!("app.kubernetes.io/instance={name}"),
+        &bins::path("kube-mcp-server"),
+    )
+    .with_env(env);
+    let url = kubelet.wait_serving(Duration::from_secs(90)).await.unwrap();
+    let port = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/mcp")
+        .to_string();
+    // What cluster DNS would do: the Service host resolves to the (only) server.
+    std::fs::write(
+        map.path(),
+        format!("{name}.{}.svc=127.0.0.1:{port}\n", ns.name),
+    )
+    .unwrap();
+    let token = token_of(&ns.client, &ns.name, &secret).await;
+    Verified {
+        served: Served {
+            ns,
+            name,
+            kubelet,
+            url,
+            token,
+            _operator: operator,
+        },
+        metrics: format!("http://{metrics_addr}/metrics"),
+        _map: map,
+    }
+}
+
+/// (status, reason, message) of condition `ty` of the endpoint.
+async fn condition_of(s: &Served, ty: &str) -> Option<(String, String, String)> {
+    let ep = endpoints(&s.ns.client, &s.ns.name)
+        .get(&s.name)
+        .await
+        .ok()?;
+    let c = ep
+        .data
+        .get("status")?
+        .get("conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == ty)?
+        .clone();
+    let field = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+    Some((field("status"), field("reason"), field("message")))
+}
+
+/// The value of a sample of the operator's metrics (0 when absent).
+async fn metric(url: &str, sample: &str) -> f64 {
+    let body = reqwest::get(url).await.unwrap().text().await.unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(sample)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn the_operator_verifies_an_endpoint_over_mcp() {
+    let v = serve_verified("vfy", json!({"access": "ReadOnly"}), vec![]).await;
+    let s = &v.served;
+    let mapped = Instant::now();
+    let (_, reason, message) = until("Verified=True", Duration::from_secs(90), || async {
+        condition_of(s, "Verified")
+            .await
+            .filter(|(st, _, _)| st == "True")
+    })
+    .await;
+    let after = mapped.elapsed();
+    assert_eq!(reason, "ToolsMatch", "{message}");
+    let ep = endpoints(&s.ns.client, &s.ns.name)
+        .get(&s.name)
+        .await
+        .unwrap();
+    let status = &ep.data["status"];
+    assert_eq!(
+        status["verified"]["serverName"], "kube-mcp-server",
+        "{status}"
+    );
+    assert!(
+        !status["verified"]["serverVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "{status}"
+    );
+    assert_eq!(status["verified"]["tools"], status["tools"], "{status}");
+    let mut tools: Vec<String> = serde_json::from_value(status["tools"].clone()).unwrap();
+    tools.sort();
+    let mut want = READ_ONLY.map(String::from).to_vec();
+    want.sort();
+    assert_eq!(tools, want);
+    let degraded = condition_of(s, "Degraded").await.unwrap();
+    assert_eq!(degraded.0, "False", "{degraded:?}");
+
+    // Settled: a reconcile neither verifies again nor writes.
+    let matched = r#"kube_mcp_operator_verifications_total{result="tools_match"}"#;
+    assert_eq!(metric(&v.metrics, matched).await, 1.0);
+    let reconciles = metric(&v.metrics, "kube_mcp_operator_reconciles_total").await;
+    let poke = json!({"metadata": {"annotations": {"e2e/poke": "1"}}});
+    let poked = endpoints(&s.ns.client, &s.ns.name)
+        .patch(&s.name, &PatchParams::default(), &Patch::Merge(&poke))
+        .await
+        .unwrap();
+    until(
+        "the poke to be reconciled",
+        Duration::from_secs(30),
+        || async {
+            (metric(&v.metrics, "kube_mcp_operator_reconciles_total").await > reconciles)
+                .then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let now = endpoints(&s.ns.client, &s.ns.name)
+        .get(&s.name)
+        .await
+        .unwrap();
+    assert_eq!(
+        now.metadata.resource_version, poked.metadata.resource_version,
+        "a settled, verified endpoint: no write"
+    );
+    assert_eq!(metric(&v.metrics, matched).await, 1.0, "not verified again");
+    let sum = metric(&v.metrics, "kube_mcp_operator_verify_duration_seconds_sum").await;
+    let count = metric(
+        &v.metrics,
+        "kube_mcp_operator_verify_duration_seconds_count",
+    )
+    .await;
+    eprintln!(
+        "verified {after:?} after the address was known; {count} verification(s), mean {:.1} ms",
+        1000.0 * sum / count.max(1.0)
+    );
+}
+
+#[tokio::test]
+async fn a_server_advertising_other_tools_degrades_the_endpoint() {
+    let v = serve_verified(
+        "vfx",
+        json!({"access": "ReadOnly", "tools": ["kubectl_get", "kubectl_logs"]}),
+        vec![("ALLOWED_TOOLS".into(), "ping".into())],
+    )
+    .await;
+    let s = &v.served;
+    let (_, reason, message) = until("Degraded=True", Duration::from_secs(90), || async {
+        condition_of(s, "Degraded")
+            .await
+            .filter(|(st, _, _)| st == "True")
+    })
+    .await;
+    assert_eq!(reason, "ToolsMismatch");
+    assert!(
+        message.contains("missing: kubectl_get, kubectl_logs") && message.contains("extra: ping"),
+        "{message}"
+    );
+    let verified = condition_of(s, "Verified").await.unwrap();
+    assert_eq!(
+        (verified.0.as_str(), verified.1.as_str()),
+        ("False", "ToolsMismatch")
+    );
+    let ep = endpoints(&s.ns.client, &s.ns.name)
+        .get(&s.name)
+        .await
+        .unwrap();
+    assert_eq!(ep.data["status"]["verified"]["tools"], json!(["ping"]));
+    assert_eq!(
+        ep.data["status"]["tools"],
+        json!(["kubectl_get", "kubectl_logs"])
+    );
+    let ready = condition_of(s, "Ready").await.unwrap();
+    assert_eq!(ready.0, "True", "serving, but degraded: {ready:?}");
+}
