@@ -45,36 +45,6 @@ pub fn since(ts: &str, now: Timestamp) -> String {
     }
 }
 
-/// Parses a relative duration like `5s`, `2m`, `3h`, `1h30m` or `2d` into seconds.
-pub fn parse_duration(text: &str) -> Option<i64> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let (mut total, mut num) = (0i64, String::new());
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: i64 = num.parse().ok()?;
-        num.clear();
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(unit)?)?;
-    }
-    if !num.is_empty() {
-        // A bare number means seconds.
-        total = total.checked_add(num.parse::<i64>().ok()?)?;
-    }
-    Some(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,22 +79,5 @@ mod tests {
         let now: Timestamp = "2026-01-01T00:10:00Z".parse().unwrap();
         assert_eq!(since("2026-01-01T00:00:00Z", now), "10m");
         assert_eq!(since("garbage", now), "<unknown>");
-    }
-
-    #[test]
-    fn durations() {
-        for (t, want) in [
-            ("5s", Some(5)),
-            ("2m", Some(120)),
-            ("3h", Some(10800)),
-            ("1h30m", Some(5400)),
-            ("2d", Some(172800)),
-            ("45", Some(45)),
-            ("", None),
-            ("5x", None),
-            ("m", None),
-        ] {
-            assert_eq!(parse_duration(t), want, "{t}");
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! kubectl-style durations: `30s`, `2m`, `1h30m`, `500ms`, or bare seconds.
+//! kubectl-style durations: `30s`, `2m`, `1h30m`, `2d`, `500ms`, or bare seconds.
 
 use std::time::Duration;
 
@@ -33,6 +33,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "s" => value,
             "m" => value * 60.0,
             "h" => value * 3600.0,
+            "d" => value * 86400.0,
             _ => return Err(bad()),
         };
         total += Duration::from_secs_f64(secs);
@@ -56,6 +57,7 @@ mod tests {
             ("1h30m", Some(5_400_000)),
             ("1m30s", Some(90_000)),
             ("500ms", Some(500)),
+            ("2d", Some(172_800_000)),
             ("1.5s", Some(1_500)),
             ("abc", None),
             ("10x", None),

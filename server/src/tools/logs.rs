@@ -1,6 +1,5 @@
 //! kubectl_logs: logs of a pod, or of the pods a workload selects.
 use super::{Ctx, ToolError, ToolResult, get};
-use crate::format::age;
 use futures::{AsyncReadExt as _, future::join_all};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
@@ -134,7 +133,9 @@ pub fn log_params(args: &Args) -> Result<LogParams, ToolError> {
     }
     let since_seconds = since
         .map(|s| {
-            age::parse_duration(s)
+            super::duration::parse(s)
+                .ok()
+                .map(|d| d.as_secs() as i64)
                 .filter(|n| *n > 0)
                 .ok_or_else(|| bad(format!("since {s:?} is not a duration like 5s, 2m or 3h")))
         })
