@@ -130,6 +130,35 @@ pub struct Config {
     pub verify_address_map: Option<PathBuf>,
 }
 
+/// The tracing filter from `RUST_LOG` (default `info,kube=warn`).
+///
+/// EnvFilter matches target *prefixes*, so `kube=warn` (meant for kube-rs) also
+/// silences this crate's `kube_mcp_operator` targets; unless a directive names
+/// this crate, it gets the global level (or `info`).
+pub fn log_filter(rust_log: Option<&str>) -> String {
+    let base = rust_log
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("info,kube=warn");
+    let directives: Vec<&str> = base.split(',').map(str::trim).collect();
+    let shadowed = directives
+        .iter()
+        .any(|d| d.starts_with("kube=") || d.starts_with("kube["));
+    let named = directives
+        .iter()
+        .any(|d| d.starts_with("kube_mcp_operator"));
+    if shadowed && !named {
+        let global = directives
+            .iter()
+            .find(|d| !d.is_empty() && !d.contains('='))
+            .copied()
+            .unwrap_or("info");
+        format!("{base},kube_mcp_operator={global}")
+    } else {
+        base.to_string()
+    }
+}
+
 impl Config {
     pub fn max_access(&self) -> Access {
         self.max_access.into()
@@ -185,6 +214,20 @@ mod tests {
         assert_eq!(c.config.metrics_addr, d.metrics_addr);
         assert!(c.config.verify && d.verify);
         assert!(c.config.verify_address_map.is_none());
+    }
+
+    #[test]
+    fn log_filter_keeps_the_operators_own_logs() {
+        assert_eq!(log_filter(None), "info,kube=warn,kube_mcp_operator=info");
+        assert_eq!(
+            log_filter(Some("warn,kube=error")),
+            "warn,kube=error,kube_mcp_operator=warn"
+        );
+        assert_eq!(log_filter(Some("debug")), "debug");
+        assert_eq!(
+            log_filter(Some("info,kube=warn,kube_mcp_operator=debug")),
+            "info,kube=warn,kube_mcp_operator=debug"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod deployment;
 pub mod error;
 pub mod guard;
 pub mod labels;
+pub mod leader;
 pub mod meta;
 pub mod metrics;
 pub mod names;

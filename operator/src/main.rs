@@ -6,6 +6,7 @@ use kube_mcp_operator::metrics::Metrics;
 use kube_mcp_operator::reconcile::{self, Context};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -25,16 +26,13 @@ async fn main() -> anyhow::Result<()> {
     }
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,kube=warn".into()),
+            tracing_subscriber::EnvFilter::try_new(kube_mcp_operator::config::log_filter(
+                std::env::var("RUST_LOG").ok().as_deref(),
+            ))
+            .unwrap_or_else(|_| "info".into()),
         )
         .init();
     let config = cli.config;
-    if config.leader_elect {
-        anyhow::bail!(
-            "--leader-elect is not implemented: run a single replica with `strategy: Recreate`"
-        );
-    }
     let client = kube::Client::try_default()
         .await
         .context("no Kubernetes client configuration (in-cluster or KUBECONFIG)")?;
@@ -72,14 +70,124 @@ async fn main() -> anyhow::Result<()> {
         max_access = ?config.max_access,
         allow_cluster_reads = config.allow_cluster_reads,
         network_policies = config.network_policies,
+        verify = config.verify,
+        leader_elect = config.leader_elect,
         "kube-mcp-operator starting"
     );
+    let leader_elect = config.leader_elect;
     let ctx = Arc::new(Context::new(client, config, metrics));
     ready.store(true, Ordering::Relaxed);
-    reconcile::run(ctx, shutdown.clone()).await;
+    if leader_elect {
+        if let Err(e) = run_while_leading(ctx, shutdown.clone()).await {
+            tracing::error!(error = %e, "leader election failed: exiting");
+            eprintln!("kube-mcp-operator: {e:#}");
+            std::process::exit(1);
+        }
+    } else {
+        reconcile::run(ctx, shutdown.clone()).await;
+    }
     shutdown.cancel();
     admin_task.await??;
     Ok(())
+}
+
+/// Waits for the Lease, runs the controller while holding it, and exits the
+/// process when it is lost or the lease task ends. On shutdown the Lease is released.
+async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    use kube_mcp_operator::leader;
+    let env = |k: &str| std::env::var(k).ok();
+    let namespace = leader::lease_namespace(
+        ctx.config.lease_namespace.as_deref(),
+        env("POD_NAMESPACE").as_deref(),
+    );
+    let hostname =
+        env("HOSTNAME").or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok());
+    let identity = leader::identity(
+        env("POD_NAME").as_deref(),
+        hostname.as_deref(),
+        std::process::id(),
+    );
+    let manager =
+        kube_lease_manager::LeaseManagerBuilder::new(ctx.client.clone(), leader::LEASE_NAME)
+            .with_namespace(&namespace)
+            .with_identity(&identity)
+            .with_field_manager(format!("kube-mcp-operator-{identity}"))
+            .with_duration(leader::LEASE_DURATION_SECONDS)
+            .with_grace(leader::LEASE_GRACE_SECONDS)
+            .build()
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot use the Lease {namespace}/{} (RBAC on leases in coordination.k8s.io?)",
+                    leader::LEASE_NAME
+                )
+            })?;
+    let (mut leading, task) = manager.watch().await;
+    tracing::info!(%namespace, lease = leader::LEASE_NAME, %identity, "waiting to become the leader");
+    while !*leading.borrow_and_update() {
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                drop(leading);
+                let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+                return Ok(());
+            }
+            changed = leading.changed() => {
+                if changed.is_err() {
+                    anyhow::bail!("the lease task ended before this replica became the leader: {}", ended(task).await);
+                }
+            }
+        }
+    }
+    tracing::info!(%namespace, lease = leader::LEASE_NAME, %identity, "became the leader: starting the controller");
+    enum Stop {
+        Controller,
+        Lost,
+        TaskEnded,
+    }
+    let stop = {
+        let controller = reconcile::run(ctx, shutdown.clone());
+        let lost = async {
+            loop {
+                if leading.changed().await.is_err() {
+                    return Stop::TaskEnded;
+                }
+                if !*leading.borrow_and_update() {
+                    return Stop::Lost;
+                }
+            }
+        };
+        tokio::select! {
+            _ = controller => Stop::Controller,
+            s = lost => s,
+        }
+    };
+    match stop {
+        Stop::Controller => {
+            // Shutting down: release the Lease so that a standby takes over at once.
+            drop(leading);
+            match tokio::time::timeout(Duration::from_secs(5), task).await {
+                Ok(Ok(Ok(_))) => tracing::info!("released the Lease"),
+                other => tracing::warn!(?other, "releasing the Lease failed; it expires by itself"),
+            }
+            Ok(())
+        }
+        Stop::Lost => anyhow::bail!(
+            "lost the Lease {namespace}/{} (another replica holds it, or it could not be renewed in time)",
+            leader::LEASE_NAME
+        ),
+        Stop::TaskEnded => anyhow::bail!("the lease task ended: {}", ended(task).await),
+    }
+}
+
+/// Why the lease task ended.
+async fn ended(
+    task: tokio::task::JoinHandle<kube_lease_manager::Result<kube_lease_manager::LeaseManager>>,
+) -> String {
+    match task.await {
+        Ok(Ok(_)) => "it stopped".into(),
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("it panicked or was cancelled: {e}"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -74,6 +74,12 @@ pub fn cluster_role(name: &str) -> ClusterRole {
                 &["escalate", "bind"],
             ),
             rule("events.k8s.io", &["events"], &["create", "patch"]),
+            // Leader election (--leader-elect).
+            rule(
+                "coordination.k8s.io",
+                &["leases"],
+                &["get", "create", "update", "patch"],
+            ),
         ]),
         aggregation_rule: None,
     }
@@ -98,6 +104,10 @@ mod tests {
                 .as_ref()
                 .unwrap()
                 .contains(&"mcpendpoints/status".to_string())
+        }));
+        assert!(rules.iter().any(|r| {
+            r.api_groups.as_deref() == Some(&["coordination.k8s.io".to_string()])
+                && r.verbs.iter().any(|v| v == "update")
         }));
     }
 }
