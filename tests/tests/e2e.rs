@@ -763,6 +763,25 @@ async fn the_operator_verifies_an_endpoint_over_mcp() {
         "a settled, verified endpoint: no write"
     );
     assert_eq!(metric(&v.metrics, matched).await, 1.0, "not verified again");
+
+    // A rotated token is verified again (the harness delivers it to the server).
+    let syncing = s.kubelet.spawn_loop(Duration::from_millis(300));
+    let rotated_at = Instant::now();
+    let rotate = json!({"metadata": {"annotations": {"kubemcp.io/rotate-token": "e2e-vfy"}}});
+    endpoints(&s.ns.client, &s.ns.name)
+        .patch(&s.name, &PatchParams::default(), &Patch::Merge(&rotate))
+        .await
+        .unwrap();
+    until(
+        "a verification with the rotated token",
+        Duration::from_secs(60),
+        || async { (metric(&v.metrics, matched).await >= 2.0).then_some(()) },
+    )
+    .await;
+    let reverified = rotated_at.elapsed();
+    syncing.abort();
+    let verified = condition_of(s, "Verified").await.unwrap();
+    assert_eq!(verified.0, "True", "{verified:?}");
     let sum = metric(&v.metrics, "kube_mcp_operator_verify_duration_seconds_sum").await;
     let count = metric(
         &v.metrics,
@@ -770,7 +789,8 @@ async fn the_operator_verifies_an_endpoint_over_mcp() {
     )
     .await;
     eprintln!(
-        "verified {after:?} after the address was known; {count} verification(s), mean {:.1} ms",
+        "verified {after:?} after the address was known, again {reverified:?} after a token rotation; \
+         {count} verification(s) in all, mean {:.1} ms",
         1000.0 * sum / count.max(1.0)
     );
 }
