@@ -239,6 +239,8 @@ async fn refuse(ep: &McpEndpoint, refusal: &Refusal, ctx: &Context) -> Result<Ac
     delete::<Deployment>(&Api::namespaced(client.clone(), &ns), &names::base(ep)).await?;
     let new = status::compute(ep, &Outcome::Refused(refusal), now());
     write_status(ep, new, ctx).await?;
+    // Nothing is deployed (status.verified is gone): verify afresh once granted again.
+    ctx.remember_verified(ObjectRef::from_obj(ep), None);
     Ok(Action::requeue(REQUEUE))
 }
 
@@ -477,6 +479,7 @@ async fn ask(ep: &McpEndpoint, token: &str, cfg: &Config) -> Result<VerifiedServ
 async fn cleanup(ep: &McpEndpoint, ctx: &Context) -> Result<Action> {
     info!(endpoint = %status::describe(ep), "endpoint deleted: removing cross-namespace and cluster-scoped grants");
     revoke_rbac(&ctx.client, ep).await?;
+    ctx.remember_verified(ObjectRef::from_obj(ep), None);
     Ok(Action::await_change())
 }
 
