@@ -128,6 +128,12 @@ pub struct Config {
     /// (re-read at each verification; for tests and clusters the operator cannot resolve).
     #[arg(long, env = "KUBE_MCP_VERIFY_ADDRESS_MAP", global = true)]
     pub verify_address_map: Option<PathBuf>,
+
+    /// Namespace the operator's pods run in (downward API `POD_NAMESPACE`; in a pod,
+    /// read from the ServiceAccount mount when unset). With --verify, endpoints'
+    /// NetworkPolicies admit the operator's pods (`app.kubernetes.io/name=kube-mcp-operator`) from there.
+    #[arg(long, env = "POD_NAMESPACE", global = true)]
+    pub operator_namespace: Option<String>,
 }
 
 /// The tracing filter from `RUST_LOG` (default `info,kube=warn`).
@@ -184,6 +190,7 @@ impl Default for Config {
             lease_namespace: None,
             verify: true,
             verify_address_map: None,
+            operator_namespace: None,
         }
     }
 }

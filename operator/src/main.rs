@@ -32,7 +32,15 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let config = cli.config;
+    let mut config = cli.config;
+    if config.operator_namespace.is_none() {
+        // In a pod without the downward API variable: the ServiceAccount's namespace.
+        config.operator_namespace =
+            std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
+    }
     let client = kube::Client::try_default()
         .await
         .context("no Kubernetes client configuration (in-cluster or KUBECONFIG)")?;
@@ -98,7 +106,7 @@ async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> an
     let env = |k: &str| std::env::var(k).ok();
     let namespace = leader::lease_namespace(
         ctx.config.lease_namespace.as_deref(),
-        env("POD_NAMESPACE").as_deref(),
+        ctx.config.operator_namespace.as_deref(),
     );
     let hostname =
         env("HOSTNAME").or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok());

@@ -10,6 +10,7 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
 
 fn port(p: i32, proto: &str) -> NetworkPolicyPort {
     NetworkPolicyPort {
@@ -39,6 +40,21 @@ pub fn network_policy(ep: &McpEndpoint, cfg: &Config) -> Option<NetworkPolicy> {
             ..NetworkPolicyPeer::default()
         }],
     };
+    let mut from = from;
+    // The operator's own MCP verification (--verify) comes from its pods.
+    if cfg.verify
+        && let Some(op_ns) = cfg.operator_namespace.as_deref().filter(|n| !n.is_empty())
+    {
+        let select = |k: &str, v: &str| LabelSelector {
+            match_labels: Some(BTreeMap::from([(k.to_string(), v.to_string())])),
+            match_expressions: None,
+        };
+        from.push(NetworkPolicyPeer {
+            namespace_selector: Some(select("kubernetes.io/metadata.name", op_ns)),
+            pod_selector: Some(select(labels::NAME, labels::MANAGER)),
+            ip_block: None,
+        });
+    }
     let ns = names::namespace(ep);
     Some(NetworkPolicy {
         metadata: meta::child(ep, &names::base(ep), Some(&ns)),
@@ -71,7 +87,6 @@ mod tests {
     use super::*;
     use crate::crd::{McpEndpointSpec, NetworkPeer, NetworkSpec};
     use crate::guard::tests::ep;
-    use std::collections::BTreeMap;
 
     #[test]
     fn off_by_flag() {
@@ -131,5 +146,48 @@ mod tests {
         let np = network_policy(&ep("a", s), &Config::default()).unwrap();
         let from = np.spec.unwrap().ingress.unwrap()[0].from.clone().unwrap();
         assert_eq!(from[0].namespace_selector, Some(sel));
+    }
+
+    #[test]
+    fn the_verifying_operator_is_admitted() {
+        let cfg = Config {
+            operator_namespace: Some("kube-mcp-system".into()),
+            ..Config::default()
+        };
+        let np = network_policy(&ep("a", McpEndpointSpec::default()), &cfg).unwrap();
+        let from = np.spec.unwrap().ingress.unwrap()[0].from.clone().unwrap();
+        assert_eq!(from.len(), 2, "own namespace and the operator");
+        let op = &from[1];
+        assert_eq!(
+            op.namespace_selector
+                .as_ref()
+                .unwrap()
+                .match_labels
+                .as_ref()
+                .unwrap()["kubernetes.io/metadata.name"],
+            "kube-mcp-system"
+        );
+        assert_eq!(
+            op.pod_selector
+                .as_ref()
+                .unwrap()
+                .match_labels
+                .as_ref()
+                .unwrap()[labels::NAME],
+            "kube-mcp-operator"
+        );
+        let off = Config {
+            verify: false,
+            ..cfg
+        };
+        let np = network_policy(&ep("a", McpEndpointSpec::default()), &off).unwrap();
+        assert_eq!(
+            np.spec.unwrap().ingress.unwrap()[0]
+                .from
+                .as_ref()
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }
