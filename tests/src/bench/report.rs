@@ -266,12 +266,22 @@ pub fn markdown(r: &Value) -> String {
             met(Some(conv.is_some_and(|s| s < 120.0)))
         );
         let w = f(&op["steady"]["operator_kind_writes"]);
+        let settled = op["converged"] == Value::Bool(true);
         let _ = writeln!(
             o,
-            "| 0 steady-state writes ({} s window) | {} write requests to the operator's kinds | {} |",
+            "| 0 steady-state writes ({} s window) | {} write requests to the operator's kinds{} | {} |",
             op["steady"]["window_seconds"],
             w.map(|w| format!("{w:.0}")).unwrap_or_else(|| "?".into()),
-            met(w.map(|w| w == 0.0))
+            if settled {
+                ""
+            } else {
+                " (but the window began before every endpoint was Ready: not a steady state)"
+            },
+            if settled {
+                met(w.map(|w| w == 0.0))
+            } else {
+                "–"
+            }
         );
     }
 
@@ -489,6 +499,12 @@ pub fn markdown(r: &Value) -> String {
             op["reconciles_at_convergence"]
         );
         let st = &op["steady"];
+        if op["converged"] != Value::Bool(true) {
+            let _ = writeln!(
+                o,
+                "| note | not every endpoint was Ready when the \"steady state\" window began, so it still saw convergence work |"
+            );
+        }
         let _ = writeln!(
             o,
             "| steady state ({} s): reconciles | {} |",
