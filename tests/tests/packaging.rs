@@ -425,16 +425,23 @@ fn chart_refuses_values_it_cannot_honour() {
             &["--set", "policy.maxAccess=NonDestructive"][..],
             "rbac.allowFullAccess=true",
         ),
-        (
-            &["--set", "leaderElection.enabled=true"][..],
-            "leader election",
-        ),
-        (&["--set", "replicas=2"][..], "replicas"),
+        (&["--set", "replicas=2"][..], "leaderElection.enabled=true"),
         (&["--set", "unknownValue=1"][..], "unknownValue"),
     ] {
         let err = helm_template(args).expect_err(&format!("{args:?} must be refused"));
         assert!(err.contains(why), "{args:?}: expected {why:?} in\n{err}");
     }
+    let ha = helm_template(&[
+        "--set",
+        "leaderElection.enabled=true",
+        "--set",
+        "replicas=2",
+    ])
+    .expect("two replicas with leader election render");
+    assert!(
+        ha.contains("--leader-elect=true") && ha.contains("type: RollingUpdate"),
+        "{ha}"
+    );
 }
 
 #[test]

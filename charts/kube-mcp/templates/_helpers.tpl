@@ -57,11 +57,8 @@ app.kubernetes.io/component: operator
 
 {{/* Refuses value combinations the operator or its RBAC cannot honour. */}}
 {{- define "kube-mcp.validate" -}}
-{{- if .Values.leaderElection.enabled }}
-{{- fail "leaderElection.enabled=true: kube-mcp-operator 0.1.0 has no leader election (it refuses --leader-elect); run one replica" }}
-{{- end }}
-{{- if gt (int .Values.replicas) 1 }}
-{{- fail "replicas > 1 needs leader election, which kube-mcp-operator 0.1.0 does not have; keep replicas: 1" }}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) }}
+{{- fail "replicas > 1 needs leaderElection.enabled=true: two operators without a Lease would fight over the same objects" }}
 {{- end }}
 {{- if and .Values.rbac.create (ne .Values.policy.maxAccess "ReadOnly") (not .Values.rbac.allowFullAccess) }}
 {{- fail (printf "policy.maxAccess=%s needs rbac.allowFullAccess=true: the operator can only grant write verbs it holds, or with escalate/bind on roles" .Values.policy.maxAccess) }}
