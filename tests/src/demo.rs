@@ -134,6 +134,35 @@ async fn wait_status(client: &Client, within: Duration) -> anyhow::Result<(Strin
     }
 }
 
+/// The Verified condition as `Status (Reason): message`, once it is True or
+/// `within` has passed.
+async fn wait_verified(client: &Client, within: Duration) -> String {
+    let api = endpoint_api(client);
+    let deadline = Instant::now() + within;
+    let mut last = "no Verified condition yet".to_string();
+    while Instant::now() < deadline {
+        if let Ok(ep) = api.get(ENDPOINT).await {
+            let conds = ep.data["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if let Some(c) = conds.iter().find(|c| c["type"] == "Verified") {
+                last = format!(
+                    "{} ({}): {}",
+                    c["status"].as_str().unwrap_or("?"),
+                    c["reason"].as_str().unwrap_or("?"),
+                    c["message"].as_str().unwrap_or("")
+                );
+                if c["status"] == "True" {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    last
+}
+
 pub fn client_configs(name: &str, url: &str, token: &str) -> String {
     let json = serde_json::json!({"mcpServers": {name: {"type": "http", "url": url, "headers": {"X-MCP-AUTH": token}}}});
     let vscode = serde_json::json!({"servers": {name: {"type": "http", "url": url, "headers": {"X-MCP-AUTH": token}}}});
@@ -167,7 +196,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     step(started, "installing the McpEndpoint CRD");
     install_crd(&client, &opts.repo_root).await?;
     step(started, "starting kube-mcp-operator");
-    let mut operator = spawn_operator(&cp, &[])?;
+    // Stands in for cluster DNS: the operator verifies the endpoint over MCP
+    // at the address the kubelet harness gives its server.
+    let verify_map = cp.data_dir().join("verify-address-map");
+    std::fs::write(&verify_map, "")?;
+    let verify_arg = verify_map.display().to_string();
+    let mut operator = spawn_operator(&cp, &["--verify-address-map", &verify_arg])?;
     let ns: Api<Namespace> = Api::all(client.clone());
     ns.patch(
         NAMESPACE,
@@ -206,6 +240,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         "waiting for the endpoint's pod; the kubelet harness runs kube-mcp-server for it",
     );
     let local = kubelet.wait_serving(Duration::from_secs(90)).await?;
+    let local_addr = local.trim_start_matches("http://").trim_end_matches("/mcp");
+    std::fs::write(
+        &verify_map,
+        format!("{ENDPOINT}.{NAMESPACE}.svc={local_addr}\n"),
+    )?;
     let _sync = kubelet.spawn_loop(Duration::from_secs(2));
     let secret = Api::<Secret>::namespaced(client.clone(), NAMESPACE)
         .get(&secret_name)
@@ -241,6 +280,14 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         .await;
     println!("kubectl_get pods -n {NAMESPACE}:\n{}", pods.text);
     mcp.close().await;
+    step(
+        started,
+        "waiting for the operator's own MCP check (condition Verified)",
+    );
+    println!(
+        "Verified: {}",
+        wait_verified(&client, Duration::from_secs(30)).await
+    );
     if opts.exit_after_client {
         step(started, "done (--exit-after-client)");
     } else {

@@ -398,6 +398,10 @@ async fn the_demo_command_runs_non_interactively() {
         stdout.contains("X-MCP-AUTH") && stdout.contains("[mcp_servers.team_a_readonly]"),
         "client configs: {stdout}"
     );
+    assert!(
+        stdout.contains("Verified: True (ToolsMatch)"),
+        "the operator verified the endpoint: {stdout}"
+    );
 }
 
 /// The official Python SDK against an operator-provisioned endpoint.
