@@ -8,6 +8,7 @@ pub mod admin;
 pub mod config;
 pub mod crd;
 pub mod deployment;
+pub mod drift;
 pub mod error;
 pub mod guard;
 pub mod labels;

@@ -11,7 +11,7 @@ use crate::guard::{self, Grant, Refusal};
 use crate::metrics::Metrics;
 use crate::names::{FIELD_MANAGER, FINALIZER};
 use crate::status::{self, Observed, Outcome, Verification};
-use crate::{deployment, labels, names, network_policy, rbac, secret, service, verify};
+use crate::{deployment, drift, labels, names, network_policy, rbac, secret, service, verify};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
@@ -114,6 +114,8 @@ fn apply_params() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).force()
 }
 
+/// The one apply path for every child: server-side apply, skipped (a read
+/// instead of a write) when the live object already is what we would apply.
 async fn apply<K>(api: &Api<K>, obj: &K) -> Result<K>
 where
     K: Resource + Serialize + DeserializeOwned + Clone + Debug,
@@ -123,8 +125,21 @@ where
         .name
         .clone()
         .ok_or(BuildError::MissingField("metadata.name"))?;
+    let fingerprint = drift::fingerprint(&serde_json::to_value(obj).map_err(Error::Serialize)?);
+    let mut obj = obj.clone();
+    obj.meta_mut()
+        .annotations
+        .get_or_insert_default()
+        .insert(drift::APPLIED.to_string(), fingerprint.clone());
+    if let Some(live) = api.get_opt(&name).await? {
+        let desired = serde_json::to_value(&obj).map_err(Error::Serialize)?;
+        let live_value = serde_json::to_value(&live).map_err(Error::Serialize)?;
+        if drift::up_to_date(&live_value, &desired, &fingerprint) {
+            return Ok(live);
+        }
+    }
     Ok(api
-        .patch(&name, &apply_params(), &Patch::Apply(obj))
+        .patch(&name, &apply_params(), &Patch::Apply(&obj))
         .await?)
 }
 
