@@ -37,6 +37,10 @@ struct Served {
     url: String,
     token: String,
     _operator: tokio::process::Child,
+    /// The operator's /metrics URL.
+    metrics: String,
+    /// The verify address map (stands in for cluster DNS).
+    _map: tempfile::NamedTempFile,
 }
 
 async fn until<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
@@ -68,48 +72,9 @@ async fn token_of(client: &Client, ns: &str, secret: &str) -> String {
         .to_string()
 }
 
+/// One endpoint served end to end, the operator verifying it over MCP.
 async fn serve(prefix: &str, spec: Value) -> Served {
-    let cp = cluster();
-    let ns = test_namespace(prefix).await;
-    demo::install_crd(&ns.client, &repo()).await.unwrap();
-    let operator = demo::spawn_operator(cp, &["--watch-namespaces", &ns.name]).unwrap();
-    let name = format!("{prefix}-ep");
-    let ep = json!({"apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint", "metadata": {"name": name, "namespace": ns.name}, "spec": spec});
-    endpoints(&ns.client, &ns.name)
-        .patch(&name, &PatchParams::apply("e2e-test"), &Patch::Apply(&ep))
-        .await
-        .unwrap();
-    let api = endpoints(&ns.client, &ns.name);
-    let secret = until(
-        "status.tokenSecretName",
-        Duration::from_secs(60),
-        || async {
-            let ep = api.get(&name).await.ok()?;
-            ep.data
-                .get("status")?
-                .get("tokenSecretName")?
-                .as_str()
-                .map(str::to_string)
-        },
-    )
-    .await;
-    let kubelet = Kubelet::new(
-        ns.client.clone(),
-        cp,
-        &ns.name,
-        &format!("app.kubernetes.io/instance={name}"),
-        &bins::path("kube-mcp-server"),
-    );
-    let url = kubelet.wait_serving(Duration::from_secs(90)).await.unwrap();
-    let token = token_of(&ns.client, &ns.name, &secret).await;
-    Served {
-        ns,
-        name,
-        kubelet,
-        url,
-        token,
-        _operator: operator,
-    }
+    serve_with_env(prefix, spec, vec![]).await
 }
 
 async fn sa_client(s: &Served) -> Client {
@@ -597,13 +562,8 @@ async fn the_mcp_conformance_suite_passes() {
 
 /// An endpoint served by the kubelet harness, with the operator verifying it
 /// over MCP through an address map that stands in for cluster DNS.
-struct Verified {
-    served: Served,
-    metrics: String,
-    _map: tempfile::NamedTempFile,
-}
-
-async fn serve_verified(prefix: &str, spec: Value, env: Vec<(String, String)>) -> Verified {
+/// Like [`serve`], with extra environment for the server processes.
+async fn serve_with_env(prefix: &str, spec: Value, env: Vec<(String, String)>) -> Served {
     let cp = cluster();
     let ns = test_namespace(prefix).await;
     demo::install_crd(&ns.client, &repo()).await.unwrap();
@@ -661,15 +621,13 @@ async fn serve_verified(prefix: &str, spec: Value, env: Vec<(String, String)>) -
     )
     .unwrap();
     let token = token_of(&ns.client, &ns.name, &secret).await;
-    Verified {
-        served: Served {
-            ns,
-            name,
-            kubelet,
-            url,
-            token,
-            _operator: operator,
-        },
+    Served {
+        ns,
+        name,
+        kubelet,
+        url,
+        token,
+        _operator: operator,
         metrics: format!("http://{metrics_addr}/metrics"),
         _map: map,
     }
@@ -703,8 +661,8 @@ async fn metric(url: &str, sample: &str) -> f64 {
 
 #[tokio::test]
 async fn the_operator_verifies_an_endpoint_over_mcp() {
-    let v = serve_verified("vfy", json!({"access": "ReadOnly"}), vec![]).await;
-    let s = &v.served;
+    let v = serve_with_env("vfy", json!({"access": "ReadOnly"}), vec![]).await;
+    let s = &v;
     let mapped = Instant::now();
     let (_, reason, message) = until("Verified=True", Duration::from_secs(90), || async {
         condition_of(s, "Verified")
@@ -801,13 +759,13 @@ async fn the_operator_verifies_an_endpoint_over_mcp() {
 
 #[tokio::test]
 async fn a_server_advertising_other_tools_degrades_the_endpoint() {
-    let v = serve_verified(
+    let v = serve_with_env(
         "vfx",
         json!({"access": "ReadOnly", "tools": ["kubectl_get", "kubectl_logs"]}),
         vec![("ALLOWED_TOOLS".into(), "ping".into())],
     )
     .await;
-    let s = &v.served;
+    let s = &v;
     let (_, reason, message) = until("Degraded=True", Duration::from_secs(90), || async {
         condition_of(s, "Degraded")
             .await
