@@ -31,7 +31,9 @@ async fn raw_initialize(url: &str, headers: &[(&str, &str)]) -> reqwest::StatusC
 
 #[tokio::test]
 async fn tools_list_follows_each_filter_mode() {
-    let cases: &[(&[(&str, &str)], usize, &str, &str)] = &[
+    // (environment, tool count, a tool present, a tool absent)
+    type Case<'a> = (&'a [(&'a str, &'a str)], usize, &'a str, &'a str);
+    let cases: &[Case] = &[
         (&[], 23, "kubectl_delete", ""),
         (
             &[("ALLOW_ONLY_READONLY_TOOLS", "true")],
@@ -357,6 +359,7 @@ async fn a_rotated_token_file_takes_effect_without_restart() {
         raw_initialize(&server.url, &[("x-mcp-auth", "first-token")]).await,
         200
     );
+    let pid = server.pid().expect("the server runs");
     let session = McpClient::connect(&server.url, Some("first-token"))
         .await
         .unwrap();
@@ -374,7 +377,11 @@ async fn a_rotated_token_file_takes_effect_without_restart() {
         raw_initialize(&server.url, &[("x-mcp-auth", "first-token")]).await,
         401
     );
-    assert_eq!(server.pid().is_some(), true, "same process, no restart");
+    assert_eq!(server.pid(), Some(pid), "same process, no restart");
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "the server is still running"
+    );
     drop(session);
 }
 
