@@ -56,10 +56,17 @@ impl McpClient {
     }
 
     pub async fn tools(&self) -> Vec<rmcp::model::Tool> {
+        self.try_tools()
+            .await
+            .unwrap_or_else(|e| panic!("tools/list failed: {e}"))
+    }
+
+    /// tools/list; a failure is `Err` (for drivers that record, not panic).
+    pub async fn try_tools(&self) -> Result<Vec<rmcp::model::Tool>, String> {
         self.service
             .list_all_tools()
             .await
-            .unwrap_or_else(|e| panic!("tools/list failed: {e}"))
+            .map_err(|e| e.to_string())
     }
 
     /// tools/call; a JSON-RPC error (unknown or filtered tool) is `Err`.

@@ -1,10 +1,10 @@
 //! Latency, throughput, memory and start-up of one server (or the floor).
 
-use super::client::Client;
 use super::procfs::{self, PeakSampler};
 use super::seed::Layout;
 use super::stats::{self, round3};
 use super::targets::{self, Kind, Programs, Scenario};
+use crate::mcp::McpClient as Client;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -57,9 +57,11 @@ pub struct Call {
 impl Driver {
     pub async fn connect(&self) -> Result<Conn, String> {
         match self {
-            Driver::Mcp { url, tool, args } => {
-                Ok(Conn::Mcp(Client::connect(url).await?, tool, args.clone()))
-            }
+            Driver::Mcp { url, tool, args } => Ok(Conn::Mcp(
+                Client::connect(url, None).await?,
+                tool,
+                args.clone(),
+            )),
             Driver::Floor {
                 client,
                 scenario,
@@ -73,7 +75,7 @@ impl Conn {
     pub async fn call(&self) -> Call {
         let t = Instant::now();
         match self {
-            Conn::Mcp(c, tool, args) => match c.call(tool, args).await {
+            Conn::Mcp(c, tool, args) => match c.try_call(tool, args.clone()).await {
                 Ok(o) => Call {
                     took: t.elapsed(),
                     bytes: o.text.len(),

@@ -2,7 +2,6 @@
 //! plane, starting kube-mcp-server and its peers, measuring latency,
 //! throughput, memory and start-up, operator scale, and the report.
 
-pub mod client;
 pub mod measure;
 pub mod operator;
 pub mod procfs;

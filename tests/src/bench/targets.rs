@@ -2,8 +2,8 @@
 //! is started, which of its tools answers each scenario, and the floor: the
 //! same API requests made directly with a kube::Client.
 
-use super::client::Client;
 use super::seed::Layout;
+use crate::mcp::McpClient as Client;
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -183,8 +183,8 @@ pub async fn start(
                 r.log_tail(30)
             );
         }
-        match Client::connect(&r.url).await {
-            Ok(c) => match c.tools().await {
+        match Client::connect(&r.url, None).await {
+            Ok(c) => match c.try_tools().await {
                 Ok(tools) => {
                     let took = t0.elapsed();
                     c.close().await;
