@@ -259,7 +259,7 @@ pub struct VerifiedServer {
 }
 
 fn tool_names_schema(_: &mut SchemaGenerator) -> Schema {
-    let names: Vec<&str> = kube_mcp_server::catalog::names().collect();
+    let names: Vec<&str> = kube_mcp_catalog::tools::names().collect();
     json_schema!({
         "type": "array",
         "items": { "type": "string", "enum": names },
@@ -368,9 +368,7 @@ mod tests {
     #[test]
     fn tool_enum_is_the_catalog() {
         let s = spec_schema();
-        let names: Vec<String> = kube_mcp_server::catalog::names()
-            .map(String::from)
-            .collect();
+        let names: Vec<String> = kube_mcp_catalog::tools::names().map(String::from).collect();
         assert_eq!(s["properties"]["tools"]["items"]["enum"], json!(names));
     }
 

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube_mcp_server::config::{SecretsMode, Settings, Transport};
+use kube_mcp_catalog::settings::{SecretsMode, Settings, Transport};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -309,8 +309,8 @@ mod tests {
         assert_eq!(env["KUBE_MCP_SECRETS"], "hidden");
         let tools: Vec<&str> = env["ALLOWED_TOOLS"].split(',').collect();
         for t in &tools {
-            let spec = kube_mcp_server::catalog::find(t).unwrap();
-            assert_ne!(spec.class, kube_mcp_server::catalog::ToolClass::Destructive);
+            let spec = kube_mcp_catalog::tools::find(t).unwrap();
+            assert_ne!(spec.class, kube_mcp_catalog::tools::ToolClass::Destructive);
         }
     }
 

@@ -5,7 +5,9 @@
 use crate::config::Config;
 use crate::crd::{Access, McpEndpoint, SecretsPolicy};
 use crate::names;
-use kube_mcp_server::catalog::{CATALOG, ToolClass, ToolSpec};
+use kube_mcp_catalog::policy::{self, Offer, Request};
+use kube_mcp_catalog::settings::SecretsMode;
+use kube_mcp_catalog::tools::{ToolClass, ToolSpec};
 
 /// Where an endpoint's server may act.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,9 @@ pub struct Grant {
     pub scope: Scope,
     /// Whether cluster-scoped catalog rules may be granted (operator policy).
     pub cluster_reads: bool,
+    /// Tools the spec asked for (or the ceiling allows) that are not offered,
+    /// one sentence each saying why.
+    pub dropped: Vec<String>,
 }
 
 impl Grant {
@@ -71,22 +76,51 @@ impl Refusal {
     }
 }
 
-/// Whether a tool of `class` is within the `access` ceiling.
-pub fn class_allowed(access: Access, class: ToolClass) -> bool {
+/// The highest tool class an access level offers.
+pub fn ceiling(access: Access) -> ToolClass {
     match access {
-        Access::ReadOnly => class == ToolClass::ReadOnly,
-        Access::NonDestructive => class != ToolClass::Destructive,
-        Access::Full => true,
+        Access::ReadOnly => ToolClass::ReadOnly,
+        Access::NonDestructive => ToolClass::Write,
+        Access::Full => ToolClass::Destructive,
     }
 }
 
-/// The effective tool set: the ceiling intersected with the allowlist, in catalog order.
-pub fn effective_tools(access: Access, allowlist: Option<&[String]>) -> Vec<&'static ToolSpec> {
-    CATALOG
-        .iter()
-        .filter(|t| class_allowed(access, t.class))
-        .filter(|t| allowlist.is_none_or(|l| l.iter().any(|n| n == t.name)))
-        .collect()
+/// The server's secrets mode for an endpoint's policy.
+pub fn secrets_mode(p: SecretsPolicy) -> SecretsMode {
+    match p {
+        SecretsPolicy::Hidden => SecretsMode::Hidden,
+        SecretsPolicy::Masked => SecretsMode::Masked,
+        SecretsPolicy::Visible => SecretsMode::Visible,
+    }
+}
+
+/// The effective tool set, in catalog order, and what was left out and why:
+/// the same decision the server makes from the settings the operator renders.
+pub fn offer(
+    access: Access,
+    allowlist: Option<&[String]>,
+    secrets: SecretsPolicy,
+    scope: &Scope,
+) -> Offer {
+    // Unknown names cannot pass the CRD's enum; should one appear anyway it
+    // is treated like any tool the endpoint does not get.
+    policy::offer(Request {
+        allowlist,
+        ceiling: ceiling(access),
+        secrets: secrets_mode(secrets),
+        cluster_scope: *scope == Scope::Cluster,
+    })
+    .unwrap_or_default()
+}
+
+/// The effective tool set alone.
+pub fn effective_tools(
+    access: Access,
+    allowlist: Option<&[String]>,
+    secrets: SecretsPolicy,
+    scope: &Scope,
+) -> Vec<&'static ToolSpec> {
+    offer(access, allowlist, secrets, scope).tools
 }
 
 /// The requested scope: the own namespace by default, `*` = cluster.
@@ -149,18 +183,25 @@ pub fn evaluate(ep: &McpEndpoint, cfg: &Config) -> Result<Grant, Refusal> {
             max.as_str()
         )));
     }
-    let tools = effective_tools(ep.spec.access, ep.spec.tools.as_deref());
-    if tools.is_empty() {
+    let offered = offer(
+        ep.spec.access,
+        ep.spec.tools.as_deref(),
+        ep.spec.secrets,
+        &scope,
+    );
+    if offered.tools.is_empty() {
         return Err(Refusal::NoEffectiveTools(format!(
-            "no tool of spec.tools is within spec.access {}; add a tool of that class to spec.tools, \
+            "no tool of spec.tools can be offered with spec.access {}: {}; add a tool of that class to spec.tools, \
              raise spec.access, or remove spec.tools",
-            ep.spec.access.as_str()
+            ep.spec.access.as_str(),
+            offered.explanations().join("; ")
         )));
     }
     Ok(Grant {
         access: ep.spec.access,
         secrets: ep.spec.secrets,
-        tools,
+        dropped: offered.explanations(),
+        tools: offered.tools,
         scope,
         cluster_reads: cfg.allow_cluster_reads,
     })
@@ -323,9 +364,15 @@ pub(crate) mod tests {
         }
     }
 
+    fn own() -> Scope {
+        Scope::Namespaces(vec!["a".into()])
+    }
+
     #[test]
     fn tool_sets_follow_the_ceiling() {
-        let ro = effective_tools(Access::ReadOnly, None);
+        use kube_mcp_catalog::tools::CATALOG;
+        let (m, v) = (SecretsPolicy::Masked, SecretsPolicy::Visible);
+        let ro = effective_tools(Access::ReadOnly, None, m, &own());
         assert!(ro.iter().all(|t| t.class == ToolClass::ReadOnly));
         assert_eq!(
             ro.len(),
@@ -334,14 +381,19 @@ pub(crate) mod tests {
                 .filter(|t| t.class == ToolClass::ReadOnly)
                 .count()
         );
-        let nd = effective_tools(Access::NonDestructive, None);
+        let nd = effective_tools(Access::NonDestructive, None, m, &own());
         assert!(nd.iter().all(|t| t.class != ToolClass::Destructive));
         assert!(nd.iter().any(|t| t.class == ToolClass::Write));
-        assert_eq!(effective_tools(Access::Full, None).len(), CATALOG.len());
+        assert_eq!(
+            effective_tools(Access::Full, None, v, &Scope::Cluster).len(),
+            CATALOG.len()
+        );
     }
 
     #[test]
     fn allowlist_intersects_the_ceiling() {
+        use kube_mcp_catalog::tools::CATALOG;
+        let m = SecretsPolicy::Masked;
         let write = CATALOG
             .iter()
             .find(|t| t.class == ToolClass::Write)
@@ -352,22 +404,21 @@ pub(crate) mod tests {
             .find(|t| t.class == ToolClass::ReadOnly)
             .unwrap()
             .name;
-        let list = vec![
-            write.to_string(),
-            read.to_string(),
-            "not-a-tool".to_string(),
-        ];
-        let got: Vec<_> = effective_tools(Access::ReadOnly, Some(&list))
+        let list = vec![write.to_string(), read.to_string()];
+        let got: Vec<_> = effective_tools(Access::ReadOnly, Some(&list), m, &own())
             .iter()
             .map(|t| t.name)
             .collect();
         assert_eq!(got, [read]);
-        let got = effective_tools(Access::NonDestructive, Some(&list));
+        let o = offer(Access::ReadOnly, Some(&list), m, &own());
+        assert_eq!(o.dropped.len(), 1, "the write tool is reported as dropped");
+        let got = effective_tools(Access::NonDestructive, Some(&list), m, &own());
         assert_eq!(got.len(), 2);
     }
 
     #[test]
     fn no_effective_tools_is_refused() {
+        use kube_mcp_catalog::tools::CATALOG;
         let write = CATALOG
             .iter()
             .find(|t| t.class == ToolClass::Write)

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
-use kube_mcp_server::catalog::{RuleScope, SECRETS};
+use kube_mcp_catalog::tools::{RuleScope, SECRETS};
 use std::collections::{BTreeMap, BTreeSet};
 
 const READ_VERBS: &[&str] = &["get", "list", "watch"];
@@ -163,7 +163,7 @@ mod tests {
     use crate::config::Config;
     use crate::crd::McpEndpointSpec;
     use crate::guard::{evaluate, tests::ep};
-    use kube_mcp_server::catalog::{CATALOG, ToolClass};
+    use kube_mcp_catalog::tools::{CATALOG, ToolClass};
 
     const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
@@ -249,11 +249,16 @@ mod tests {
 
     #[test]
     fn only_full_gets_cluster_writes() {
+        let cfg = Config {
+            admin_namespaces: vec!["a".into()],
+            ..Config::default()
+        };
         let s = McpEndpointSpec {
             access: Access::Full,
+            namespaces: Some(vec!["*".into()]),
             ..Default::default()
         };
-        let (e, g) = grant("a", s, &Config::default());
+        let (e, g) = grant("a", s, &cfg);
         let (cr, _) = cluster_role(&e, &g).unwrap();
         let verbs = all_verbs(cr.rules.as_ref().unwrap());
         assert!(

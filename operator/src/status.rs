@@ -77,7 +77,7 @@ pub fn tool_diff(effective: &[String], advertised: &[String]) -> ToolDiff {
 /// server listing them in another order does not change the status.
 pub fn catalog_order(mut tools: Vec<String>) -> Vec<String> {
     let pos = |t: &String| {
-        kube_mcp_server::catalog::names()
+        kube_mcp_catalog::tools::names()
             .position(|n| n == t)
             .unwrap_or(usize::MAX)
     };
@@ -546,7 +546,7 @@ mod tests {
 
     #[test]
     fn catalog_order_is_stable() {
-        let names: Vec<String> = kube_mcp_server::catalog::names()
+        let names: Vec<String> = kube_mcp_catalog::tools::names()
             .take(3)
             .map(String::from)
             .collect();

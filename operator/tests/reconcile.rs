@@ -14,12 +14,12 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBind
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
+use kube_mcp_catalog::tools::{CATALOG, RuleScope, ToolClass};
 use kube_mcp_operator::config::Config;
 use kube_mcp_operator::crd::{Access, McpEndpoint, McpEndpointSpec, SecretsPolicy};
 use kube_mcp_operator::metrics::Metrics;
 use kube_mcp_operator::reconcile::{self, Context};
 use kube_mcp_operator::{labels, status};
-use kube_mcp_server::catalog::{CATALOG, RuleScope, ToolClass};
 use kube_mcp_tests::{client_with_token, service_account_token, test_namespace};
 use tokio_util::sync::CancellationToken;
 
@@ -229,7 +229,7 @@ fn env_of(d: &Deployment) -> BTreeMap<String, String> {
 
 /// Two read-only tools with rules, the second with namespaced rules only (from the catalog, no name spelled).
 fn two_read_tools() -> (&'static str, &'static str) {
-    let with_rules = |t: &&kube_mcp_server::catalog::ToolSpec| {
+    let with_rules = |t: &&kube_mcp_catalog::tools::ToolSpec| {
         t.class == ToolClass::ReadOnly && !t.rules.is_empty()
     };
     let b = CATALOG
@@ -302,7 +302,7 @@ async fn read_only_endpoint_can_read_and_nothing_else() {
     assert_eq!(env["KUBE_MCP_NAMESPACES"], ns.name);
     for t in env["ALLOWED_TOOLS"].split(',') {
         assert_eq!(
-            kube_mcp_server::catalog::find(t).unwrap().class,
+            kube_mcp_catalog::tools::find(t).unwrap().class,
             ToolClass::ReadOnly
         );
     }
@@ -631,7 +631,7 @@ async fn bad_specs_are_rejected_by_the_api_server() {
         msg.contains("spec.tools[0]") && msg.contains("no_such_tool"),
         "{msg}"
     );
-    let first = kube_mcp_server::catalog::names().next().unwrap();
+    let first = kube_mcp_catalog::tools::names().next().unwrap();
     assert!(
         msg.contains(first),
         "the message lists the allowed names: {msg}"
@@ -819,7 +819,7 @@ async fn changed_tools_reach_the_deployment_and_the_role() {
         (env_of(&d)["ALLOWED_TOOLS"] == b).then_some(())
     })
     .await;
-    let want: std::collections::BTreeSet<String> = kube_mcp_server::catalog::find(b)
+    let want: std::collections::BTreeSet<String> = kube_mcp_catalog::tools::find(b)
         .unwrap()
         .rules
         .iter()

@@ -1,73 +1,83 @@
-//! Which tools this server offers, with the seed's precedence:
-//! ALLOWED_TOOLS > ALLOW_ONLY_READONLY_TOOLS > ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS.
+//! Which tools this server offers, with the seed's precedence
+//! (ALLOWED_TOOLS > ALLOW_ONLY_READONLY_TOOLS > ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS),
+//! then what each tool needs (a cluster-wide scope, visible Secrets).
+//!
+//! The decision is [`kube_mcp_catalog::policy::offer`], the same function the
+//! operator uses for an endpoint's tools and RBAC.
 
-use crate::catalog::{self, CATALOG, ToolClass, ToolSpec};
 use crate::config::Settings;
+use crate::scope::Scope;
+use kube_mcp_catalog::policy::{self, Offer, Request};
+use kube_mcp_catalog::{CATALOG, ToolClass, ToolId, ToolSpec};
 use std::collections::BTreeSet;
 
+/// Why the settings name no usable set of tools.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("unknown tool(s) in ALLOWED_TOOLS: {unknown}. Known tools: {known}")]
-pub struct UnknownTools {
-    pub unknown: String,
-    pub known: String,
+pub enum FilterError {
+    #[error("ALLOWED_TOOLS: {0}")]
+    Unknown(#[from] policy::UnknownTools),
+    #[error("ALLOWED_TOOLS names tools this server cannot offer: {0}")]
+    CannotOffer(String),
 }
 
 /// The set of tools one server offers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolFilter {
-    enabled: BTreeSet<&'static str>,
+    enabled: BTreeSet<ToolId>,
+    /// Tools left out by what they need, one sentence each (logged at start-up).
+    pub dropped: Vec<String>,
 }
 
 impl ToolFilter {
-    pub fn from_settings(s: &Settings) -> Result<Self, UnknownTools> {
-        let allowed: Vec<&str> = s
+    pub fn from_settings(s: &Settings) -> Result<Self, FilterError> {
+        let allowed: Vec<String> = s
             .allowed_tools
             .iter()
-            .map(|t| t.trim())
+            .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
             .collect();
-        if !allowed.is_empty() {
-            let unknown: Vec<&str> = allowed
-                .iter()
-                .copied()
-                .filter(|t| catalog::find(t).is_none())
-                .collect();
-            if !unknown.is_empty() {
-                return Err(UnknownTools {
-                    unknown: unknown.join(", "),
-                    known: catalog::names().collect::<Vec<_>>().join(", "),
-                });
-            }
-            return Ok(Self::only(|t| allowed.contains(&t.name)));
+        let ceiling = if !allowed.is_empty() || (!s.readonly && !s.non_destructive) {
+            ToolClass::Destructive
+        } else if s.readonly {
+            ToolClass::ReadOnly
+        } else {
+            ToolClass::Write
+        };
+        let offer = policy::offer(Request {
+            allowlist: (!allowed.is_empty()).then_some(allowed.as_slice()),
+            ceiling,
+            secrets: s.secrets_mode(),
+            cluster_scope: Scope::from_list(&s.namespaces).is_all(),
+        })?;
+        // A tool asked for by name that cannot be offered is a configuration
+        // error, not something to drop quietly.
+        if !allowed.is_empty() && !offer.dropped.is_empty() {
+            return Err(FilterError::CannotOffer(offer.explanations().join("; ")));
         }
-        if s.readonly {
-            return Ok(Self::only(|t| t.class == ToolClass::ReadOnly));
-        }
-        if s.non_destructive {
-            return Ok(Self::only(|t| t.class != ToolClass::Destructive));
-        }
-        Ok(Self::only(|_| true))
+        Ok(Self::from_offer(&offer))
     }
 
-    fn only(keep: impl Fn(&ToolSpec) -> bool) -> Self {
+    fn from_offer(offer: &Offer) -> Self {
         Self {
-            enabled: CATALOG.iter().filter(|t| keep(t)).map(|t| t.name).collect(),
+            enabled: offer.tools.iter().map(|t| t.id).collect(),
+            dropped: offer.explanations(),
         }
     }
 
-    pub fn allows(&self, name: &str) -> bool {
-        self.enabled.contains(name)
+    pub fn allows(&self, id: ToolId) -> bool {
+        self.enabled.contains(&id)
     }
 
     /// Enabled tools in catalog order.
     pub fn tools(&self) -> impl Iterator<Item = &'static ToolSpec> + '_ {
-        CATALOG.iter().filter(|t| self.enabled.contains(t.name))
+        CATALOG.iter().filter(|t| self.enabled.contains(&t.id))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SecretsMode;
 
     fn names(s: Settings) -> Vec<&'static str> {
         ToolFilter::from_settings(&s)
@@ -77,28 +87,35 @@ mod tests {
             .collect()
     }
 
+    fn visible() -> Settings {
+        Settings {
+            secrets: Some(SecretsMode::Visible),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn precedence_table() {
         let ro = Settings {
             readonly: true,
-            ..Default::default()
+            ..visible()
         };
         let nd = Settings {
             non_destructive: true,
-            ..Default::default()
+            ..visible()
         };
         let both = Settings {
             readonly: true,
             non_destructive: true,
-            ..Default::default()
+            ..visible()
         };
         let allow = Settings {
             allowed_tools: vec!["kubectl_delete".into(), " ping".into()],
             readonly: true,
             non_destructive: true,
-            ..Default::default()
+            ..visible()
         };
-        assert_eq!(names(Settings::default()).len(), 23);
+        assert_eq!(names(visible()).len(), 23);
         assert_eq!(
             names(ro),
             [
@@ -124,13 +141,36 @@ mod tests {
     }
 
     #[test]
+    fn masked_secrets_leave_out_helm_and_a_scope_leaves_out_nodes() {
+        let f = ToolFilter::from_settings(&Settings {
+            namespaces: vec!["team-a".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(!f.allows(ToolId::InstallHelmChart));
+        assert!(!f.allows(ToolId::NodeManagement));
+        assert!(f.allows(ToolId::KubectlDelete));
+        assert_eq!(f.dropped.len(), 4, "{:?}", f.dropped);
+        // Asked for by name, they are a start-up error that says why.
+        let err = ToolFilter::from_settings(&Settings {
+            allowed_tools: vec!["kubectl_get".into(), "install_helm_chart".into()],
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("KUBE_MCP_SECRETS=visible"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_allowed_tool_lists_the_known_names() {
         let s = Settings {
             allowed_tools: vec!["kubectl_get".into(), "kubectl_nuke".into()],
             ..Default::default()
         };
         let err = ToolFilter::from_settings(&s).unwrap_err();
-        assert_eq!(err.unknown, "kubectl_nuke");
+        assert!(err.to_string().contains("kubectl_nuke"), "{err}");
         assert!(err.to_string().contains("kubectl_get, kubectl_describe"));
     }
 }

@@ -1,11 +1,11 @@
 //! The MCP face of the server: tools/list and tools/call from the catalog
 //! through the filter, resources, the prompt, and logging/setLevel.
 
-use crate::catalog;
-use crate::filter::ToolFilter;
+use crate::call::{self, Call, Session};
 use crate::metrics::Metrics;
 use crate::tools::{self, Ctx, ToolError};
 use crate::{prompts, resources};
+use kube_mcp_catalog::{ToolClass, ToolId, ToolSpec};
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::*;
 use rmcp::service::RequestContext;
@@ -13,24 +13,58 @@ use rmcp::{ErrorData as McpError, RoleServer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The MCP annotations of a catalog entry.
+pub fn annotations(spec: &ToolSpec) -> ToolAnnotations {
+    let mut a = ToolAnnotations::new()
+        .read_only(spec.class == ToolClass::ReadOnly)
+        .destructive(spec.class == ToolClass::Destructive)
+        .idempotent(spec.idempotent)
+        .open_world(spec.open_world);
+    a.title = Some(spec.title.to_string());
+    a
+}
+
+/// The MCP tool definition advertised in tools/list.
+pub fn to_tool(spec: &ToolSpec) -> Tool {
+    Tool::new(
+        spec.name,
+        spec.description,
+        Arc::new((tools::entry(spec.id).schema)()),
+    )
+    .with_annotations(annotations(spec))
+}
+
 #[derive(Clone)]
 pub struct McpHandler {
     pub ctx: Arc<Ctx>,
-    pub filter: Arc<ToolFilter>,
     pub metrics: Arc<Metrics>,
     tools: Arc<Vec<Tool>>,
+    session: Arc<Session>,
 }
 
 impl McpHandler {
-    pub fn new(ctx: Arc<Ctx>, filter: Arc<ToolFilter>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(ctx: Arc<Ctx>, metrics: Arc<Metrics>) -> Self {
         // Built once: in stateless HTTP mode a handler is made per request.
-        let tools = Arc::new(filter.tools().map(|t| t.to_tool()).collect());
+        let tools = Arc::new(ctx.filter.tools().map(to_tool).collect());
         Self {
             ctx,
-            filter,
             metrics,
             tools,
+            session: Arc::default(),
         }
+    }
+
+    /// The handler for a new MCP session: shares everything but the
+    /// session's own choices.
+    pub fn for_session(&self) -> Self {
+        Self {
+            session: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    fn prompt_offered(&self) -> bool {
+        prompts::NEEDS.iter().all(|t| self.ctx.filter.allows(*t))
     }
 
     /// Runs one tool call, bounded in time, and records it.
@@ -39,13 +73,13 @@ impl McpHandler {
         name: &str,
         args: Option<JsonObject>,
     ) -> Result<CallToolResult, McpError> {
-        let Some(spec) = catalog::find(name) else {
+        let Some(spec) = kube_mcp_catalog::find(name) else {
             return Err(McpError::invalid_params(
                 format!("unknown tool {name:?}; tools/list shows the tools this server offers"),
                 None,
             ));
         };
-        if !self.filter.allows(spec.name) {
+        if !self.ctx.filter.allows(spec.id) {
             return Err(McpError::invalid_params(
                 format!(
                     "tool {name:?} is not enabled on this server (ALLOWED_TOOLS / ALLOW_ONLY_READONLY_TOOLS / ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS)"
@@ -55,16 +89,17 @@ impl McpHandler {
         }
         let started = Instant::now();
         let limit = Duration::from_secs(self.ctx.settings.tool_timeout_seconds.max(1));
-        let result =
-            match tokio::time::timeout(limit, tools::call(&self.ctx, spec.name, args)).await {
-                Ok(r) => r,
-                Err(_) => Err(ToolError::Timeout(spec.name)),
-            };
+        let call = Call::new(self.session.clone());
+        let run = tokio::time::timeout(limit, tools::call(&self.ctx, spec.id, args));
+        let result = match call::within(call.clone(), run).await {
+            Ok(r) => r,
+            Err(_) => Err(ToolError::Timeout(spec.id)),
+        };
         let took = started.elapsed();
         let outcome = match &result {
             Ok(_) => "ok",
             Err(ToolError::Api(_)) => "api_error",
-            Err(ToolError::NotImplemented { .. }) => "not_implemented",
+            Err(ToolError::NotOffered(_)) => "refused",
             Err(ToolError::Timeout(_)) => "timeout",
             Err(_) => "invalid",
         };
@@ -75,9 +110,13 @@ impl McpHandler {
             duration_ms = took.as_millis() as u64,
             "tool call"
         );
+        // The gate masked every Secret value on the way in; what it masked is
+        // also cut from the text going out, errors included.
         Ok(match result {
-            Ok(text) => CallToolResult::success(vec![ContentBlock::text(self.ctx.bound(text))]),
-            Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
+            Ok(text) => CallToolResult::success(vec![ContentBlock::text(
+                self.ctx.bound(call.redact(&text)),
+            )]),
+            Err(e) => CallToolResult::error(vec![ContentBlock::text(call.redact(&e.to_string()))]),
         })
     }
 }
@@ -128,7 +167,13 @@ impl ServerHandler for McpHandler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(ListResourcesResult::with_all_items(resources::list()))
+        // The resources are kubectl_get listings: offered only where it is.
+        let list = if self.ctx.filter.allows(ToolId::KubectlGet) {
+            resources::list()
+        } else {
+            vec![]
+        };
+        Ok(ListResourcesResult::with_all_items(list))
     }
 
     async fn read_resource(
@@ -136,14 +181,18 @@ impl ServerHandler for McpHandler {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if !resources::URIS.iter().any(|(u, _, _)| *u == request.uri) {
+        if !self.ctx.filter.allows(ToolId::KubectlGet)
+            || !resources::URIS.iter().any(|(u, _, _)| *u == request.uri)
+        {
             return Err(McpError::resource_not_found(
                 format!("unknown resource {}", request.uri),
                 None,
             ));
         }
-        match resources::read(&self.ctx, &request.uri).await {
+        let call = Call::new(self.session.clone());
+        match call::within(call.clone(), resources::read(&self.ctx, &request.uri)).await {
             Ok(text) => {
+                let text = call.redact(&text);
                 let contents = ResourceContents::TextResourceContents {
                     uri: request.uri,
                     mime_type: Some("application/json".into()),
@@ -152,7 +201,7 @@ impl ServerHandler for McpHandler {
                 };
                 Ok(ReadResourceResult::new(vec![contents]).into())
             }
-            Err(e) => Err(McpError::internal_error(e.to_string(), None)),
+            Err(e) => Err(McpError::internal_error(call.redact(&e.to_string()), None)),
         }
     }
 
@@ -161,7 +210,13 @@ impl ServerHandler for McpHandler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(ListPromptsResult::with_all_items(prompts::list()))
+        Ok(ListPromptsResult::with_all_items(
+            if self.prompt_offered() {
+                prompts::list()
+            } else {
+                vec![]
+            },
+        ))
     }
 
     async fn get_prompt(
@@ -169,6 +224,20 @@ impl ServerHandler for McpHandler {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
+        if !self.prompt_offered() {
+            return Err(McpError::invalid_params(
+                format!(
+                    "prompt {:?} is not offered: it needs the tools {}, and this server does not enable them all",
+                    request.name,
+                    prompts::NEEDS
+                        .iter()
+                        .map(|t| t.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None,
+            ));
+        }
         let args = request.arguments.unwrap_or_default();
         prompts::get(&request.name, &args)
             .map(|messages| GetPromptResult::new(messages).into())

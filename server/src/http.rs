@@ -59,7 +59,7 @@ pub fn router(
         .disable_allowed_hosts()
         .disable_allowed_origins();
     let mcp = StreamableHttpService::new(
-        move || Ok(handler.clone()),
+        move || Ok(handler.for_session()),
         LocalSessionManager::default().into(),
         config,
     );
@@ -173,7 +173,7 @@ async fn sse_connect(State(s): State<AppState>) -> Response {
         .unwrap_or_else(|e| e.into_inner())
         .insert(id.clone(), to_server);
     let ct = s.shutdown.child_token();
-    let handler = s.handler.clone();
+    let handler = s.handler.for_session();
     let sessions = s.sse.clone();
     let session_id = id.clone();
     let session_ct = ct.clone();

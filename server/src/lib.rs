@@ -1,11 +1,16 @@
 //! kube-mcp-server: a Kubernetes MCP server with native API calls.
+
+// The catalog and the settings are shared with the operator; kept under
+// their old names so `crate::config::Settings` reads as before.
+pub use kube_mcp_catalog::settings as config;
+pub use kube_mcp_catalog::tools as catalog;
 pub mod auth;
-pub mod catalog;
+pub mod call;
 pub mod cluster;
-pub mod config;
 pub mod discovery;
 pub mod filter;
 pub mod format;
+pub mod gate;
 pub mod guard;
 pub mod handler;
 pub mod http;

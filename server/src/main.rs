@@ -57,8 +57,8 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                     "title": t.title,
                     "description": t.description,
                     "class": t.class,
-                    "annotations": t.annotations(),
-                    "inputSchema": (t.schema)(),
+                    "annotations": kube_mcp_server::handler::annotations(t),
+                    "inputSchema": (kube_mcp_server::tools::entry(t.id).schema)(),
                     "rbac": t.rules,
                 })
             })
@@ -69,8 +69,11 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     let access = ClusterAccess::from_env()?;
     tracing::info!(source = %access.source, context = access.context.as_deref().unwrap_or("-"), "cluster access");
     let settings = Arc::new(settings);
-    let ctx = Arc::new(Ctx::connect(settings.clone(), access).await?);
-    let handler = McpHandler::new(ctx, Arc::new(filter), Arc::new(Metrics::default()));
+    for why in &filter.dropped {
+        tracing::info!("not offered: {why}");
+    }
+    let ctx = Arc::new(Ctx::connect(settings.clone(), filter, access).await?);
+    let handler = McpHandler::new(ctx, Arc::new(Metrics::default()));
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
     match settings.transport() {

@@ -12,14 +12,41 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// Table rows, nested `items`) unless `mode` is [`SecretsMode::Visible`].
 /// managedFields are dropped for every object, as kubectl does by default.
 pub fn redact(v: &mut Value, mode: SecretsMode) {
-    walk(v, mode != SecretsMode::Visible, false);
+    walk(v, mode != SecretsMode::Visible, false, &mut vec![]);
+}
+
+/// [`redact`], returning the values it replaced in the forms they can take
+/// in text: as stored (base64) and decoded, when that is text.
+pub fn redact_collect(v: &mut Value, mode: SecretsMode) -> Vec<String> {
+    let mut seen = vec![];
+    walk(v, mode != SecretsMode::Visible, false, &mut seen);
+    seen
+}
+
+fn remember(value: &Value, seen: &mut Vec<String>) {
+    use base64::Engine;
+    match value {
+        Value::String(s) => {
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(s)
+                && let Ok(text) = String::from_utf8(bytes)
+            {
+                seen.push(text);
+            }
+            seen.push(s.clone());
+        }
+        Value::Object(m) => m.values().for_each(|x| remember(x, seen)),
+        Value::Array(a) => a.iter().for_each(|x| remember(x, seen)),
+        _ => {}
+    }
 }
 
 /// `in_secret_list`: the value is an item of a SecretList, whose items carry
 /// no `kind` of their own.
-fn walk(v: &mut Value, mask: bool, in_secret_list: bool) {
+fn walk(v: &mut Value, mask: bool, in_secret_list: bool, seen: &mut Vec<String>) {
     match v {
-        Value::Array(items) => items.iter_mut().for_each(|i| walk(i, mask, in_secret_list)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| walk(i, mask, in_secret_list, seen)),
         Value::Object(obj) => {
             let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
             let is_secret = kind == "Secret"
@@ -35,7 +62,7 @@ fn walk(v: &mut Value, mask: bool, in_secret_list: bool) {
                         .and_then(Value::as_object_mut)
                         .and_then(|a| a.get_mut(LAST_APPLIED))
                     && let Some(masked) =
-                        mask_embedded(last.as_str().unwrap_or_default(), is_secret)
+                        mask_embedded(last.as_str().unwrap_or_default(), is_secret, seen)
                 {
                     *last = Value::String(masked);
                 }
@@ -43,10 +70,12 @@ fn walk(v: &mut Value, mask: bool, in_secret_list: bool) {
             if mask && is_secret {
                 for field in ["data", "stringData"] {
                     match obj.get_mut(field) {
-                        Some(Value::Object(data)) => data
-                            .values_mut()
-                            .for_each(|x| *x = Value::String(MASK.into())),
+                        Some(Value::Object(data)) => data.values_mut().for_each(|x| {
+                            remember(x, seen);
+                            *x = Value::String(MASK.into())
+                        }),
                         Some(other @ (Value::String(_) | Value::Array(_))) => {
+                            remember(other, seen);
                             *other = Value::String(MASK.into())
                         }
                         _ => {}
@@ -57,7 +86,7 @@ fn walk(v: &mut Value, mask: bool, in_secret_list: bool) {
                 // Table rows hold partial objects under `object`; lists hold `items`.
                 let child_in_list = is_secret_list && key == "items";
                 if key != "data" || !is_secret {
-                    walk(child, mask, child_in_list);
+                    walk(child, mask, child_in_list, seen);
                 }
             }
         }
@@ -72,14 +101,17 @@ fn looks_like_object(obj: &serde_json::Map<String, Value>) -> bool {
 /// The last-applied annotation is a JSON document of its own. Returns the
 /// replacement when it holds a Secret (masked inside), or when it cannot be
 /// read on an object known to be a Secret (hidden whole rather than leaked).
-fn mask_embedded(text: &str, outer_is_secret: bool) -> Option<String> {
+fn mask_embedded(text: &str, outer_is_secret: bool, seen: &mut Vec<String>) -> Option<String> {
     match serde_json::from_str::<Value>(text) {
         Ok(mut inner) if inner.get("kind").and_then(Value::as_str) == Some("Secret") => {
-            walk(&mut inner, true, false);
+            walk(&mut inner, true, false, seen);
             Some(serde_json::to_string(&inner).unwrap_or_else(|_| MASK.into()))
         }
         Ok(_) if !outer_is_secret => None,
-        _ if outer_is_secret => Some(MASK.into()),
+        _ if outer_is_secret => {
+            seen.push(text.to_string());
+            Some(MASK.into())
+        }
         _ => None,
     }
 }

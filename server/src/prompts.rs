@@ -1,9 +1,17 @@
 //! MCP prompts: k8s-diagnose.
 
+use kube_mcp_catalog::ToolId;
 use rmcp::model::{Prompt, PromptArgument, PromptMessage, Role};
 use serde_json::{Map, Value};
 
 pub const DIAGNOSE: &str = "k8s-diagnose";
+
+/// The tools the diagnosis calls: the prompt is offered only where all are.
+pub const NEEDS: &[ToolId] = &[
+    ToolId::KubectlGet,
+    ToolId::KubectlDescribe,
+    ToolId::KubectlLogs,
+];
 
 pub fn list() -> Vec<Prompt> {
     vec![Prompt::new(
@@ -59,18 +67,23 @@ pub fn diagnose_text(keyword: &str, namespace: Option<&str>) -> String {
             "namespace: <the pod's namespace>".to_string(),
         ),
     };
+    let (get, describe, logs) = (
+        ToolId::KubectlGet.name(),
+        ToolId::KubectlDescribe.name(),
+        ToolId::KubectlLogs.name(),
+    );
     format!(
         r#"Diagnose Kubernetes pods and nodes whose names contain "{keyword}" {where_}.
 Use only the tools named below, read-only, and report what you find before suggesting any change.
 
 Step 1 - Find the pods.
-  Call kubectl_get with {list_args}.
+  Call {get} with {list_args}.
   Keep the rows whose NAME contains "{keyword}" (case-insensitive). Note STATUS, READY,
   RESTARTS, AGE and NODE for each. If none match, say so, also check
-  kubectl_get with resourceType: "nodes", output: "wide" (step 5), and stop there.
+  {get} with resourceType: "nodes", output: "wide" (step 5), and stop there.
 
 Step 2 - Inspect each matching pod that is not Running and Ready, or that restarts.
-  Call kubectl_describe with resourceType: "pod", name: <pod>, {ns_arg}.
+  Call {describe} with resourceType: "pod", name: <pod>, {ns_arg}.
   Read the container states (Waiting/Terminated reasons such as CrashLoopBackOff,
   ImagePullBackOff, ErrImagePull, OOMKilled, CreateContainerConfigError), the
   conditions (PodScheduled, Initialized, ContainersReady, Ready), resource requests and
@@ -78,23 +91,23 @@ Step 2 - Inspect each matching pod that is not Running and Ready, or that restar
   Unhealthy, BackOff, Killing).
 
 Step 3 - Read the logs.
-  Call kubectl_logs with resourceType: "pod", name: <pod>, {ns_arg}, tail: 100
+  Call {logs} with resourceType: "pod", name: <pod>, {ns_arg}, tail: 100
   (add container: <name> for a multi-container pod).
   For a container that restarted, also call it with previous: true to see why the
   last instance died. Look for stack traces, "error", "fatal", failed connections,
   missing configuration or permissions.
 
 Step 4 - Look at what owns the pod and the recent events around it.
-  In kubectl_describe, "Controlled By" names the owner (ReplicaSet, StatefulSet, Job,
-  DaemonSet); describe it and, for a ReplicaSet, its Deployment (kubectl_describe
+  In {describe}, "Controlled By" names the owner (ReplicaSet, StatefulSet, Job,
+  DaemonSet); describe it and, for a ReplicaSet, its Deployment ({describe}
   resourceType: "deployment") to compare desired and ready replicas and the rollout.
-  Call kubectl_get with resourceType: "events", {ns_arg},
+  Call {get} with resourceType: "events", {ns_arg},
   fieldSelector: "involvedObject.name=<pod>" for the pod's events in time order.
 
 Step 5 - Check the nodes.
-  Call kubectl_get with resourceType: "nodes", output: "wide", and keep the nodes whose
+  Call {get} with resourceType: "nodes", output: "wide", and keep the nodes whose
   name contains "{keyword}" plus the nodes the pods above run on.
-  For each, call kubectl_describe with resourceType: "node", name: <node>: check the
+  For each, call {describe} with resourceType: "node", name: <node>: check the
   conditions (Ready, MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable),
   taints, cordoning (Unschedulable), capacity against allocated requests, and events.
   (A server limited to some namespaces cannot read nodes; then say so and skip this.)

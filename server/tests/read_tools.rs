@@ -1337,20 +1337,23 @@ async fn latency_of_get_on_100_pods() {
         (k == "KUBECONFIG_PATH").then(|| path.clone())
     })
     .expect("access");
-    let ctx = kube_mcp_server::tools::Ctx::connect(
-        std::sync::Arc::new(kube_mcp_server::config::Settings::default()),
-        access,
-    )
-    .await
-    .expect("ctx");
+    let settings = kube_mcp_server::config::Settings::default();
+    let filter = kube_mcp_server::filter::ToolFilter::from_settings(&settings).expect("filter");
+    let ctx = kube_mcp_server::tools::Ctx::connect(std::sync::Arc::new(settings), filter, access)
+        .await
+        .expect("ctx");
     for output in ["table", "json"] {
         let mut times = vec![];
         for _ in 0..20 {
             let args = json!({"resourceType": "pods", "namespace": ns.name, "output": output});
             let t = Instant::now();
-            let text = kube_mcp_server::tools::call(&ctx, "kubectl_get", args.as_object().cloned())
-                .await
-                .expect("kubectl_get");
+            let text = kube_mcp_server::tools::call(
+                &ctx,
+                kube_mcp_catalog::ToolId::KubectlGet,
+                args.as_object().cloned(),
+            )
+            .await
+            .expect("kubectl_get");
             times.push(t.elapsed());
             assert!(text.contains("p-099"));
         }

@@ -2,6 +2,7 @@
 use super::{Ctx, ToolError, ToolResult};
 use crate::discovery::Resource;
 use crate::format::table::Table;
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -104,7 +105,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     let list = select(&all, &args);
     let output = args.output.as_deref().map(str::trim).unwrap_or("wide");
     let text = render(&list, output).map_err(|reason| ToolError::InvalidArgs {
-        tool: "list_api_resources",
+        tool: ToolId::ListApiResources,
         reason,
     })?;
     Ok(ctx.bound(text))

@@ -2,6 +2,7 @@
 use super::manifest::{self, Target};
 use super::{Ctx, ToolError, ToolResult};
 use kube::api::{Patch, PatchParams};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,7 +33,7 @@ pub struct Args {
 pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     let text = manifest::text(
         ctx,
-        "kubectl_apply",
+        ToolId::KubectlApply,
         args.manifest.as_deref(),
         args.filename.as_deref(),
     )

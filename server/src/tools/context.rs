@@ -7,6 +7,7 @@ use super::{Ctx, ToolError, ToolResult};
 use crate::cluster::ClusterError;
 use crate::format::{self, table::Table};
 use kube::config::Kubeconfig;
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -36,7 +37,7 @@ fn yes() -> bool {
     true
 }
 
-const TOOL: &str = "kubectl_context";
+const TOOL: ToolId = ToolId::KubectlContext;
 
 fn bad(reason: impl Into<String>) -> ToolError {
     ToolError::InvalidArgs {
@@ -173,13 +174,25 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| bad("set needs the name of a context (kubectl_context operation=list shows them)"))?;
             access.check_context(name)?;
-            ctx.set_context(name).await?;
+            ctx.may_switch_context(&access)?;
+            let Some(call) = crate::call::current() else {
+                return Err(ToolError::Invalid(
+                    "no session to switch the context of".into(),
+                ));
+            };
+            if ctx.settings.stateless && ctx.settings.transport() != crate::config::Transport::Stdio
+            {
+                return Err(ToolError::Invalid(
+                    "this server is stateless (KUBE_MCP_STATELESS): a switch would not outlive this request; pass `context` to each call instead".into(),
+                ));
+            }
+            call.session.set_context(name);
             match output {
                 "name" => format!("{name}\n"),
                 _ => render(
                     &json!({
                         "success": true,
-                        "message": format!("Current context set to {name} (for this server; the kubeconfig file is not changed)"),
+                        "message": format!("Current context set to {name} for this session (other sessions and the kubeconfig file are not changed)"),
                         "context": name,
                     }),
                     output,

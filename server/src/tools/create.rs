@@ -3,6 +3,7 @@ use super::manifest::{self, Target};
 use super::{Ctx, ToolError, ToolResult};
 use base64::Engine;
 use kube::api::PostParams;
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -67,7 +68,7 @@ fn yes() -> bool {
     true
 }
 
-const TOOL: &str = "kubectl_create";
+const TOOL: ToolId = ToolId::KubectlCreate;
 
 fn invalid(reason: impl Into<String>) -> ToolError {
     ToolError::InvalidArgs {

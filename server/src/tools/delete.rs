@@ -2,6 +2,7 @@
 use super::manifest::{self, dynamic_api, object_ref};
 use super::{Ctx, ToolError, ToolResult};
 use kube::api::{DeleteParams, ListParams, PropagationPolicy};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -32,7 +33,7 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-const TOOL: &str = "kubectl_delete";
+const TOOL: ToolId = ToolId::KubectlDelete;
 
 /// The delete options: force means grace period 0, else the given one.
 pub fn delete_params(force: bool, grace: Option<i64>) -> Result<DeleteParams, ToolError> {

@@ -5,6 +5,7 @@ use crate::discovery::Resource;
 use crate::format::describe;
 use kube::Client;
 use kube::api::ListParams;
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -34,7 +35,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     let name = args.name.trim();
     if name.is_empty() {
         return Err(ToolError::InvalidArgs {
-            tool: "kubectl_describe",
+            tool: ToolId::KubectlDescribe,
             reason: "name must not be empty".into(),
         });
     }

@@ -2,6 +2,7 @@
 use super::{Ctx, ToolError, ToolResult};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, AttachParams};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::time::Duration;
@@ -24,7 +25,7 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-const TOOL: &str = "exec_in_pod";
+const TOOL: ToolId = ToolId::ExecInPod;
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 
 /// Reads a stream to its end, keeping at most `max` bytes; returns the kept

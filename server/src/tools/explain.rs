@@ -7,6 +7,7 @@
 //! `$ref`/`allOf`/array items, printed like `kubectl explain`.
 use super::{Ctx, ToolError, ToolResult};
 use crate::discovery::Resource;
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -29,7 +30,7 @@ pub struct Args {
     pub output: Option<String>,
 }
 
-const TOOL: &str = "explain_resource";
+const TOOL: ToolId = ToolId::ExplainResource;
 
 /// Levels `recursive` descends at most.
 pub const MAX_DEPTH: usize = 12;

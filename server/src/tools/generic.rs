@@ -1,6 +1,7 @@
 //! kubectl_generic: common kubectl verbs mapped onto the native tools.
-use super::{Ctx, ToolError, ToolResult, parse_args};
+use super::{Ctx, ToolError, ToolResult};
 use kube::api::{Patch, PatchParams};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -32,7 +33,7 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-const TOOL: &str = "kubectl_generic";
+const TOOL: ToolId = ToolId::KubectlGeneric;
 pub const SUPPORTED: &str = "get, describe, delete, label, annotate, scale, rollout, cordon, uncordon, drain, apply, patch, create, logs, explain, api-resources";
 
 fn invalid(reason: impl Into<String>) -> ToolError {
@@ -224,9 +225,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     );
     let mut m = Map::new();
     put(&mut m, "context", context.clone());
+    // Every verb runs as the tool it stands for, through the filter.
     macro_rules! call {
-        ($tool:literal, $f:path) => {
-            $f(ctx, parse_args($tool, Some(m))?).await
+        ($tool:ident) => {
+            super::delegate(ctx, TOOL, ToolId::$tool, m).await
         };
     }
     let rt_v = rt.clone().map(Value::String);
@@ -261,14 +263,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 "sortBy",
                 input.text(&["sort-by"]).map(Value::String),
             );
-            call!("kubectl_get", super::get::run)
+            call!(KubectlGet)
         }
         "describe" => {
             put(&mut m, "resourceType", rt_v);
             put(&mut m, "name", name_v);
             put(&mut m, "namespace", namespace);
             put(&mut m, "allNamespaces", Some(json!(all_ns)));
-            call!("kubectl_describe", super::describe::run)
+            call!(KubectlDescribe)
         }
         "delete" => {
             put(&mut m, "resourceType", rt_v);
@@ -291,9 +293,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 "gracePeriodSeconds",
                 input.number(&["grace-period"])?.map(|n| json!(n)),
             );
-            call!("kubectl_delete", super::delete::run)
+            call!(KubectlDelete)
         }
         "label" | "annotate" => {
+            // Done here, under kubectl_patch's name and rules.
+            super::require(ctx, TOOL, ToolId::KubectlPatch)?;
             let (Some(rt), Some(name)) = (rt, name) else {
                 return Err(invalid(format!("{command} needs resourceType and name")));
             };
@@ -327,7 +331,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 "replicas",
                 input.number(&["replicas"])?.map(|n| json!(n)),
             );
-            call!("kubectl_scale", super::scale::run)
+            call!(KubectlScale)
         }
         "rollout" => {
             put(&mut m, "subCommand", sub.map(Value::String));
@@ -354,7 +358,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 "watch",
                 input.switch(&["watch", "w"]).map(Value::Bool),
             );
-            call!("kubectl_rollout", super::rollout::run)
+            call!(KubectlRollout)
         }
         "cordon" | "uncordon" | "drain" => {
             // `kubectl cordon NODE`: the node may come as name or as the first argument.
@@ -393,7 +397,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                     .switch(&["confirm-drain", "confirmDrain"])
                     .map(Value::Bool),
             );
-            call!("node_management", super::node::run)
+            call!(NodeManagement)
         }
         "apply" => {
             put(
@@ -413,7 +417,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 "force",
                 input.switch(&["force-conflicts"]).map(Value::Bool),
             );
-            call!("kubectl_apply", super::apply::run)
+            call!(KubectlApply)
         }
         "patch" => {
             put(&mut m, "resourceType", rt_v);
@@ -435,7 +439,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 input.text(&["patch-file"]).map(Value::String),
             );
             put(&mut m, "dryRun", dry_run);
-            call!("kubectl_patch", super::patch::run)
+            call!(KubectlPatch)
         }
         "create" => {
             // `create secret generic NAME`, `create service clusterip NAME`: the
@@ -501,7 +505,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
             if !input.positional.is_empty() {
                 put(&mut m, "command", Some(json!(input.positional)));
             }
-            call!("kubectl_create", super::create::run)
+            call!(KubectlCreate)
         }
         "logs" => {
             let (rt, name) = match (rt, name) {
@@ -539,7 +543,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 "labelSelector",
                 input.text(&["selector", "l"]).map(Value::String),
             );
-            call!("kubectl_logs", super::logs::run)
+            call!(KubectlLogs)
         }
         "explain" => {
             let resource = match (rt, name) {
@@ -557,7 +561,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 "recursive",
                 input.switch(&["recursive"]).map(Value::Bool),
             );
-            call!("explain_resource", super::explain::run)
+            call!(ExplainResource)
         }
         "api-resources" => {
             put(
@@ -585,7 +589,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                     .or(input.text(&["output", "o"]))
                     .map(Value::String),
             );
-            call!("list_api_resources", super::api_resources::run)
+            call!(ListApiResources)
         }
         "" => Err(invalid(format!(
             "command is required; supported: {SUPPORTED}"

@@ -11,6 +11,7 @@ use crate::format::{self, age, describe};
 use kube::Client;
 use kube::api::{DynamicObject, ListParams};
 use kube::core::Request;
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -39,7 +40,7 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-const TOOL: &str = "kubectl_get";
+const TOOL: ToolId = ToolId::KubectlGet;
 
 /// Items per list request.
 pub const PAGE_SIZE: u32 = 500;

@@ -3,6 +3,7 @@
 //! (mode 0600, in a private temporary directory, deleted after the call).
 use super::{Ctx, ToolError, ToolResult};
 use crate::config::SecretsMode;
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -69,7 +70,7 @@ fn yes() -> bool {
     true
 }
 
-fn invalid(tool: &'static str, reason: impl Into<String>) -> ToolError {
+fn invalid(tool: ToolId, reason: impl Into<String>) -> ToolError {
     ToolError::InvalidArgs {
         tool,
         reason: reason.into(),
@@ -118,7 +119,7 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// Helm's release-name rule: lower-case DNS label characters, at most 53.
-pub fn check_release_name(tool: &'static str, name: &str) -> Result<(), ToolError> {
+pub fn check_release_name(tool: ToolId, name: &str) -> Result<(), ToolError> {
     let ok = !name.is_empty()
         && name.len() <= 53
         && name
@@ -140,11 +141,7 @@ pub fn check_release_name(tool: &'static str, name: &str) -> Result<(), ToolErro
 
 /// What helm is given as the chart: a local directory (only inside the
 /// allowed directory) or a reference helm resolves (repo/chart, oci://, https://).
-pub fn chart_arg(
-    tool: &'static str,
-    chart: &str,
-    files_dir: Option<&Path>,
-) -> Result<String, ToolError> {
+pub fn chart_arg(tool: ToolId, chart: &str, files_dir: Option<&Path>) -> Result<String, ToolError> {
     let c = chart.trim();
     if c.is_empty() || c.starts_with('-') {
         return Err(invalid(
@@ -170,7 +167,7 @@ pub fn chart_arg(
     Ok(c.to_string())
 }
 
-fn check_repo(tool: &'static str, repo: Option<&str>) -> Result<Option<String>, ToolError> {
+fn check_repo(tool: ToolId, repo: Option<&str>) -> Result<Option<String>, ToolError> {
     match repo.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
         Some(r)
@@ -248,7 +245,7 @@ impl Workspace {
     fn values_args(
         &self,
         ctx: &Ctx,
-        tool: &'static str,
+        tool: ToolId,
         values: Option<&Value>,
         values_file: Option<&str>,
     ) -> Result<Vec<String>, ToolError> {
@@ -349,7 +346,7 @@ async fn precheck(
 }
 
 pub async fn install(ctx: &Ctx, args: InstallArgs) -> ToolResult {
-    const TOOL: &str = "install_helm_chart";
+    const TOOL: ToolId = ToolId::InstallHelmChart;
     check_release_name(TOOL, &args.name)?;
     let chart = chart_arg(TOOL, &args.chart, ctx.settings.files_dir.as_deref())?;
     let repo = check_repo(TOOL, args.repo.as_deref())?;
@@ -402,7 +399,7 @@ pub async fn install(ctx: &Ctx, args: InstallArgs) -> ToolResult {
 }
 
 pub async fn upgrade(ctx: &Ctx, args: UpgradeArgs) -> ToolResult {
-    const TOOL: &str = "upgrade_helm_chart";
+    const TOOL: ToolId = ToolId::UpgradeHelmChart;
     check_release_name(TOOL, &args.name)?;
     let chart = chart_arg(TOOL, &args.chart, ctx.settings.files_dir.as_deref())?;
     let repo = check_repo(TOOL, args.repo.as_deref())?;
@@ -422,7 +419,7 @@ pub async fn upgrade(ctx: &Ctx, args: UpgradeArgs) -> ToolResult {
 }
 
 pub async fn uninstall(ctx: &Ctx, args: UninstallArgs) -> ToolResult {
-    const TOOL: &str = "uninstall_helm_chart";
+    const TOOL: ToolId = ToolId::UninstallHelmChart;
     check_release_name(TOOL, &args.name)?;
     let ns = ctx.namespace(args.namespace.as_deref()).await?;
     let ws = Workspace::new(ctx, args.context.as_deref()).await?;
@@ -450,9 +447,13 @@ mod tests {
             ("", false),
             ("--set=a", false),
         ] {
-            assert_eq!(check_release_name("t", n).is_ok(), ok, "{n}");
+            assert_eq!(
+                check_release_name(ToolId::InstallHelmChart, n).is_ok(),
+                ok,
+                "{n}"
+            );
         }
-        assert!(check_release_name("t", &"a".repeat(54)).is_err());
+        assert!(check_release_name(ToolId::InstallHelmChart, &"a".repeat(54)).is_err());
     }
 
     #[test]
@@ -461,37 +462,40 @@ mod tests {
         std::fs::create_dir(tmp.path().join("mychart")).unwrap();
         let d = Some(tmp.path());
         let abs = tmp.path().join("mychart");
-        assert_eq!(chart_arg("t", "bitnami/nginx", d).unwrap(), "bitnami/nginx");
         assert_eq!(
-            chart_arg("t", "oci://r.example/c", d).unwrap(),
+            chart_arg(ToolId::InstallHelmChart, "bitnami/nginx", d).unwrap(),
+            "bitnami/nginx"
+        );
+        assert_eq!(
+            chart_arg(ToolId::InstallHelmChart, "oci://r.example/c", d).unwrap(),
             "oci://r.example/c"
         );
         assert!(
-            chart_arg("t", abs.to_str().unwrap(), d)
+            chart_arg(ToolId::InstallHelmChart, abs.to_str().unwrap(), d)
                 .unwrap()
                 .ends_with("mychart")
         );
         assert!(
-            chart_arg("t", "/etc", d)
+            chart_arg(ToolId::InstallHelmChart, "/etc", d)
                 .unwrap_err()
                 .to_string()
                 .contains("outside")
         );
         assert!(
-            chart_arg("t", "./mychart", None)
+            chart_arg(ToolId::InstallHelmChart, "./mychart", None)
                 .unwrap_err()
                 .to_string()
                 .contains("KUBE_MCP_FILES_DIR")
         );
-        assert!(chart_arg("t", "--post-renderer=x", d).is_err());
-        assert!(chart_arg("t", "file:///etc", d).is_err());
+        assert!(chart_arg(ToolId::InstallHelmChart, "--post-renderer=x", d).is_err());
+        assert!(chart_arg(ToolId::InstallHelmChart, "file:///etc", d).is_err());
         assert_eq!(
-            check_repo("t", Some("https://charts.example"))
+            check_repo(ToolId::InstallHelmChart, Some("https://charts.example"))
                 .unwrap()
                 .as_deref(),
             Some("https://charts.example")
         );
-        assert!(check_repo("t", Some("/local")).is_err());
+        assert!(check_repo(ToolId::InstallHelmChart, Some("/local")).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use futures::{AsyncReadExt as _, future::join_all};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use kube::api::{Api, ListParams, LogParams};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -41,7 +42,7 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-const TOOL: &str = "kubectl_logs";
+const TOOL: ToolId = ToolId::KubectlLogs;
 
 /// How long `follow` streams at most.
 pub const FOLLOW_SECONDS: u64 = 10;

@@ -6,6 +6,7 @@ use super::{Ctx, ToolError};
 use crate::discovery::{DiscoveryError, Resource};
 use kube::Client;
 use kube::api::{Api, DynamicObject};
+use kube_mcp_catalog::ToolId;
 use serde_json::Value;
 
 /// Parses manifest text into objects. JSON (an object or an array of
@@ -224,7 +225,7 @@ pub async fn resolve_all(
 /// Reads the manifest text from `manifest` or `filename` (exactly one).
 pub async fn text(
     ctx: &Ctx,
-    tool: &'static str,
+    tool: ToolId,
     manifest: Option<&str>,
     filename: Option<&str>,
 ) -> Result<String, ToolError> {

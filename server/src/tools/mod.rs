@@ -23,11 +23,16 @@ pub mod port_forward;
 pub mod rollout;
 pub mod scale;
 
+use crate::call;
 use crate::cluster::{ClusterAccess, ClusterError};
 use crate::config::{SecretsMode, Settings};
 use crate::discovery::{Discovery, DiscoveryError, Resource};
+use crate::filter::ToolFilter;
+use crate::gate::{self, GateLayer};
 use crate::scope::{OutOfScope, Scope};
+use futures::future::BoxFuture;
 use kube::Client;
+use kube_mcp_catalog::ToolId;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -38,7 +43,7 @@ use tokio::sync::RwLock;
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     #[error("invalid arguments for {tool}: {reason}")]
-    InvalidArgs { tool: &'static str, reason: String },
+    InvalidArgs { tool: ToolId, reason: String },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -53,16 +58,21 @@ pub enum ToolError {
     Cluster(#[from] ClusterError),
     #[error("{}", api_message(.0))]
     Api(#[from] kube::Error),
-    #[error("{tool} is not available yet in kube-mcp-server")]
-    NotImplemented { tool: &'static str },
+    #[error(
+        "{0} is not enabled on this server (ALLOWED_TOOLS / ALLOW_ONLY_READONLY_TOOLS / ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS, secrets mode, namespace scope)"
+    )]
+    NotOffered(ToolId),
     #[error("{0} timed out; narrow the request or raise KUBE_MCP_TOOL_TIMEOUT_SECONDS")]
-    Timeout(&'static str),
+    Timeout(ToolId),
 }
 
 pub type ToolResult = Result<String, ToolError>;
 
 /// The API server's own words, with the status code and reason it gave.
 fn api_message(e: &kube::Error) -> String {
+    if let Some(refusal) = gate::refusal(e) {
+        return format!("refused by this server: {refusal}");
+    }
     match e {
         kube::Error::Api(s) => {
             let hint = match s.code {
@@ -87,7 +97,10 @@ fn api_message(e: &kube::Error) -> String {
 /// What stays the same between calls: settings, discovery, the live client.
 pub struct Ctx {
     pub settings: Arc<Settings>,
+    /// The tools this server offers; every call, delegated ones too, passes it.
+    pub filter: ToolFilter,
     pub scope: Scope,
+    gate: GateLayer,
     pub discovery: Discovery,
     live: RwLock<Live>,
     pub forwards: port_forward::Registry,
@@ -100,17 +113,32 @@ struct Live {
     default_namespace: String,
 }
 
+/// A client for `config` behind the gate: the only kind of client a tool gets.
+fn gated(config: kube::Config, gate: &GateLayer) -> Result<Client, ToolError> {
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(gate)
+        .build())
+}
+
 impl Ctx {
     /// Connects with the configured cluster access.
     pub async fn connect(
         settings: Arc<Settings>,
+        filter: ToolFilter,
         access: ClusterAccess,
     ) -> Result<Self, ToolError> {
+        let scope = Scope::from_list(&settings.namespaces);
+        let gate = GateLayer::new(gate::Policy {
+            scope: scope.clone(),
+            secrets: settings.secrets_mode(),
+        });
         let config = access.config(None).await?;
         let default_namespace = config.default_namespace.clone();
-        let client = Client::try_from(config)?;
+        let client = gated(config, &gate)?;
         Ok(Self {
-            scope: Scope::from_list(&settings.namespaces),
+            scope,
+            gate,
+            filter,
             settings,
             discovery: Discovery::default(),
             live: RwLock::new(Live {
@@ -123,17 +151,62 @@ impl Ctx {
         })
     }
 
-    /// The client for a call: the live one, or one for the context the call names.
+    /// The context a call runs in: the one it names, else the one its
+    /// session switched to, else the server's.
+    fn wanted_context(context: Option<&str>) -> Option<String> {
+        context
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .or_else(|| call::current().and_then(|c| c.session.context()))
+    }
+
+    /// The client for a call: the server's, or one for another context
+    /// (named by the call or chosen by its session).
     pub async fn client(&self, context: Option<&str>) -> Result<Client, ToolError> {
         let live = self.live.read().await;
-        match context.filter(|c| !c.is_empty() && Some(*c) != live.context.as_deref()) {
+        match Self::wanted_context(context).filter(|c| Some(c) != live.context.as_ref()) {
             None => Ok(live.client.clone()),
-            Some(c) => Ok(Client::try_from(live.access.config(Some(c)).await?)?),
+            Some(c) => {
+                self.may_switch_context(&live.access)?;
+                gated(live.access.config(Some(&c)).await?, &self.gate)
+            }
+        }
+    }
+
+    /// Whether calls may use another kubeconfig context than the server's.
+    /// A server with a namespace scope or a tool policy was configured for
+    /// one cluster; one in a pod has no contexts.
+    pub fn may_switch_context(&self, access: &ClusterAccess) -> Result<(), ToolError> {
+        let s = &self.settings;
+        let why = if access.source == crate::cluster::Source::InCluster {
+            Some("it runs in a pod with its ServiceAccount (no kubeconfig contexts)")
+        } else if !self.scope.is_all() {
+            Some("it is limited to some namespaces (KUBE_MCP_NAMESPACES)")
+        } else if !s.allowed_tools.is_empty() || s.readonly || s.non_destructive {
+            Some(
+                "it has a tool policy (ALLOWED_TOOLS / ALLOW_ONLY_*), which holds for its own cluster",
+            )
+        } else {
+            None
+        };
+        match why {
+            Some(w) => Err(ToolError::Invalid(format!(
+                "this server does not switch kubeconfig contexts: {w}; leave out `context`"
+            ))),
+            None => Ok(()),
         }
     }
 
     pub async fn default_namespace(&self) -> String {
-        self.live.read().await.default_namespace.clone()
+        let live = self.live.read().await;
+        match Self::wanted_context(None).filter(|c| Some(c) != live.context.as_ref()) {
+            Some(c) => match live.access.config(Some(&c)).await {
+                Ok(config) => config.default_namespace,
+                Err(_) => live.default_namespace.clone(),
+            },
+            None => live.default_namespace.clone(),
+        }
     }
 
     /// The namespace a call targets, checked against the scope.
@@ -150,20 +223,9 @@ impl Ctx {
         self.live.read().await.access.clone()
     }
 
+    /// The context the calling session uses.
     pub async fn current_context(&self) -> Option<String> {
-        self.live.read().await.context.clone()
-    }
-
-    /// Switches later calls to `context`.
-    pub async fn set_context(&self, context: &str) -> Result<(), ToolError> {
-        let mut live = self.live.write().await;
-        let config = live.access.config(Some(context)).await?;
-        live.default_namespace = config.default_namespace.clone();
-        live.client = Client::try_from(config)?;
-        live.context = Some(context.to_string());
-        drop(live);
-        self.discovery.invalidate().await;
-        Ok(())
+        Self::wanted_context(None).or(self.live.read().await.context.clone())
     }
 
     /// Recreates the client from the same credentials (after an upgrade or
@@ -171,7 +233,7 @@ impl Ctx {
     pub async fn reconnect(&self) -> Result<(), ToolError> {
         let mut live = self.live.write().await;
         let config = live.access.config(live.context.as_deref()).await?;
-        live.client = Client::try_from(config)?;
+        live.client = gated(config, &self.gate)?;
         drop(live);
         self.discovery.invalidate().await;
         Ok(())
@@ -229,7 +291,7 @@ pub fn bound(mut text: String, max: usize) -> String {
 
 /// Parses a call's arguments into a tool's argument type.
 pub fn parse_args<T: DeserializeOwned>(
-    tool: &'static str,
+    tool: ToolId,
     args: Option<Map<String, Value>>,
 ) -> Result<T, ToolError> {
     serde_json::from_value(Value::Object(args.unwrap_or_default())).map_err(|e| {
@@ -240,45 +302,130 @@ pub fn parse_args<T: DeserializeOwned>(
     })
 }
 
-/// Runs the tool `name` (already checked against the filter).
-pub async fn call(ctx: &Ctx, name: &'static str, args: Option<Map<String, Value>>) -> ToolResult {
-    macro_rules! run {
-        ($f:path) => {
-            $f(ctx, parse_args(name, args)?).await
+/// A tool's handler: its arguments as the client sent them, parsed inside.
+pub type Handler =
+    for<'a> fn(&'a Ctx, ToolId, Option<Map<String, Value>>) -> BoxFuture<'a, ToolResult>;
+
+/// The server side of a catalog entry: its input schema and its handler.
+pub struct Entry {
+    pub schema: fn() -> Map<String, Value>,
+    pub run: Handler,
+}
+
+/// The one table from tool to code: an exhaustive match, so a tool added to
+/// the catalog does not compile until it has a handler here, and no tool
+/// name is spelled twice.
+pub fn entry(id: ToolId) -> Entry {
+    macro_rules! with_args {
+        ($args:ty, $f:path) => {
+            Entry {
+                schema: schema::<$args>,
+                run: |ctx, id, args| Box::pin(async move { $f(ctx, parse_args(id, args)?).await }),
+            }
         };
     }
-    match name {
-        "kubectl_get" => run!(get::run),
-        "kubectl_describe" => run!(describe::run),
-        "kubectl_logs" => run!(logs::run),
-        "kubectl_context" => run!(context::run),
-        "explain_resource" => run!(explain::run),
-        "list_api_resources" => run!(api_resources::run),
-        "kubectl_apply" => run!(apply::run),
-        "kubectl_create" => run!(create::run),
-        "kubectl_scale" => run!(scale::run),
-        "kubectl_patch" => run!(patch::run),
-        "kubectl_rollout" => run!(rollout::run),
-        "kubectl_delete" => run!(delete::run),
-        "kubectl_generic" => run!(generic::run),
-        "install_helm_chart" => run!(helm::install),
-        "upgrade_helm_chart" => run!(helm::upgrade),
-        "uninstall_helm_chart" => run!(helm::uninstall),
-        "node_management" => run!(node::run),
-        "exec_in_pod" => run!(exec::run),
-        "port_forward" => run!(port_forward::start),
-        "stop_port_forward" => run!(port_forward::stop),
-        "cleanup" => {
-            let n = ctx.forwards.stop_all();
-            Ok(format!("Cleanup done: stopped {n} port-forward(s)."))
-        }
-        "ping" => Ok("pong".into()),
-        "kubectl_reconnect" => {
-            ctx.reconnect().await?;
-            Ok("Reconnected to the Kubernetes API server: API clients were recreated and discovery will be refreshed.".into())
-        }
-        other => Err(ToolError::NotImplemented { tool: other }),
+    macro_rules! no_args {
+        ($f:expr) => {
+            Entry {
+                schema: no_args,
+                run: |ctx, _, _| Box::pin($f(ctx)),
+            }
+        };
     }
+    use ToolId::*;
+    match id {
+        KubectlGet => with_args!(get::Args, get::run),
+        KubectlDescribe => with_args!(describe::Args, describe::run),
+        KubectlLogs => with_args!(logs::Args, logs::run),
+        KubectlContext => with_args!(context::Args, context::run),
+        KubectlReconnect => no_args!(reconnect),
+        ExplainResource => with_args!(explain::Args, explain::run),
+        ListApiResources => with_args!(api_resources::Args, api_resources::run),
+        Ping => no_args!(|_| async { Ok("pong".to_string()) }),
+        KubectlApply => with_args!(apply::Args, apply::run),
+        KubectlCreate => with_args!(create::Args, create::run),
+        KubectlScale => with_args!(scale::Args, scale::run),
+        KubectlPatch => with_args!(patch::Args, patch::run),
+        KubectlRollout => with_args!(rollout::Args, rollout::run),
+        KubectlDelete => with_args!(delete::Args, delete::run),
+        KubectlGeneric => with_args!(generic::Args, generic::run),
+        InstallHelmChart => with_args!(helm::InstallArgs, helm::install),
+        UninstallHelmChart => with_args!(helm::UninstallArgs, helm::uninstall),
+        UpgradeHelmChart => with_args!(helm::UpgradeArgs, helm::upgrade),
+        NodeManagement => with_args!(node::Args, node::run),
+        ExecInPod => with_args!(exec::Args, exec::run),
+        PortForward => with_args!(port_forward::Args, port_forward::start),
+        StopPortForward => with_args!(port_forward::StopArgs, port_forward::stop),
+        Cleanup => no_args!(cleanup),
+    }
+}
+
+async fn reconnect(ctx: &Ctx) -> ToolResult {
+    ctx.reconnect().await?;
+    Ok("Reconnected to the Kubernetes API server: API clients were recreated and discovery will be refreshed.".into())
+}
+
+async fn cleanup(ctx: &Ctx) -> ToolResult {
+    let n = ctx.forwards.stop_all();
+    Ok(format!("Cleanup done: stopped {n} port-forward(s)."))
+}
+
+/// Runs tool `id`: the one place every call, a delegated one too, passes
+/// the filter.
+pub async fn call(ctx: &Ctx, id: ToolId, args: Option<Map<String, Value>>) -> ToolResult {
+    if !ctx.filter.allows(id) {
+        return Err(ToolError::NotOffered(id));
+    }
+    (entry(id).run)(ctx, id, args).await
+}
+
+/// `from` doing the work of `to` (kubectl_generic): only a tool `from`
+/// declares in the catalog, and only when the filter offers it.
+pub async fn delegate(ctx: &Ctx, from: ToolId, to: ToolId, args: Map<String, Value>) -> ToolResult {
+    require(ctx, from, to)?;
+    call(ctx, to, Some(args)).await
+}
+
+/// Checks that `from` may do `to`'s work here, for work `from` does itself
+/// under `to`'s rules (kubectl_generic's label and annotate).
+pub fn require(ctx: &Ctx, from: ToolId, to: ToolId) -> Result<(), ToolError> {
+    if !from.spec().delegates.contains(&to) {
+        return Err(ToolError::Invalid(format!(
+            "{from} does not declare {to} as a delegate in the catalog"
+        )));
+    }
+    if !ctx.filter.allows(to) {
+        return Err(ToolError::Invalid(format!(
+            "{from} would run {to}, which is not enabled on this server; this command is refused"
+        )));
+    }
+    Ok(())
+}
+
+/// A tool's input schema from its argument type: an object, inlined, no title.
+pub fn schema<T: schemars::JsonSchema>() -> Map<String, Value> {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<T>().to_value();
+    let obj = schema
+        .as_object_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut obj: Map<String, Value> = obj
+        .into_iter()
+        .filter(|(k, _)| k != "$schema" && k != "title")
+        .collect();
+    obj.entry("type")
+        .or_insert_with(|| Value::String("object".into()));
+    obj
+}
+
+fn no_args() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("type".into(), Value::String("object".into()));
+    m.insert("properties".into(), Value::Object(Map::new()));
+    m
 }
 
 #[cfg(test)]
@@ -303,12 +450,47 @@ mod tests {
 
     #[test]
     fn bad_arguments_name_the_tool_and_field() {
-        let err = parse_args::<get::Args>("kubectl_get", Some(Map::new()))
+        let err = parse_args::<get::Args>(ToolId::KubectlGet, Some(Map::new()))
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("kubectl_get") && err.contains("resourceType"),
             "{err}"
         );
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+    use kube_mcp_catalog::CATALOG;
+
+    #[test]
+    fn every_schema_is_an_object_with_seed_arguments() {
+        for t in CATALOG {
+            let s = (entry(t.id).schema)();
+            assert_eq!(
+                s.get("type"),
+                Some(&Value::String("object".into())),
+                "{}",
+                t.name
+            );
+        }
+        let get = (entry(ToolId::KubectlGet).schema)();
+        let props = get["properties"].as_object().unwrap();
+        for arg in [
+            "resourceType",
+            "name",
+            "namespace",
+            "output",
+            "allNamespaces",
+            "labelSelector",
+            "fieldSelector",
+            "sortBy",
+            "context",
+        ] {
+            assert!(props.contains_key(arg), "kubectl_get lacks {arg}");
+        }
+        assert_eq!(get["required"], serde_json::json!(["resourceType"]));
     }
 }

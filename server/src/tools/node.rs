@@ -2,6 +2,7 @@
 use super::{Ctx, ToolError, ToolResult};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, EvictParams, ListParams, Patch, PatchParams};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -39,7 +40,7 @@ fn yes() -> bool {
     true
 }
 
-const TOOL: &str = "node_management";
+const TOOL: ToolId = ToolId::NodeManagement;
 
 fn invalid(reason: impl Into<String>) -> ToolError {
     ToolError::InvalidArgs {

@@ -2,6 +2,7 @@
 use super::manifest::{dynamic_api, object_ref};
 use super::{Ctx, ToolError, ToolResult};
 use kube::api::{Patch, PatchParams};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,7 +29,7 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-const TOOL: &str = "kubectl_patch";
+const TOOL: ToolId = ToolId::KubectlPatch;
 
 fn invalid(reason: impl Into<String>) -> ToolError {
     ToolError::InvalidArgs {

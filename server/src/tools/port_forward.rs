@@ -3,6 +3,7 @@ use super::{Ctx, ToolError, ToolResult};
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, ListParams};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -34,7 +35,7 @@ pub struct StopArgs {
     pub id: String,
 }
 
-const TOOL: &str = "port_forward";
+const TOOL: ToolId = ToolId::PortForward;
 const MAX_FORWARDS: usize = 32;
 
 struct Forward {

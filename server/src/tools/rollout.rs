@@ -5,6 +5,7 @@ use k8s_openapi::api::apps::v1::{
 };
 use kube::Resource as _;
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,7 +35,7 @@ pub struct Args {
     pub context: Option<String>,
 }
 
-const TOOL: &str = "kubectl_rollout";
+const TOOL: ToolId = ToolId::KubectlRollout;
 const REVISION: &str = "deployment.kubernetes.io/revision";
 const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";

@@ -2,6 +2,7 @@
 use super::manifest::{dynamic_api, object_ref};
 use super::{Ctx, ToolError, ToolResult};
 use kube::api::{Patch, PatchParams};
+use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -24,7 +25,7 @@ pub struct Args {
 pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     if args.replicas < 0 {
         return Err(ToolError::InvalidArgs {
-            tool: "kubectl_scale",
+            tool: ToolId::KubectlScale,
             reason: format!("replicas must be 0 or more, not {}", args.replicas),
         });
     }

@@ -1,15 +1,13 @@
 //! The tool catalog: the one place that names every tool, its access class,
-//! its MCP annotations, its input schema and the RBAC rules it needs.
+//! what it needs to be offered, the tools it delegates to, and the RBAC rules
+//! it needs.
 //!
-//! The server filters and lists tools from it; the operator derives the
-//! Roles it grants from it. No tool name is spelled anywhere else.
+//! The server dispatches, filters and lists tools from it (its input schema
+//! and handler hang off [`ToolId`] in the server); the operator derives the
+//! Roles it grants from it. No tool name is spelled anywhere else: code
+//! refers to a tool by its [`ToolId`].
 
-use rmcp::model::{Tool, ToolAnnotations};
 use serde::Serialize;
-use serde_json::{Map, Value};
-use std::sync::Arc;
-
-use crate::tools;
 
 /// How much a tool can change. Matches the seed's filtering sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -20,6 +18,16 @@ pub enum ToolClass {
     Write,
     /// Removes or disrupts things; dropped by ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS.
     Destructive,
+}
+
+impl ToolClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolClass::ReadOnly => "ReadOnly",
+            ToolClass::Write => "Write",
+            ToolClass::Destructive => "Destructive",
+        }
+    }
 }
 
 /// Where an RBAC rule applies: in each namespace of the endpoint's scope
@@ -43,9 +51,69 @@ pub struct Rule {
 /// endpoints with `secrets: Hidden`.
 pub const SECRETS: &str = "secrets";
 
+/// Every tool, by identity. The server's dispatch is an exhaustive match on
+/// it, so a tool added here cannot be forgotten there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ToolId {
+    KubectlGet,
+    KubectlDescribe,
+    KubectlLogs,
+    KubectlContext,
+    KubectlReconnect,
+    ExplainResource,
+    ListApiResources,
+    Ping,
+    KubectlApply,
+    KubectlCreate,
+    KubectlScale,
+    KubectlPatch,
+    KubectlRollout,
+    KubectlDelete,
+    KubectlGeneric,
+    InstallHelmChart,
+    UninstallHelmChart,
+    UpgradeHelmChart,
+    NodeManagement,
+    ExecInPod,
+    PortForward,
+    StopPortForward,
+    Cleanup,
+}
+
+impl ToolId {
+    /// The catalog entry of this tool.
+    pub fn spec(self) -> &'static ToolSpec {
+        // Every id has exactly one entry (checked by a test).
+        CATALOG.iter().find(|t| t.id == self).unwrap_or(&CATALOG[0])
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+}
+
+impl std::fmt::Display for ToolId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A condition under which a tool is offered at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Needs {
+    /// Nothing beyond its class.
+    Nothing,
+    /// A cluster-wide scope (`*`): every rule it needs is cluster-scoped.
+    ClusterScope,
+    /// Secrets shown as stored: a Helm chart can read any Secret the server
+    /// can (`lookup`) and print it, so masking cannot hold for it.
+    VisibleSecrets,
+}
+
 /// One tool of the catalog.
 #[derive(Debug, Clone, Copy)]
 pub struct ToolSpec {
+    pub id: ToolId,
     pub name: &'static str,
     pub title: &'static str,
     pub description: &'static str,
@@ -53,26 +121,12 @@ pub struct ToolSpec {
     pub idempotent: bool,
     /// Whether the tool reaches outside the cluster (helm repos, local ports).
     pub open_world: bool,
-    pub schema: fn() -> Map<String, Value>,
+    pub needs: Needs,
+    /// Tools whose work this one does on their behalf (kubectl_generic):
+    /// each delegated call passes the filter as that tool, and brings that
+    /// tool's RBAC rules, so this tool has none of its own.
+    pub delegates: &'static [ToolId],
     pub rules: &'static [Rule],
-}
-
-impl ToolSpec {
-    pub fn annotations(&self) -> ToolAnnotations {
-        let mut a = ToolAnnotations::new()
-            .read_only(self.class == ToolClass::ReadOnly)
-            .destructive(self.class == ToolClass::Destructive)
-            .idempotent(self.idempotent)
-            .open_world(self.open_world);
-        a.title = Some(self.title.to_string());
-        a
-    }
-
-    /// The MCP tool definition advertised in tools/list.
-    pub fn to_tool(&self) -> Tool {
-        Tool::new(self.name, self.description, Arc::new((self.schema)()))
-            .with_annotations(self.annotations())
-    }
 }
 
 /// Finds a tool by exact name.
@@ -83,31 +137,6 @@ pub fn find(name: &str) -> Option<&'static ToolSpec> {
 /// All tool names, in catalog order.
 pub fn names() -> impl Iterator<Item = &'static str> {
     CATALOG.iter().map(|t| t.name)
-}
-
-fn schema<T: schemars::JsonSchema>() -> Map<String, Value> {
-    let generator = schemars::generate::SchemaSettings::draft2020_12()
-        .with(|s| s.inline_subschemas = true)
-        .into_generator();
-    let mut schema = generator.into_root_schema_for::<T>().to_value();
-    let obj = schema
-        .as_object_mut()
-        .map(std::mem::take)
-        .unwrap_or_default();
-    let mut obj: Map<String, Value> = obj
-        .into_iter()
-        .filter(|(k, _)| k != "$schema" && k != "title")
-        .collect();
-    obj.entry("type")
-        .or_insert_with(|| Value::String("object".into()));
-    obj
-}
-
-fn no_args() -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("type".into(), Value::String("object".into()));
-    m.insert("properties".into(), Value::Object(Map::new()));
-    m
 }
 
 // ---- RBAC building blocks -------------------------------------------------
@@ -302,16 +331,22 @@ const HELM_RULES: &[Rule] = &[
 // ---- the catalog -----------------------------------------------------------
 
 macro_rules! tool {
-    ($name:literal, $title:literal, $class:ident, idempotent = $idem:literal, open_world = $ow:literal,
-     schema = $schema:expr, rules = $rules:expr, $desc:literal) => {
+    ($id:ident, $name:literal, $title:literal, $class:ident, idempotent = $idem:literal, open_world = $ow:literal,
+     rules = $rules:expr, $desc:literal) => {
+        tool!($id, $name, $title, $class, idempotent = $idem, open_world = $ow, needs = Nothing, delegates = [], rules = $rules, $desc)
+    };
+    ($id:ident, $name:literal, $title:literal, $class:ident, idempotent = $idem:literal, open_world = $ow:literal,
+     needs = $needs:ident, delegates = [$($d:ident),*], rules = $rules:expr, $desc:literal) => {
         ToolSpec {
+            id: ToolId::$id,
             name: $name,
             title: $title,
             description: $desc,
             class: ToolClass::$class,
             idempotent: $idem,
             open_world: $ow,
-            schema: $schema,
+            needs: Needs::$needs,
+            delegates: &[$(ToolId::$d),*],
             rules: $rules,
         }
     };
@@ -319,232 +354,255 @@ macro_rules! tool {
 
 pub static CATALOG: &[ToolSpec] = &[
     tool!(
+        KubectlGet,
         "kubectl_get",
         "Get resources",
         ReadOnly,
         idempotent = true,
         open_world = false,
-        schema = schema::<tools::get::Args>,
         rules = &GET_RULES,
         "Get or list Kubernetes resources by resource type, name, and optionally namespace"
     ),
     tool!(
+        KubectlDescribe,
         "kubectl_describe",
         "Describe a resource",
         ReadOnly,
         idempotent = true,
         open_world = false,
-        schema = schema::<tools::describe::Args>,
         rules = &GET_RULES,
         "Describe Kubernetes resources by resource type, name, and optionally namespace"
     ),
     tool!(
+        KubectlLogs,
         "kubectl_logs",
         "Read logs",
         ReadOnly,
         idempotent = true,
         open_world = false,
-        schema = schema::<tools::logs::Args>,
         rules = LOG_RULES,
         "Get logs from Kubernetes resources like pods, deployments, or jobs"
     ),
     tool!(
+        KubectlContext,
         "kubectl_context",
         "Kubeconfig contexts",
         ReadOnly,
         idempotent = false,
         open_world = false,
-        schema = schema::<tools::context::Args>,
         rules = &[],
         "Manage Kubernetes contexts - list, get, or set the current context"
     ),
     tool!(
+        KubectlReconnect,
         "kubectl_reconnect",
         "Reconnect",
         ReadOnly,
         idempotent = true,
         open_world = false,
-        schema = no_args,
         rules = &[],
         "Reconnect to the Kubernetes API server by recreating all API clients. Use this after cluster upgrades (e.g., EKS/GKE control plane upgrades) or credential rotation"
     ),
     tool!(
+        ExplainResource,
         "explain_resource",
         "Explain a resource",
         ReadOnly,
         idempotent = true,
         open_world = false,
-        schema = schema::<tools::explain::Args>,
         rules = &[],
         "Get documentation for a Kubernetes resource or field"
     ),
     tool!(
+        ListApiResources,
         "list_api_resources",
         "List API resources",
         ReadOnly,
         idempotent = true,
         open_world = false,
-        schema = schema::<tools::api_resources::Args>,
         rules = &[],
         "List the API resources available in the cluster"
     ),
     tool!(
+        Ping,
         "ping",
         "Ping",
         ReadOnly,
         idempotent = true,
         open_world = false,
-        schema = no_args,
         rules = &[],
         "Verify that the counterpart is still responsive and the connection is alive."
     ),
     tool!(
+        KubectlApply,
         "kubectl_apply",
         "Apply a manifest",
         Write,
         idempotent = true,
         open_world = false,
-        schema = schema::<tools::apply::Args>,
         rules = &NS_WRITE,
         "Apply a Kubernetes YAML manifest from a string or file"
     ),
     tool!(
+        KubectlCreate,
         "kubectl_create",
         "Create resources",
         Write,
         idempotent = false,
         open_world = false,
-        schema = schema::<tools::create::Args>,
         rules = &NS_WRITE,
         "Create Kubernetes resources using various methods (from file or using subcommands)"
     ),
     tool!(
+        KubectlScale,
         "kubectl_scale",
         "Scale a workload",
         Write,
         idempotent = true,
         open_world = false,
-        schema = schema::<tools::scale::Args>,
         rules = SCALE_RULES,
         "Scale a Kubernetes deployment"
     ),
     tool!(
+        KubectlPatch,
         "kubectl_patch",
         "Patch a resource",
         Write,
         idempotent = false,
         open_world = false,
-        schema = schema::<tools::patch::Args>,
         rules = &NS_WRITE,
         "Update field(s) of a resource using strategic merge patch, JSON merge patch, or JSON patch"
     ),
     tool!(
+        KubectlRollout,
         "kubectl_rollout",
         "Manage rollouts",
         Write,
         idempotent = false,
         open_world = false,
-        schema = schema::<tools::rollout::Args>,
         rules = ROLLOUT_RULES,
         "Manage the rollout of a resource (e.g., deployment, daemonset, statefulset)"
     ),
     tool!(
+        KubectlDelete,
         "kubectl_delete",
         "Delete resources",
         Destructive,
         idempotent = true,
         open_world = false,
-        schema = schema::<tools::delete::Args>,
         rules = &NS_DELETE,
         "Delete Kubernetes resources by resource type, name, labels, or from a manifest file"
     ),
     tool!(
+        KubectlGeneric,
         "kubectl_generic",
         "Run a kubectl verb",
         Destructive,
         idempotent = false,
         open_world = false,
-        schema = schema::<tools::generic::Args>,
-        rules = &NS_DELETE,
+        needs = Nothing,
+        delegates = [
+            KubectlGet,
+            KubectlDescribe,
+            KubectlDelete,
+            KubectlPatch,
+            KubectlScale,
+            KubectlRollout,
+            NodeManagement,
+            KubectlApply,
+            KubectlCreate,
+            KubectlLogs,
+            ExplainResource,
+            ListApiResources
+        ],
+        rules = &[],
         "Execute any kubectl command with the provided arguments and flags"
     ),
     tool!(
+        InstallHelmChart,
         "install_helm_chart",
         "Install a Helm chart",
         Write,
         idempotent = false,
         open_world = true,
-        schema = schema::<tools::helm::InstallArgs>,
+        needs = VisibleSecrets,
+        delegates = [],
         rules = HELM_RULES,
         "Install a Helm chart with support for both standard and template-based installation"
     ),
     tool!(
+        UninstallHelmChart,
         "uninstall_helm_chart",
         "Uninstall a Helm release",
         Destructive,
         idempotent = true,
         open_world = true,
-        schema = schema::<tools::helm::UninstallArgs>,
+        needs = VisibleSecrets,
+        delegates = [],
         rules = HELM_RULES,
         "Uninstall a Helm chart release"
     ),
     tool!(
+        UpgradeHelmChart,
         "upgrade_helm_chart",
         "Upgrade a Helm release",
         Write,
         idempotent = false,
         open_world = true,
-        schema = schema::<tools::helm::UpgradeArgs>,
+        needs = VisibleSecrets,
+        delegates = [],
         rules = HELM_RULES,
         "Upgrade an existing Helm chart release"
     ),
     tool!(
+        NodeManagement,
         "node_management",
         "Cordon, drain, uncordon",
         Destructive,
         idempotent = false,
         open_world = false,
-        schema = schema::<tools::node::Args>,
+        needs = ClusterScope,
+        delegates = [],
         rules = NODE_RULES,
         "Manage Kubernetes nodes with cordon, drain, and uncordon operations"
     ),
     tool!(
+        ExecInPod,
         "exec_in_pod",
         "Exec in a pod",
         Write,
         idempotent = false,
         open_world = false,
-        schema = schema::<tools::exec::Args>,
         rules = EXEC_RULES,
         "Execute a command in a Kubernetes pod or container and return the output. Command must be an array of strings where the first element is the executable"
     ),
     tool!(
+        PortForward,
         "port_forward",
         "Forward a port",
         Write,
         idempotent = false,
         open_world = true,
-        schema = schema::<tools::port_forward::Args>,
         rules = PORT_FORWARD_RULES,
         "Forward a local port to a port on a Kubernetes resource"
     ),
     tool!(
+        StopPortForward,
         "stop_port_forward",
         "Stop a port-forward",
         Write,
         idempotent = true,
         open_world = false,
-        schema = schema::<tools::port_forward::StopArgs>,
         rules = &[],
         "Stop a port-forward process"
     ),
     tool!(
+        Cleanup,
         "cleanup",
         "Clean up",
         Destructive,
         idempotent = true,
         open_world = false,
-        schema = no_args,
         rules = &[],
         "Cleans up resources created by the server itself (port-forwards and the like)"
     ),
@@ -610,41 +668,41 @@ mod tests {
     }
 
     #[test]
-    fn every_schema_is_an_object_with_seed_arguments() {
+    fn every_id_has_exactly_one_entry() {
+        let ids: BTreeSet<_> = CATALOG.iter().map(|t| t.id).collect();
+        assert_eq!(ids.len(), CATALOG.len());
         for t in CATALOG {
-            let s = (t.schema)();
-            assert_eq!(
-                s.get("type"),
-                Some(&Value::String("object".into())),
-                "{}",
-                t.name
-            );
+            assert_eq!(t.id.spec().name, t.name);
+            assert_eq!(find(t.name).map(|s| s.id), Some(t.id));
         }
-        let get = (find("kubectl_get").unwrap().schema)();
-        let props = get["properties"].as_object().unwrap();
-        for arg in [
-            "resourceType",
-            "name",
-            "namespace",
-            "output",
-            "allNamespaces",
-            "labelSelector",
-            "fieldSelector",
-            "sortBy",
-            "context",
-        ] {
-            assert!(props.contains_key(arg), "kubectl_get lacks {arg}");
-        }
-        assert_eq!(get["required"], serde_json::json!(["resourceType"]));
     }
 
     #[test]
-    fn annotations_follow_the_class() {
-        let del = find("kubectl_delete").unwrap().annotations();
-        assert_eq!(del.destructive_hint, Some(true));
-        assert_eq!(del.read_only_hint, Some(false));
-        let get = find("kubectl_get").unwrap().annotations();
-        assert_eq!(get.read_only_hint, Some(true));
-        assert_eq!(get.destructive_hint, Some(false));
+    fn delegation_is_one_level_and_brings_no_rules_of_its_own() {
+        for t in CATALOG.iter().filter(|t| !t.delegates.is_empty()) {
+            assert!(
+                t.rules.is_empty(),
+                "{}: its delegates bring the rules",
+                t.name
+            );
+            for d in t.delegates {
+                assert!(d.spec().delegates.is_empty(), "{} -> {}", t.name, d.name());
+                assert!(
+                    d.spec().class <= t.class,
+                    "{} delegates above its class",
+                    t.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn needs_are_where_the_rules_say() {
+        for t in CATALOG {
+            let all_cluster =
+                !t.rules.is_empty() && t.rules.iter().all(|r| r.scope == RuleScope::Cluster);
+            assert_eq!(all_cluster, t.needs == Needs::ClusterScope, "{}", t.name);
+        }
+        assert_eq!(ToolId::InstallHelmChart.spec().needs, Needs::VisibleSecrets);
     }
 }

@@ -1,0 +1,528 @@
+//! The gate: a tower layer on the kube client that every Kubernetes API
+//! request a tool makes passes, both ways. Tools never see a client without
+//! it, so no tool, present or future, can go around what it enforces:
+//!
+//! - **Scope.** A namespaced path must name a namespace in scope. A
+//!   cluster-level path (cluster-scoped kinds, all-namespaces lists) needs a
+//!   cluster-wide scope, except discovery, OpenAPI, `/version` and reviews of
+//!   the server's own rights.
+//! - **Hidden Secrets.** With `KUBE_MCP_SECRETS=hidden` no request touches a
+//!   Secret.
+//! - **Masking.** Unless Secrets are visible, every response from a Secret
+//!   path is masked here, before any tool, renderer, log line or error sees
+//!   it; the masked values are remembered for the call, and cut from every
+//!   error body the same call receives.
+//! - **Secret writes never read stored values.** A JSON patch on a Secret may
+//!   not `copy`, `move` or `test`: each would make the API server read a
+//!   stored value into a field, an error message, or a yes/no answer.
+//!
+//! Each request is also recorded on the call it serves (the audit log's
+//! "which Kubernetes requests did this call make").
+
+use crate::call::{self, ApiRequest};
+use crate::config::SecretsMode;
+use crate::mask;
+use crate::scope::Scope;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use kube::client::{Body, DynBody};
+use serde_json::Value;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower::{Layer, Service};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a request path addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Discovery, OpenAPI, `/version`: no object at all.
+    Discovery,
+    /// A review of the caller's own rights (SelfSubjectAccessReview, ...).
+    SelfReview,
+    /// Objects of one namespace.
+    Namespaced {
+        namespace: String,
+        group: String,
+        resource: String,
+    },
+    /// Cluster-scoped objects, or a namespaced kind across all namespaces.
+    Cluster { group: String, resource: String },
+    /// Anything else (`/healthz`, `/metrics`, aggregated API oddities).
+    Other,
+}
+
+impl Target {
+    /// Parses a request path (no query).
+    pub fn parse(path: &str) -> (Target, bool) {
+        let seg: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let (group, rest) = match seg.as_slice() {
+            ["version"]
+            | ["openapi", ..]
+            | ["api"]
+            | ["api", _]
+            | ["apis"]
+            | ["apis", _]
+            | ["apis", _, _] => return (Target::Discovery, false),
+            ["api", _, rest @ ..] => ("", rest),
+            ["apis", g, _, rest @ ..] => (*g, rest),
+            _ => return (Target::Other, false),
+        };
+        // The legacy watch prefix: /api/v1/watch/namespaces/ns/pods.
+        let (watch, rest) = match rest {
+            ["watch", r @ ..] => (true, r),
+            r => (false, r),
+        };
+        let own = |s: &str| s.to_string();
+        let target = match rest {
+            ["namespaces", _, "status" | "finalize"] | ["namespaces"] | ["namespaces", _] => {
+                Target::Cluster {
+                    group: own(group),
+                    resource: own("namespaces"),
+                }
+            }
+            ["namespaces", ns, resource, ..] => Target::Namespaced {
+                namespace: own(ns),
+                group: own(group),
+                resource: own(resource),
+            },
+            [resource, ..] => {
+                let self_review = matches!(
+                    (group, *resource),
+                    (
+                        "authorization.k8s.io",
+                        "selfsubjectaccessreviews" | "selfsubjectrulesreviews"
+                    ) | ("authentication.k8s.io", "selfsubjectreviews")
+                );
+                if self_review {
+                    Target::SelfReview
+                } else {
+                    Target::Cluster {
+                        group: own(group),
+                        resource: own(resource),
+                    }
+                }
+            }
+            [] => Target::Discovery,
+        };
+        (target, watch)
+    }
+
+    fn is_secrets(&self) -> bool {
+        match self {
+            Target::Namespaced {
+                group, resource, ..
+            }
+            | Target::Cluster { group, resource } => group.is_empty() && resource == "secrets",
+            _ => false,
+        }
+    }
+}
+
+/// Why the gate refused a request. The text is shown to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("namespace {namespace:?} is outside this server's scope; it may only use: {allowed}")]
+    OutOfScope { namespace: String, allowed: String },
+    #[error(
+        "{resource} are cluster-scoped (or a listing across all namespaces), and this server may only use the namespaces {allowed}; only a cluster-wide server (KUBE_MCP_NAMESPACES=*) reaches them"
+    )]
+    ClusterScoped { resource: String, allowed: String },
+    #[error(
+        "Secrets are hidden on this server (KUBE_MCP_SECRETS=hidden); no tool reads or writes them"
+    )]
+    SecretsHidden,
+    #[error(
+        "a JSON patch on a Secret may not use the {op:?} operation: it makes the API server read a stored value, which this server masks; use add, replace or remove"
+    )]
+    SecretPatchReads { op: String },
+    #[error(
+        "watching Secrets is not supported on a server that masks them; get or list them instead"
+    )]
+    SecretWatch,
+    #[error("the Secret response could not be read to mask it, so it was withheld")]
+    Unmaskable,
+    #[error("the request path {0:?} is outside what this server uses")]
+    UnknownPath(String),
+}
+
+/// What the gate enforces.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub scope: Scope,
+    pub secrets: SecretsMode,
+}
+
+impl Policy {
+    fn allowed(&self) -> String {
+        match &self.scope {
+            Scope::All => "*".into(),
+            Scope::Only(set) => set.iter().cloned().collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    /// Whether a request to `target` may leave the process.
+    pub fn check(&self, path: &str, target: &Target, watch: bool) -> Result<(), Refusal> {
+        if self.secrets == SecretsMode::Hidden && target.is_secrets() {
+            return Err(Refusal::SecretsHidden);
+        }
+        if self.secrets == SecretsMode::Masked && target.is_secrets() && watch {
+            return Err(Refusal::SecretWatch);
+        }
+        match (target, &self.scope) {
+            (Target::Discovery | Target::SelfReview, _) => Ok(()),
+            (_, Scope::All) => Ok(()),
+            (Target::Namespaced { namespace, .. }, Scope::Only(set)) => {
+                if set.contains(namespace) {
+                    Ok(())
+                } else {
+                    Err(Refusal::OutOfScope {
+                        namespace: namespace.clone(),
+                        allowed: self.allowed(),
+                    })
+                }
+            }
+            (Target::Cluster { resource, .. }, Scope::Only(_)) => Err(Refusal::ClusterScoped {
+                resource: resource.clone(),
+                allowed: self.allowed(),
+            }),
+            (Target::Other, Scope::Only(_)) => Err(Refusal::UnknownPath(path.to_string())),
+        }
+    }
+}
+
+/// Refuses a JSON patch body that reads stored values.
+pub fn check_json_patch(body: &[u8]) -> Result<(), Refusal> {
+    let Ok(Value::Array(ops)) = serde_json::from_slice::<Value>(body) else {
+        // Not a patch the API server would accept either; let it say why.
+        return Ok(());
+    };
+    for op in &ops {
+        if let Some(name) = op.get("op").and_then(Value::as_str)
+            && matches!(name.to_ascii_lowercase().as_str(), "copy" | "move" | "test")
+        {
+            return Err(Refusal::SecretPatchReads {
+                op: name.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The layer to put on every client a tool may use.
+#[derive(Clone)]
+pub struct GateLayer {
+    policy: Arc<Policy>,
+}
+
+impl GateLayer {
+    pub fn new(policy: Policy) -> Self {
+        Self {
+            policy: Arc::new(policy),
+        }
+    }
+}
+
+impl<S> Layer<S> for GateLayer {
+    type Service = Gate<S>;
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate {
+            inner,
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+pub struct Gate<S> {
+    inner: S,
+    policy: Arc<Policy>,
+}
+
+fn refused(r: Refusal) -> BoxFuture<'static, Result<Response<Box<DynBody>>, BoxError>> {
+    Box::pin(async move { Err(Box::new(r) as BoxError) })
+}
+
+fn query_flag(query: Option<&str>, key: &str) -> Option<String> {
+    query?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == key).then(|| v.to_string())
+    })
+}
+
+impl<S> Service<Request<Body>> for Gate<S>
+where
+    S: Service<Request<Body>, Response = Response<Box<DynBody>>, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Box<DynBody>>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Self::Response, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let path = req.uri().path().to_string();
+        let query = req.uri().query();
+        let (target, legacy_watch) = Target::parse(&path);
+        let watch =
+            legacy_watch || query_flag(query, "watch").is_some_and(|v| v == "true" || v == "1");
+        let dry_run = query_flag(query, "dryRun").is_some();
+        if let Err(r) = self.policy.check(&path, &target, watch) {
+            return refused(r);
+        }
+        let mask_secret = target.is_secrets() && self.policy.secrets == SecretsMode::Masked;
+        let req = if mask_secret && req.method() == Method::PATCH {
+            let is_json_patch = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("application/json-patch+json"));
+            if is_json_patch {
+                let (parts, body) = req.into_parts();
+                // Request bodies the client builds are whole buffers: reading
+                // one completes at once.
+                let bytes = match futures::FutureExt::now_or_never(body.collect_bytes()) {
+                    Some(Ok(b)) => b,
+                    _ => return refused(Refusal::Unmaskable),
+                };
+                if let Err(r) = check_json_patch(&bytes) {
+                    return refused(r);
+                }
+                Request::from_parts(parts, Body::from(bytes))
+            } else {
+                req
+            }
+        } else {
+            req
+        };
+        let verb = req.method().to_string();
+        let call = call::current();
+        let future = self.inner.call(req);
+        Box::pin(async move {
+            let resp = future.await?;
+            if let Some(c) = &call {
+                c.record(ApiRequest {
+                    verb,
+                    path,
+                    status: Some(resp.status().as_u16()),
+                    dry_run,
+                });
+            }
+            let is_error = resp.status().as_u16() >= 400;
+            if !mask_secret && !(is_error && call.is_some()) {
+                return Ok(resp);
+            }
+            let (mut parts, body) = resp.into_parts();
+            let bytes = body.collect().await?.to_bytes();
+            let mut out = bytes.to_vec();
+            if mask_secret && !bytes.is_empty() {
+                match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(mut v) => {
+                        let seen = mask::redact_collect(&mut v, SecretsMode::Masked);
+                        if let Some(c) = &call {
+                            c.saw_secret_values(seen);
+                        }
+                        out = serde_json::to_vec(&v)?;
+                    }
+                    Err(_) => {
+                        parts.status = StatusCode::BAD_GATEWAY;
+                        out = status_body(502, &Refusal::Unmaskable.to_string());
+                    }
+                }
+            }
+            if is_error && let Some(c) = &call {
+                out = c.redact(&String::from_utf8_lossy(&out)).into_bytes();
+            }
+            parts.headers.remove(header::CONTENT_LENGTH);
+            let body = Full::new(Bytes::from(out)).map_err(|never| -> BoxError { match never {} });
+            Ok(Response::from_parts(parts, Box::new(body) as Box<DynBody>))
+        })
+    }
+}
+
+/// A Kubernetes Status body, so the client reports `message` as the error.
+fn status_body(code: u16, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "message": message, "code": code,
+    }))
+    .unwrap_or_default()
+}
+
+/// The refusal inside a client error, if the gate refused the request.
+pub fn refusal(e: &kube::Error) -> Option<&Refusal> {
+    match e {
+        kube::Error::Service(inner) => inner.downcast_ref::<Refusal>(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ns(n: &str, g: &str, r: &str) -> Target {
+        Target::Namespaced {
+            namespace: n.into(),
+            group: g.into(),
+            resource: r.into(),
+        }
+    }
+    fn cl(g: &str, r: &str) -> Target {
+        Target::Cluster {
+            group: g.into(),
+            resource: r.into(),
+        }
+    }
+
+    #[test]
+    fn paths() {
+        let cases = [
+            ("/api", Target::Discovery, false),
+            ("/api/v1", Target::Discovery, false),
+            ("/apis/apps/v1", Target::Discovery, false),
+            ("/openapi/v3/apis/apps/v1", Target::Discovery, false),
+            ("/version", Target::Discovery, false),
+            ("/api/v1/namespaces/a/pods", ns("a", "", "pods"), false),
+            (
+                "/api/v1/namespaces/a/pods/p/exec",
+                ns("a", "", "pods"),
+                false,
+            ),
+            (
+                "/api/v1/namespaces/a/secrets/s",
+                ns("a", "", "secrets"),
+                false,
+            ),
+            (
+                "/apis/apps/v1/namespaces/b/deployments/d",
+                ns("b", "apps", "deployments"),
+                false,
+            ),
+            (
+                "/api/v1/watch/namespaces/a/secrets",
+                ns("a", "", "secrets"),
+                true,
+            ),
+            ("/api/v1/pods", cl("", "pods"), false),
+            ("/api/v1/nodes/n", cl("", "nodes"), false),
+            ("/api/v1/namespaces", cl("", "namespaces"), false),
+            ("/api/v1/namespaces/a", cl("", "namespaces"), false),
+            ("/api/v1/namespaces/a/finalize", cl("", "namespaces"), false),
+            (
+                "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                cl("rbac.authorization.k8s.io", "clusterroles"),
+                false,
+            ),
+            (
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                Target::SelfReview,
+                false,
+            ),
+            (
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                cl("authorization.k8s.io", "subjectaccessreviews"),
+                false,
+            ),
+            ("/healthz", Target::Other, false),
+        ];
+        for (path, want, watch) in cases {
+            assert_eq!(Target::parse(path), (want, watch), "{path}");
+        }
+    }
+
+    fn policy(scope: &[&str], secrets: SecretsMode) -> Policy {
+        Policy {
+            scope: Scope::from_list(&scope.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+            secrets,
+        }
+    }
+
+    #[test]
+    fn scope_table() {
+        let p = policy(&["a", "b"], SecretsMode::Masked);
+        let all = policy(&["*"], SecretsMode::Masked);
+        for (path, in_scope, cluster_wide) in [
+            ("/api/v1/namespaces/a/pods", true, true),
+            ("/api/v1/namespaces/b/configmaps/x", true, true),
+            ("/api/v1/namespaces/c/pods", false, true),
+            ("/api/v1/pods", false, true),
+            ("/api/v1/nodes", false, true),
+            ("/api/v1/namespaces/a", false, true),
+            ("/apis/apps/v1", true, true),
+            ("/openapi/v3", true, true),
+            (
+                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+                true,
+                true,
+            ),
+            ("/metrics", false, true),
+        ] {
+            let (t, w) = Target::parse(path);
+            assert_eq!(p.check(path, &t, w).is_ok(), in_scope, "{path}");
+            assert_eq!(all.check(path, &t, w).is_ok(), cluster_wide, "{path} (*)");
+        }
+        let (t, w) = Target::parse("/api/v1/namespaces/c/pods");
+        let msg = p.check("", &t, w).unwrap_err().to_string();
+        assert!(msg.contains("\"c\"") && msg.contains("a, b"), "{msg}");
+    }
+
+    #[test]
+    fn secrets_rules() {
+        let hidden = policy(&["*"], SecretsMode::Hidden);
+        let masked = policy(&["*"], SecretsMode::Masked);
+        let visible = policy(&["*"], SecretsMode::Visible);
+        for path in [
+            "/api/v1/namespaces/a/secrets",
+            "/api/v1/secrets",
+            "/api/v1/namespaces/a/secrets/s",
+        ] {
+            let (t, w) = Target::parse(path);
+            assert_eq!(
+                hidden.check(path, &t, w),
+                Err(Refusal::SecretsHidden),
+                "{path}"
+            );
+            assert!(masked.check(path, &t, w).is_ok());
+        }
+        let (t, w) = Target::parse("/api/v1/namespaces/a/configmaps");
+        assert!(hidden.check("", &t, w).is_ok());
+        let (t, _) = Target::parse("/api/v1/namespaces/a/secrets");
+        assert_eq!(masked.check("", &t, true), Err(Refusal::SecretWatch));
+        assert!(visible.check("", &t, true).is_ok());
+    }
+
+    #[test]
+    fn json_patches_that_read_are_refused() {
+        for (body, ok) in [
+            (
+                r#"[{"op":"replace","path":"/data/a","value":"eA=="}]"#,
+                true,
+            ),
+            (
+                r#"[{"op":"add","path":"/metadata/labels/x","value":"y"},{"op":"remove","path":"/data/b"}]"#,
+                true,
+            ),
+            (
+                r#"[{"op":"copy","from":"/data/a","path":"/metadata/labels/x"}]"#,
+                false,
+            ),
+            (
+                r#"[{"op":"move","from":"/data/a","path":"/data/b"}]"#,
+                false,
+            ),
+            (
+                r#"[{"op":"test","path":"/data/a","value":"Z3Vlc3M="}]"#,
+                false,
+            ),
+            (r#"[{"op":"COPY","from":"/data/a","path":"/type"}]"#, false),
+            ("not json", true),
+        ] {
+            assert_eq!(check_json_patch(body.as_bytes()).is_ok(), ok, "{body}");
+        }
+    }
+}
