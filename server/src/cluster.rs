@@ -234,6 +234,34 @@ fn server_token_kubeconfig(
     .map_err(|e| e.to_string())
 }
 
+/// The ServiceAccount (namespace, name) a bearer token was issued for, read
+/// from its `sub` claim. Not verified: it only tells the server who it is
+/// itself, from its own credentials.
+pub fn service_account_of_token(token: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let sub = claims.get("sub")?.as_str()?;
+    let rest = sub.strip_prefix("system:serviceaccount:")?;
+    let (ns, name) = rest.split_once(':')?;
+    Some((ns.to_string(), name.to_string()))
+}
+
+/// The ServiceAccount the server's own credentials belong to, if any.
+pub fn service_account_of(config: &kube::Config) -> Option<(String, String)> {
+    use secrecy::ExposeSecret;
+    let auth = &config.auth_info;
+    let token = match (&auth.token, &auth.token_file) {
+        (Some(t), _) => t.expose_secret().to_string(),
+        (None, Some(f)) => std::fs::read_to_string(f).ok()?,
+        _ => return None,
+    };
+    service_account_of_token(token.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +275,27 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         ClusterAccess::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn service_account_from_a_token() {
+        use base64::Engine;
+        let enc = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let tok = |sub: &str| {
+            format!(
+                "{}.{}.sig",
+                enc(json!({"alg": "RS256"})),
+                enc(json!({"sub": sub}))
+            )
+        };
+        assert_eq!(
+            service_account_of_token(&tok("system:serviceaccount:team-a:kube-mcp.ep")),
+            Some(("team-a".into(), "kube-mcp.ep".into()))
+        );
+        assert_eq!(service_account_of_token(&tok("alice")), None);
+        assert_eq!(service_account_of_token("not-a-jwt"), None);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::call::{self, ApiRequest};
 use crate::config::SecretsMode;
 use crate::mask;
 use crate::scope::Scope;
+use crate::workload;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::{Method, Request, Response, StatusCode, header};
@@ -146,6 +147,10 @@ pub enum Refusal {
     Unmaskable,
     #[error("the request path {0:?} is outside what this server uses")]
     UnknownPath(String),
+    #[error(transparent)]
+    Workload(#[from] workload::Refusal),
+    #[error("the request body could not be read to check it, so it was not sent")]
+    UnreadableBody,
 }
 
 /// What the gate enforces.
@@ -153,6 +158,8 @@ pub enum Refusal {
 pub struct Policy {
     pub scope: Scope,
     pub secrets: SecretsMode,
+    /// What a workload written through this server may not do.
+    pub workloads: workload::Rules,
 }
 
 impl Policy {
@@ -275,34 +282,52 @@ where
             return refused(r);
         }
         let mask_secret = target.is_secrets() && self.policy.secrets == SecretsMode::Masked;
-        let req = if mask_secret && req.method() == Method::PATCH {
-            let is_json_patch = req
+        let workload_write = match &target {
+            Target::Namespaced {
+                namespace,
+                group,
+                resource,
+            } if self.policy.workloads.active() && workload::is_workload(group, resource) => {
+                Some(namespace.clone())
+            }
+            _ => None,
+        };
+        let writes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
+        let req = if writes && (mask_secret || workload_write.is_some()) {
+            let content_type = req
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(|ct| ct.starts_with("application/json-patch+json"));
-            if is_json_patch {
-                let (parts, body) = req.into_parts();
-                // Request bodies the client builds are whole buffers: reading
-                // one completes at once.
-                let bytes = match futures::FutureExt::now_or_never(body.collect_bytes()) {
-                    Some(Ok(b)) => b,
-                    _ => return refused(Refusal::Unmaskable),
-                };
-                if let Err(r) = check_json_patch(&bytes) {
-                    return refused(r);
-                }
-                Request::from_parts(parts, Body::from(bytes))
-            } else {
-                req
+                .unwrap_or_default()
+                .to_string();
+            let (parts, body) = req.into_parts();
+            // Request bodies the client builds are whole buffers: reading
+            // one completes at once.
+            let bytes = match futures::FutureExt::now_or_never(body.collect_bytes()) {
+                Some(Ok(b)) => b,
+                _ => return refused(Refusal::UnreadableBody),
+            };
+            let checked = inspect_body(
+                &self.policy,
+                &parts.method,
+                &content_type,
+                &bytes,
+                mask_secret,
+                workload_write.as_deref(),
+            );
+            if let Err(r) = checked {
+                return refused(r);
             }
+            Request::from_parts(parts, Body::from(bytes))
         } else {
             req
         };
         let verb = req.method().to_string();
-        let call = call::current();
         let future = self.inner.call(req);
+        // kube runs this `call` on its buffer's worker task, and the future
+        // returned on the caller's task: the call is found inside the future.
         Box::pin(async move {
+            let call = call::current();
             let resp = future.await?;
             if let Some(c) = &call {
                 c.record(ApiRequest {
@@ -334,14 +359,109 @@ where
                     }
                 }
             }
-            if is_error && let Some(c) = &call {
-                out = c.redact(&String::from_utf8_lossy(&out)).into_bytes();
+            if is_error {
+                let mut text = String::from_utf8_lossy(&out).into_owned();
+                if mask_secret {
+                    text = mask_invalid_values(&text);
+                }
+                if let Some(c) = &call {
+                    text = c.redact(&text);
+                }
+                out = text.into_bytes();
             }
             parts.headers.remove(header::CONTENT_LENGTH);
             let body = Full::new(Bytes::from(out)).map_err(|never| -> BoxError { match never {} });
             Ok(Response::from_parts(parts, Box::new(body) as Box<DynBody>))
         })
     }
+}
+
+/// Checks a write body: JSON patches on Secrets, workload rules.
+fn inspect_body(
+    policy: &Policy,
+    method: &Method,
+    content_type: &str,
+    bytes: &[u8],
+    secret: bool,
+    workload_ns: Option<&str>,
+) -> Result<(), Refusal> {
+    let json_patch = content_type.starts_with("application/json-patch+json");
+    if secret && *method == Method::PATCH && json_patch {
+        check_json_patch(bytes)?;
+    }
+    if let Some(ns) = workload_ns {
+        let body: Value = serde_json::from_slice(bytes)
+            .or_else(|_| serde_saphyr::from_slice(bytes))
+            .map_err(|_| Refusal::UnreadableBody)?;
+        let whole = *method != Method::PATCH || content_type.starts_with("application/apply-patch");
+        if whole {
+            workload::check_object(&body, ns, &policy.workloads)?;
+        } else {
+            workload::check_patch(&body, ns, &policy.workloads)?;
+        }
+    }
+    Ok(())
+}
+
+/// The API server's field errors quote the offending value (`Invalid value:
+/// "..."`). On a Secret that value may be one the call did not send; every
+/// such quote in an error about a Secret is masked. `text` is a Status body
+/// (its messages are masked) or plain text.
+pub fn mask_invalid_values(text: &str) -> String {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::String(s) => *s = mask_quoted(s),
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            Value::Object(m) => m.values_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(mut v) => {
+            walk(&mut v);
+            v.to_string()
+        }
+        Err(_) => mask_quoted(text),
+    }
+}
+
+/// Masks what follows each `Invalid value: ` in plain text: a Go-quoted
+/// string up to its closing quote, or a bare value up to the next separator.
+fn mask_quoted(text: &str) -> String {
+    const MARK: &str = "Invalid value: ";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(MARK) {
+        out.push_str(&rest[..i + MARK.len()]);
+        rest = &rest[i + MARK.len()..];
+        out.push_str(if rest.starts_with('"') {
+            "\"***\""
+        } else {
+            mask::MASK
+        });
+        let end = if let Some(quoted) = rest.strip_prefix('"') {
+            let mut chars = quoted.char_indices();
+            let mut end = rest.len();
+            while let Some((k, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => {
+                        end = k + 2;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            end
+        } else {
+            rest.find([',', ';', '\n', ']', ' ']).unwrap_or(rest.len())
+        };
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A Kubernetes Status body, so the client reports `message` as the error.
@@ -439,7 +559,31 @@ mod tests {
         Policy {
             scope: Scope::from_list(&scope.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
             secrets,
+            workloads: workload::Rules::default(),
         }
+    }
+
+    #[test]
+    fn invalid_values_are_masked_in_text_and_json() {
+        let plain = r#"Secret "s" is invalid: [type: Invalid value: "aHVudGVy": field is immutable, data[x]: Invalid value: 12, metadata.labels: Invalid value: "a\"bcde"]"#;
+        let got = mask_invalid_values(plain);
+        assert!(
+            !got.contains("aHVudGVy") && !got.contains("12,") && !got.contains("bcde"),
+            "{got}"
+        );
+        assert!(
+            got.contains(r#"type: Invalid value: "***": field is immutable"#),
+            "{got}"
+        );
+        let json =
+            serde_json::json!({"message": "x: Invalid value: \"c2VjcmV0\": bad"}).to_string();
+        let got = mask_invalid_values(&json);
+        assert!(!got.contains("c2VjcmV0"), "{got}");
+        assert!(
+            serde_json::from_str::<Value>(&got).is_ok(),
+            "still JSON: {got}"
+        );
+        assert_eq!(mask_invalid_values("no values here"), "no values here");
     }
 
     #[test]

@@ -20,3 +20,4 @@ pub mod prompts;
 pub mod resources;
 pub mod scope;
 pub mod tools;
+pub mod workload;

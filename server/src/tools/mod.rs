@@ -128,11 +128,15 @@ impl Ctx {
         access: ClusterAccess,
     ) -> Result<Self, ToolError> {
         let scope = Scope::from_list(&settings.namespaces);
+        let config = access.config(None).await?;
         let gate = GateLayer::new(gate::Policy {
             scope: scope.clone(),
             secrets: settings.secrets_mode(),
+            workloads: crate::workload::Rules {
+                own_service_account: crate::cluster::service_account_of(&config),
+                forbid_secret_refs: settings.secrets_mode() == SecretsMode::Hidden,
+            },
         });
-        let config = access.config(None).await?;
         let default_namespace = config.default_namespace.clone();
         let client = gated(config, &gate)?;
         Ok(Self {
