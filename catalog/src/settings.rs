@@ -125,6 +125,14 @@ pub struct Settings {
     #[arg(long, env = "KUBE_MCP_FILES_DIR")]
     pub files_dir: Option<PathBuf>,
 
+    /// Most MCP sessions held at once (streamable HTTP and legacy SSE each); a new one beyond is refused with 503.
+    #[arg(long, env = "KUBE_MCP_MAX_SESSIONS", default_value_t = 1000)]
+    pub max_sessions: usize,
+
+    /// Seconds a session may stay idle before the server closes it.
+    #[arg(long, env = "KUBE_MCP_SESSION_IDLE_SECONDS", default_value_t = 300)]
+    pub session_idle_seconds: u64,
+
     /// Log format: text or json.
     #[arg(long, env = "KUBE_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -211,6 +219,11 @@ impl Settings {
         if let Some(d) = &self.files_dir {
             put("KUBE_MCP_FILES_DIR", d.display().to_string());
         }
+        put("KUBE_MCP_MAX_SESSIONS", self.max_sessions.to_string());
+        put(
+            "KUBE_MCP_SESSION_IDLE_SECONDS",
+            self.session_idle_seconds.to_string(),
+        );
         if self.log_format == LogFormat::Json {
             put("KUBE_MCP_LOG_FORMAT", "json".into());
         }
@@ -244,6 +257,8 @@ impl Default for Settings {
             max_output_bytes: 1024 * 1024,
             tool_timeout_seconds: 60,
             files_dir: None,
+            max_sessions: 1000,
+            session_idle_seconds: 300,
             log_format: LogFormat::Text,
         }
     }

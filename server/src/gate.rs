@@ -338,7 +338,8 @@ where
                 });
             }
             let is_error = resp.status().as_u16() >= 400;
-            if !mask_secret && !(is_error && call.is_some()) {
+            let redact_error = is_error && call.is_some();
+            if !mask_secret && !redact_error {
                 return Ok(resp);
             }
             let (mut parts, body) = resp.into_parts();

@@ -100,8 +100,11 @@ impl HostGuard {
         }
         self.origins.iter().any(|allowed| {
             if let Some(prefix) = allowed.strip_suffix(":*") {
-                let (ah, _) = split_host(prefix.split_once("://").map(|x| x.1).unwrap_or(prefix));
-                prefix.starts_with(scheme) && ah == host
+                // The scheme must match exactly: `http` is not a prefix match for `https`.
+                let Some((a_scheme, a_host)) = prefix.split_once("://") else {
+                    return false;
+                };
+                a_scheme == scheme && split_host(a_host).0 == host
             } else {
                 *allowed == o || (port.is_none() && *allowed == format!("{scheme}://{host}"))
             }
@@ -176,16 +179,23 @@ mod tests {
         let g = guard(
             "localhost",
             &[],
-            &["https://app.example.com", "http://dev.example.com:*"],
+            &[
+                "https://app.example.com",
+                "http://dev.example.com:*",
+                "https://sec.example.com:*",
+            ],
         );
         for (origin, ok) in [
             ("https://app.example.com", true),
             ("https://app.example.com/", true),
             ("http://app.example.com", false),
             ("http://dev.example.com:5173", true),
+            ("https://dev.example.com:5173", false),
             ("http://localhost:6274", true),
             ("https://evil.example.com", false),
             ("null", false),
+            ("https://sec.example.com:8443", true),
+            ("http://sec.example.com:8443", false),
         ] {
             assert_eq!(
                 g.check(Some("localhost"), Some(origin)).is_ok(),

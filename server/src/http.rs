@@ -26,12 +26,48 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// Bounds on what clients may hold open or send.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Sessions held at once, per transport.
+    pub max_sessions: usize,
+    /// A session idle this long is closed.
+    pub idle: Duration,
+    /// Largest request body on any route.
+    pub max_body_bytes: usize,
+}
+
+impl Limits {
+    pub fn from_settings(s: &crate::config::Settings) -> Self {
+        Self {
+            max_sessions: s.max_sessions.max(1),
+            idle: Duration::from_secs(s.session_idle_seconds.max(1)),
+            max_body_bytes: MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// rmcp's own bound on /mcp; the same for every other route.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// One legacy SSE session: where its messages go, and when it last got one.
+struct SseSession {
+    to_server: futures::channel::mpsc::Sender<ClientJsonRpcMessage>,
+    last_active: std::time::Instant,
+    stop: CancellationToken,
+}
+
+type SseSessions = Arc<Mutex<HashMap<String, SseSession>>>;
+
 #[derive(Clone)]
 struct AppState {
     handler: McpHandler,
     guard: Arc<HostGuard>,
     token: TokenCheck,
-    sse: Arc<Mutex<HashMap<String, futures::channel::mpsc::Sender<ClientJsonRpcMessage>>>>,
+    sse: SseSessions,
+    sessions: Arc<LocalSessionManager>,
+    stateless: bool,
+    limits: Limits,
     shutdown: CancellationToken,
 }
 
@@ -41,15 +77,28 @@ pub fn router(
     guard: HostGuard,
     token: TokenCheck,
     stateless: bool,
+    limits: Limits,
     shutdown: CancellationToken,
 ) -> Router {
+    // Idle sessions are closed by rmcp's own keep-alive reaper.
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(limits.idle);
+    let sessions = Arc::new(sessions);
     let state = AppState {
         handler: handler.clone(),
         guard: Arc::new(guard),
         token,
         sse: Arc::default(),
+        sessions: sessions.clone(),
+        stateless,
+        limits,
         shutdown: shutdown.clone(),
     };
+    tokio::spawn(reap_idle_sse(
+        state.sse.clone(),
+        limits.idle,
+        shutdown.clone(),
+    ));
     // Our guard checks Host and Origin for every MCP route alike, so rmcp's
     // own copy of the check is turned off rather than configured twice.
     let config = StreamableHttpServerConfig::default()
@@ -58,13 +107,11 @@ pub fn router(
         .with_cancellation_token(shutdown.child_token())
         .disable_allowed_hosts()
         .disable_allowed_origins();
-    let mcp = StreamableHttpService::new(
-        move || Ok(handler.for_session()),
-        LocalSessionManager::default().into(),
-        config,
-    );
+    let config = config.with_max_request_body_bytes(limits.max_body_bytes);
+    let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), sessions, config);
     let protected = Router::new()
         .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(state.clone(), cap_sessions))
         .route("/sse", get(sse_connect))
         .route("/messages", post(sse_message))
         .layer(middleware::from_fn_with_state(state.clone(), check_request));
@@ -73,8 +120,58 @@ pub fn router(
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .merge(protected)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            limits.max_body_bytes,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), count_status))
         .with_state(state)
+}
+
+fn too_many_sessions(limits: &Limits, held: usize) -> Response {
+    json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "this server holds {held} sessions, its limit (KUBE_MCP_MAX_SESSIONS={}); close sessions you no longer use (HTTP DELETE) or retry later; idle sessions close after {}s",
+            limits.max_sessions,
+            limits.idle.as_secs()
+        ),
+    )
+}
+
+/// Refuses a new streamable HTTP session (a POST without a session id) once
+/// the server holds as many as it may.
+async fn cap_sessions(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let opens_session = !s.stateless
+        && req.method() == http::Method::POST
+        && !req.headers().contains_key("mcp-session-id");
+    if opens_session {
+        let held = s.sessions.sessions.read().await.len();
+        if held >= s.limits.max_sessions {
+            tracing::warn!(held, "refused a new MCP session: limit reached");
+            return too_many_sessions(&s.limits, held);
+        }
+    }
+    next.run(req).await
+}
+
+/// Closes legacy SSE sessions that received no message for `idle`.
+async fn reap_idle_sse(sessions: SseSessions, idle: Duration, shutdown: CancellationToken) {
+    let every = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let mut map = sessions.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|id, session| {
+            let keep = session.last_active.elapsed() < idle;
+            if !keep {
+                tracing::info!(session = %id, "closing an idle SSE session");
+                session.stop.cancel();
+            }
+            keep
+        });
+    }
 }
 
 fn json_error(status: StatusCode, message: String) -> Response {
@@ -168,11 +265,24 @@ async fn sse_connect(State(s): State<AppState>) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = futures::channel::mpsc::channel::<ClientJsonRpcMessage>(64);
     let (to_client, from_server) = futures::channel::mpsc::channel(64);
-    s.sse
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(id.clone(), to_server);
     let ct = s.shutdown.child_token();
+    {
+        let mut map = s.sse.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= s.limits.max_sessions {
+            let held = map.len();
+            drop(map);
+            tracing::warn!(held, "refused a new SSE session: limit reached");
+            return too_many_sessions(&s.limits, held);
+        }
+        map.insert(
+            id.clone(),
+            SseSession {
+                to_server,
+                last_active: std::time::Instant::now(),
+                stop: ct.clone(),
+            },
+        );
+    }
     let handler = s.handler.for_session();
     let sessions = s.sse.clone();
     let session_id = id.clone();
@@ -255,8 +365,11 @@ async fn sse_message(
         .sse
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(&q.session_id)
-        .cloned();
+        .get_mut(&q.session_id)
+        .map(|session| {
+            session.last_active = std::time::Instant::now();
+            session.to_server.clone()
+        });
     match sender {
         None => json_error(
             StatusCode::NOT_FOUND,

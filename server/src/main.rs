@@ -110,7 +110,15 @@ async fn serve_http(
     if !settings.dns_rebinding_protection {
         tracing::warn!("DNS-rebinding protection is off (DNS_REBINDING_PROTECTION=false)");
     }
-    let app = http::router(handler, guard, token, settings.stateless, shutdown.clone());
+    let limits = http::Limits::from_settings(settings);
+    let app = http::router(
+        handler,
+        guard,
+        token,
+        settings.stateless,
+        limits,
+        shutdown.clone(),
+    );
     let addr = format!("{}:{}", settings.host, settings.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

@@ -64,17 +64,6 @@ pub async fn read(ctx: &Ctx, uri: &str) -> Result<String, ToolError> {
         None if ctx.scope.allows_cluster_scoped() => {
             vec![Target::List(get::collection_url(&r, None))]
         }
-        // A namespace-scoped server shows the Namespaces it may use.
-        None if kind == "namespaces" => ctx
-            .scope
-            .list_targets()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|name| Target::Get {
-                url: get::collection_url(&r, None),
-                name,
-            })
-            .collect(),
         None => return Err(get::cluster_scoped_refused(ctx, &r)),
     };
     let max = ctx.settings.max_output_bytes;

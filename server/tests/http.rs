@@ -34,7 +34,14 @@ async fn tools_list_follows_each_filter_mode() {
     // (environment, tool count, a tool present, a tool absent)
     type Case<'a> = (&'a [(&'a str, &'a str)], usize, &'a str, &'a str);
     let cases: &[Case] = &[
-        (&[], 23, "kubectl_delete", ""),
+        // Masked by default: helm (charts can read any Secret) is left out.
+        (&[], 20, "kubectl_delete", "install_helm_chart"),
+        (
+            &[("KUBE_MCP_SECRETS", "visible")],
+            23,
+            "install_helm_chart",
+            "",
+        ),
         (
             &[("ALLOW_ONLY_READONLY_TOOLS", "true")],
             8,
@@ -43,7 +50,7 @@ async fn tools_list_follows_each_filter_mode() {
         ),
         (
             &[("ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS", "true")],
-            18,
+            16,
             "kubectl_apply",
             "kubectl_delete",
         ),
@@ -305,14 +312,17 @@ fn list_tools_prints_the_catalog_with_filters() {
         let mut cmd = std::process::Command::new(BIN);
         cmd.env_remove("ALLOWED_TOOLS")
             .env_remove("ALLOW_ONLY_READONLY_TOOLS")
-            .env_remove("ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS");
+            .env_remove("ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS")
+            .env_remove("KUBE_MCP_SECRETS")
+            .env_remove("KUBE_MCP_NAMESPACES");
         cmd.envs(env.iter().copied()).arg("--list-tools");
         let out = cmd.output().unwrap();
         assert!(out.status.success());
         serde_json::from_slice(&out.stdout).unwrap()
     };
-    let all = run(&[]);
+    let all = run(&[("KUBE_MCP_SECRETS", "visible")]);
     assert_eq!(all.len(), 23);
+    assert_eq!(run(&[]).len(), 20, "masked: no helm tools");
     assert!(
         all.iter().all(|t| t["name"].is_string()
             && t["class"].is_string()
@@ -498,4 +508,110 @@ async fn sigterm_shuts_down_gracefully() {
         .await
         .expect("exited within the grace period");
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn sessions_are_capped_and_idle_ones_expire() {
+    let server = ServerProcess::start(
+        bin(),
+        &[
+            ("KUBE_MCP_MAX_SESSIONS", "2"),
+            ("KUBE_MCP_SESSION_IDLE_SECONDS", "2"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let open = || async {
+        http.post(&server.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(INIT)
+            .send()
+            .await
+            .expect("request")
+    };
+    let first = open().await;
+    assert!(first.status().is_success());
+    let id = first.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(open().await.status().is_success());
+    let third = open().await;
+    assert_eq!(third.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let body = third.text().await.unwrap();
+    assert!(body.contains("KUBE_MCP_MAX_SESSIONS=2"), "{body}");
+    // Legacy SSE has its own cap.
+    let sse = |n: usize| {
+        let url = format!("{}/sse", server.base);
+        let http = http.clone();
+        async move {
+            let mut held = vec![];
+            let mut last = reqwest::StatusCode::OK;
+            for _ in 0..n {
+                let r = http.get(&url).send().await.expect("sse");
+                last = r.status();
+                held.push(r);
+            }
+            (last, held)
+        }
+    };
+    let (last, held) = sse(3).await;
+    assert_eq!(last, reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    drop(held);
+    // Idle sessions are closed: the first session id is gone, and a new one opens.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let stale = http
+        .post(&server.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &id)
+        .body(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), reqwest::StatusCode::NOT_FOUND);
+    assert!(open().await.status().is_success());
+}
+
+#[tokio::test]
+async fn every_route_bounds_its_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = ServerProcess::start(bin(), &[]).await;
+    // The routes that take a body; the others answer GET only. A raw
+    // request announcing 5 MiB: the answer must come before the body does.
+    for path in ["/mcp", "/messages?sessionId=none"] {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+            .await
+            .unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+             accept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{{",
+            5 * 1024 * 1024
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf))
+            .await
+            .expect("an answer before the body")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+    }
+    // The server is still there for others.
+    let client = server.client().await;
+    assert!(!client.list_tools().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_origin_pattern_matches_its_scheme_exactly() {
+    let server = ServerProcess::start(
+        bin(),
+        &[("KUBE_MCP_ALLOWED_ORIGINS", "https://app.example.com:*")],
+    )
+    .await;
+    let ok = raw_initialize(&server.url, &[("origin", "https://app.example.com:8443")]).await;
+    assert!(ok.is_success(), "{ok}");
+    let plain = raw_initialize(&server.url, &[("origin", "http://app.example.com:8443")]).await;
+    assert_eq!(plain, reqwest::StatusCode::FORBIDDEN);
 }

@@ -895,14 +895,25 @@ async fn node_cordon_uncordon_and_drain_with_evictions() {
             .collect::<Vec<_>>()
     );
 
+    // A namespace-scoped server does not offer it at all.
     let scoped = Env::start(&[("KUBE_MCP_NAMESPACES", ns.name.as_str())]).await;
+    assert!(
+        !scoped
+            .client
+            .list_tools()
+            .await
+            .iter()
+            .any(|t| t == "node_management")
+    );
     let err = scoped
-        .err(
+        .client
+        .try_call(
             "node_management",
             json!({"operation": "cordon", "nodeName": node}),
         )
-        .await;
-    assert!(err.contains("cluster-wide"), "{err}");
+        .await
+        .expect_err("not offered");
+    assert!(err.contains("not enabled"), "{err}");
     let err = env
         .err(
             "node_management",
@@ -1020,7 +1031,8 @@ async fn helm_install_upgrade_template_uninstall_of_a_local_chart() {
         cluster().bin_dir().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let env = Env::start(&[("PATH", path.as_str())]).await;
+    // Helm is offered only with Secrets visible: a chart can print any Secret it looks up.
+    let env = Env::start(&[("PATH", path.as_str()), ("KUBE_MCP_SECRETS", "visible")]).await;
     let chart = write_chart(env.files.path());
     let chart = chart.to_str().unwrap();
 
@@ -1093,6 +1105,7 @@ async fn helm_install_upgrade_template_uninstall_of_a_local_chart() {
     let scoped_env = [
         ("PATH", path.as_str()),
         ("KUBE_MCP_NAMESPACES", ns.name.as_str()),
+        ("KUBE_MCP_SECRETS", "visible"),
     ];
     let scoped = ServerProcess::start(
         Path::new(BIN),
@@ -1127,7 +1140,7 @@ async fn helm_install_upgrade_template_uninstall_of_a_local_chart() {
     );
 
     // No helm on PATH: a clear error naming what to install.
-    let bare = Env::start(&[("PATH", "/nonexistent")]).await;
+    let bare = Env::start(&[("PATH", "/nonexistent"), ("KUBE_MCP_SECRETS", "visible")]).await;
     let err = bare
         .err(
             "install_helm_chart",

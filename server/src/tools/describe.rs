@@ -64,9 +64,7 @@ async fn find(
     name: &str,
 ) -> Result<Value, ToolError> {
     if !r.namespaced {
-        let own_namespace =
-            r.api.group.is_empty() && r.api.kind == "Namespace" && ctx.scope.check(name).is_ok();
-        if !ctx.scope.allows_cluster_scoped() && !own_namespace {
+        if !ctx.scope.allows_cluster_scoped() {
             return Err(get::cluster_scoped_refused(ctx, r));
         }
         return get::get_object(client, &get::collection_url(r, None), name, None).await;

@@ -26,6 +26,17 @@ pub fn resolve(dir: Option<&Path>, arg: &str, path: &str) -> Result<PathBuf, Too
     } else {
         root.join(wanted)
     };
+    let outside = || {
+        ToolError::Invalid(format!(
+            "{arg} {path:?} refused: it resolves outside the allowed directory {} (KUBE_MCP_FILES_DIR)",
+            root.display()
+        ))
+    };
+    // Decided on the path's text first, so a path outside gets the same
+    // answer whether or not something exists there.
+    if !lexically_normal(&joined).starts_with(&root) {
+        return Err(outside());
+    }
     let real = joined.canonicalize().map_err(|e| {
         ToolError::Invalid(format!(
             "{arg} {path:?} cannot be read: {e} (paths are relative to the allowed directory {})",
@@ -33,12 +44,25 @@ pub fn resolve(dir: Option<&Path>, arg: &str, path: &str) -> Result<PathBuf, Too
         ))
     })?;
     if !real.starts_with(&root) {
-        return Err(ToolError::Invalid(format!(
-            "{arg} {path:?} refused: it resolves outside the allowed directory {} (KUBE_MCP_FILES_DIR)",
-            root.display()
-        )));
+        return Err(outside());
     }
     Ok(real)
+}
+
+/// `p` with `.` and `..` resolved on its text alone (no symlinks followed).
+fn lexically_normal(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Reads a file inside the allowed directory as UTF-8 text, up to `max` bytes.
@@ -95,5 +119,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("outside the allowed directory"), "{err}");
+    }
+
+    #[test]
+    fn outside_paths_answer_alike_whether_or_not_they_exist() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("allowed");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(tmp.path().join("there.yaml"), "x").unwrap();
+        let d = Some(dir.as_path());
+        let msg = |p: &str| {
+            resolve(d, "filename", p)
+                .unwrap_err()
+                .to_string()
+                .replace(p, "<path>")
+        };
+        assert_eq!(msg("../there.yaml"), msg("../not-there.yaml"));
+        assert_eq!(msg("/etc/passwd"), msg("/etc/no-such-file"));
+        assert_eq!(msg("/etc/passwd"), msg("../there.yaml"));
     }
 }

@@ -283,12 +283,10 @@ pub struct Gathered<R> {
     pub table: Option<ServerTable>,
 }
 
-/// What one listing reads: a collection page by page, or one named object
-/// (how a namespace-scoped server lists the Namespaces it may see).
+/// What one listing reads: a collection, page by page.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     List(String),
-    Get { url: String, name: String },
 }
 
 /// Lists every target page by page, turning each redacted page into entries
@@ -315,13 +313,6 @@ pub async fn gather<R>(
         loop {
             let mut page = match target {
                 Target::List(url) => list_page(client, url, &lp, table).await?,
-                Target::Get { url, name } => match get_object(client, url, name, table).await {
-                    Ok(obj) if table.is_some() => obj,
-                    Ok(obj) => json!({ "items": [obj] }),
-                    // A namespace in scope that does not exist is just not listed.
-                    Err(ToolError::Api(kube::Error::Api(s))) if s.code == 404 => break,
-                    Err(e) => return Err(e),
-                },
             };
             ctx.redact(&mut page);
             if table.is_some() && out.table.is_none() {
@@ -437,22 +428,7 @@ async fn targets(
         if ctx.scope.allows_cluster_scoped() {
             return Ok((vec![Target::List(collection_url(r, None))], false, None));
         }
-        if !is_namespace_kind(r) {
-            return Err(cluster_scoped_refused(ctx, r));
-        }
-        // A namespace-scoped server sees the Namespaces of its scope.
-        let url = collection_url(r, None);
-        let gets = ctx
-            .scope
-            .list_targets()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|name| Target::Get {
-                url: url.clone(),
-                name,
-            })
-            .collect();
-        return Ok((gets, false, None));
+        return Err(cluster_scoped_refused(ctx, r));
     }
     if args.all_namespaces {
         return Ok(match ctx.scope.list_targets() {
@@ -472,10 +448,6 @@ async fn targets(
         false,
         Some(ns),
     ))
-}
-
-fn is_namespace_kind(r: &Resource) -> bool {
-    r.api.group.is_empty() && r.api.kind == "Namespace"
 }
 
 /// A namespace-scoped server does not read cluster-scoped kinds.
@@ -613,9 +585,7 @@ async fn get_one(
         };
         collection_url(r, Some(&ns))
     } else {
-        if is_namespace_kind(r) {
-            ctx.scope.check(name)?;
-        } else if !ctx.scope.allows_cluster_scoped() {
+        if !ctx.scope.allows_cluster_scoped() {
             return Err(cluster_scoped_refused(ctx, r));
         }
         collection_url(r, None)

@@ -299,17 +299,56 @@ impl Workspace {
                 ))
             })?
             .map_err(|e| ToolError::Invalid(format!("cannot run helm: {e}")))?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        // A chart's templates and NOTES can print what they looked up.
+        let mode = ctx.secrets();
+        let stdout = crate::mask::redact_text(&String::from_utf8_lossy(&out.stdout), mode);
         if out.status.success() {
             Ok(stdout)
         } else {
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = crate::mask::redact_text(&String::from_utf8_lossy(&out.stderr), mode);
             Err(ToolError::Invalid(ctx.bound(format!(
                 "helm {what} failed ({}): {}",
                 out.status,
                 stderr.trim()
             ))))
         }
+    }
+
+    /// The chart as a local file: a remote one is pulled once, here, so that
+    /// the chart checked and the chart installed are the same bytes.
+    async fn local_chart(
+        &self,
+        ctx: &Ctx,
+        chart: String,
+        repo: Option<String>,
+    ) -> Result<String, ToolError> {
+        if Path::new(&chart).is_absolute() {
+            return Ok(chart);
+        }
+        let dest = self.dir.path().join("chart");
+        std::fs::create_dir(&dest).map_err(|e| {
+            ToolError::Invalid(format!("cannot create a directory for the chart: {e}"))
+        })?;
+        let mut cmd = vec![
+            "pull".to_string(),
+            chart.clone(),
+            "--destination".into(),
+            dest.to_string_lossy().into_owned(),
+        ];
+        if let Some(r) = repo {
+            cmd.push("--repo".into());
+            cmd.push(r);
+        }
+        self.run(ctx, "pull", cmd).await?;
+        let pulled = std::fs::read_dir(&dest)
+            .map_err(|e| ToolError::Invalid(format!("cannot read the pulled chart: {e}")))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+            .ok_or_else(|| {
+                ToolError::Invalid(format!("helm pull {chart} produced no chart archive"))
+            })?;
+        Ok(pulled.to_string_lossy().into_owned())
     }
 }
 
@@ -358,11 +397,8 @@ pub async fn install(ctx: &Ctx, args: InstallArgs) -> ToolResult {
     } else {
         "install"
     };
+    let chart = ws.local_chart(ctx, chart, repo).await?;
     let mut rest: Vec<String> = vec![args.name.clone(), chart, "--namespace".into(), ns.clone()];
-    if let Some(r) = repo {
-        rest.push("--repo".into());
-        rest.push(r);
-    }
     rest.extend(values);
     let mut cmd: Vec<String> = vec![verb.into()];
     cmd.extend(rest.iter().cloned());
@@ -406,11 +442,8 @@ pub async fn upgrade(ctx: &Ctx, args: UpgradeArgs) -> ToolResult {
     let ns = ctx.namespace(args.namespace.as_deref()).await?;
     let ws = Workspace::new(ctx, args.context.as_deref()).await?;
     let values = ws.values_args(ctx, TOOL, args.values.as_ref(), args.values_file.as_deref())?;
+    let chart = ws.local_chart(ctx, chart, repo).await?;
     let mut rest: Vec<String> = vec![args.name.clone(), chart, "--namespace".into(), ns.clone()];
-    if let Some(r) = repo {
-        rest.push("--repo".into());
-        rest.push(r);
-    }
     rest.extend(values);
     precheck(ctx, &ws, args.context.as_deref(), &rest, &ns).await?;
     let mut cmd: Vec<String> = vec!["upgrade".into()];
