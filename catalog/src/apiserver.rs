@@ -109,6 +109,9 @@ pub fn describe(e: &kube::Error, url: Option<&str>) -> String {
                 line.push_str(": ");
                 line.push_str(&s.message);
             }
+            if s.code == 401 {
+                line.push_str(" (the credentials were rejected; check the token or kubeconfig)");
+            }
             line
         }
         // kube's "ServiceError: " prefix says nothing a user can act on.
@@ -301,7 +304,7 @@ mod tests {
         let missing = dir.path().join("missing");
         let list = std::env::join_paths([&missing, &real, &other]).unwrap();
         let (kc, skipped) = read_kubeconfig_list(&list).unwrap();
-        assert_eq!(skipped, [missing.clone()]);
+        assert_eq!(skipped, std::slice::from_ref(&missing));
         // The first file to set current-context wins; both files' contexts are there.
         assert_eq!(kc.current_context.as_deref(), Some("a"));
         let names: Vec<_> = kc.contexts.iter().map(|c| c.name.as_str()).collect();

@@ -9,6 +9,11 @@ use tracing_subscriber::EnvFilter;
 /// The environment variable both binaries read the log format from.
 pub const FORMAT_ENV: &str = "KUBE_MCP_LOG_FORMAT";
 
+/// Directives for the default filter (no `RUST_LOG`): kube's per-request
+/// ERROR line and rustls' verifier say, without the URL, what the binaries'
+/// own messages (see [`crate::apiserver`]) say with it.
+pub const QUIET_TRANSPORT: &str = "kube_client::client::builder=off,rustls_platform_verifier=off";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
     /// One human-readable line per event.

@@ -99,6 +99,7 @@ pub const OTHER_ENV: &[EnvVar] = &[
         "KUBE_MCP_HELM",
         "the helm binary the helm tools run (default: helm on PATH)",
     ),
+    var("PATH", "where the helm tools look for helm"),
 ];
 
 /// Every variable the server reads besides its flags' (`--help` lists them).
