@@ -227,6 +227,15 @@ async fn log_line(server: &ServerProcess, needles: &[&str]) -> String {
     }
 }
 
+/// What a client gets when listing pods through `server` fails.
+async fn failed_pod_listing(server: &ServerProcess) -> kube_mcp_tests::mcp::CallOutcome {
+    let client = server.client().await;
+    let args = json!({"resourceType": "pods", "namespace": "default"});
+    let out = client.call("kubectl_get", args).await;
+    assert!(out.is_error, "{}", out.text);
+    out
+}
+
 #[tokio::test]
 async fn an_unreachable_api_server_is_named_with_the_cause() {
     let url = format!("https://127.0.0.1:{}", free_port());
@@ -238,15 +247,8 @@ async fn an_unreachable_api_server_is_named_with_the_cause() {
         "{line}"
     );
 
-    let client = server.client().await;
     let started = Instant::now();
-    let out = client
-        .call(
-            "kubectl_get",
-            json!({"resourceType": "pods", "namespace": "default"}),
-        )
-        .await;
-    assert!(out.is_error);
+    let out = failed_pod_listing(&server).await;
     assert!(
         out.text
             .contains(&format!("cannot reach the API server at {url}"))
@@ -281,14 +283,7 @@ async fn a_rejected_token_shows_code_reason_and_message_never_a_debug_dump() {
         line.contains(cp.server_url().trim_end_matches('/')),
         "{line}"
     );
-    let client = server.client().await;
-    let out = client
-        .call(
-            "kubectl_get",
-            json!({"resourceType": "pods", "namespace": "default"}),
-        )
-        .await;
-    assert!(out.is_error);
+    let out = failed_pod_listing(&server).await;
     assert!(out.text.contains("401 Unauthorized"), "{}", out.text);
     assert!(
         out.text.contains("credentials were rejected"),
@@ -329,6 +324,10 @@ async fn each_refused_request_is_logged_with_reason_and_client_never_the_token()
     let log = server.log();
     assert_eq!(log.matches("refused a request: 401").count(), 3, "{log}");
     assert!(!log.contains(wrong) && !log.contains(token), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "text logs into a file carry no colour codes:\n{log}"
+    );
 }
 
 #[tokio::test]
@@ -372,6 +371,74 @@ async fn json_logs_without_colour_and_the_shutdown_reason() {
         assert!(
             log.lines().any(|l| l.contains(needle)),
             "no {needle:?} in:\n{log}"
+        );
+    }
+}
+
+/// Intended (docs/server.md): one router, so old and new clients share a
+/// port; both paths sit behind the same token check.
+#[tokio::test]
+async fn both_http_modes_serve_mcp_and_sse_behind_the_token() {
+    const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+    let http = reqwest::Client::new();
+    for mode in ["http", "sse"] {
+        let env = [
+            ("MCP_AUTH_TOKEN", "tok"),
+            ("ENABLE_UNSAFE_STREAMABLE_HTTP_TRANSPORT", "false"),
+            ("ENABLE_UNSAFE_SSE_TRANSPORT", "false"),
+            ("KUBE_MCP_LOG_FORMAT", "text"),
+        ];
+        let mut env = env.to_vec();
+        let switch = if mode == "http" { 1 } else { 2 };
+        env[switch].1 = "true";
+        let server = ServerProcess::start(Path::new(BIN), &env).await;
+        log_line(
+            &server,
+            &[
+                "listening",
+                &format!("transport={}", if mode == "http" { "Http" } else { "Sse" }),
+            ],
+        )
+        .await;
+        let init = |token: Option<&'static str>| {
+            let mut req = http
+                .post(&server.url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body(INIT);
+            if let Some(t) = token {
+                req = req.header("x-mcp-auth", t);
+            }
+            req.send()
+        };
+        assert_eq!(init(None).await.unwrap().status(), 401, "{mode}: /mcp");
+        assert_eq!(
+            init(Some("tok")).await.unwrap().status(),
+            200,
+            "{mode}: /mcp"
+        );
+        let sse = format!("{}/sse", server.base);
+        assert_eq!(
+            http.get(&sse).send().await.unwrap().status(),
+            401,
+            "{mode}: /sse"
+        );
+        let mut resp = http
+            .get(&sse)
+            .header("x-mcp-auth", "tok")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{mode}: /sse");
+        let first = tokio::time::timeout(Duration::from_secs(5), resp.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let first = String::from_utf8_lossy(&first);
+        assert!(
+            first.contains("event: endpoint") && first.contains("/messages?sessionId="),
+            "{first}"
         );
     }
 }
