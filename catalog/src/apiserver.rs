@@ -181,11 +181,8 @@ pub enum KubeconfigListError {
 }
 
 /// kubectl's rule for a `KUBECONFIG` list: the files in order, missing ones
-/// skipped, the first file to set a value wins. Returns the merged config and
-/// the files skipped.
-pub fn read_kubeconfig_list(
-    list: &OsStr,
-) -> Result<(Kubeconfig, Vec<PathBuf>), KubeconfigListError> {
+/// skipped (and logged), the first file to set a value wins.
+pub fn read_kubeconfig_list(list: &OsStr) -> Result<Kubeconfig, KubeconfigListError> {
     let paths: Vec<PathBuf> = std::env::split_paths(list)
         .filter(|p| !p.as_os_str().is_empty())
         .collect();
@@ -196,6 +193,9 @@ pub fn read_kubeconfig_list(
     if present.is_empty() {
         let names: Vec<_> = missing.iter().map(|p| p.display().to_string()).collect();
         return Err(KubeconfigListError::NoneExists(names.join(", ")));
+    }
+    for p in &missing {
+        tracing::info!(file = %p.display(), "KUBECONFIG names a file that does not exist; skipped, as kubectl does");
     }
     let mut merged: Option<Kubeconfig> = None;
     for p in present {
@@ -209,8 +209,7 @@ pub fn read_kubeconfig_list(
             Some(m) => m.merge(kc).map_err(broken)?,
         });
     }
-    let merged = merged.ok_or(KubeconfigListError::Empty)?;
-    Ok((merged, missing))
+    merged.ok_or(KubeconfigListError::Empty)
 }
 
 #[cfg(test)]
@@ -231,7 +230,8 @@ mod tests {
         let line = describe(&e, Some("https://k:6443"));
         assert_eq!(
             line,
-            "the API server at https://k:6443 answered 401 Unauthorized"
+            "the API server at https://k:6443 answered 401 Unauthorized \
+             (the credentials were rejected; check the token or kubeconfig)"
         );
         let e = status(
             403,
@@ -303,8 +303,7 @@ mod tests {
         .unwrap();
         let missing = dir.path().join("missing");
         let list = std::env::join_paths([&missing, &real, &other]).unwrap();
-        let (kc, skipped) = read_kubeconfig_list(&list).unwrap();
-        assert_eq!(skipped, std::slice::from_ref(&missing));
+        let kc = read_kubeconfig_list(&list).unwrap();
         // The first file to set current-context wins; both files' contexts are there.
         assert_eq!(kc.current_context.as_deref(), Some("a"));
         let names: Vec<_> = kc.contexts.iter().map(|c| c.name.as_str()).collect();

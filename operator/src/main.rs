@@ -239,11 +239,8 @@ async fn connect() -> Result<kube::Client, String> {
     let list = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
     let config = match list {
         Some(list) => {
-            let (kc, skipped) = apiserver::read_kubeconfig_list(&list)
+            let kc = apiserver::read_kubeconfig_list(&list)
                 .map_err(|e| format!("cannot use KUBECONFIG: {e}"))?;
-            for p in skipped {
-                tracing::info!(file = %p.display(), "KUBECONFIG names a file that does not exist; skipped, as kubectl does");
-            }
             kube::Config::from_custom_kubeconfig(kc, &Default::default())
                 .await
                 .map_err(|e| format!("cannot use KUBECONFIG: {}", apiserver::chain(&e)))?

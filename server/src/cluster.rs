@@ -104,11 +104,8 @@ impl ClusterAccess {
             (s, Some(kc))
         } else if let Some(paths) = env("KUBECONFIG") {
             let s = Source::KubeconfigEnv(paths.clone());
-            let (kc, skipped) = read_kubeconfig_list(std::ffi::OsStr::new(&paths))
+            let kc = read_kubeconfig_list(std::ffi::OsStr::new(&paths))
                 .map_err(|e| broken(&s, e.to_string()))?;
-            for p in skipped {
-                tracing::info!(file = %p.display(), "KUBECONFIG names a file that does not exist; skipped, as kubectl does");
-            }
             (s, Some(kc))
         } else {
             let home = env("HOME").ok_or(ClusterError::NoSource)?;
