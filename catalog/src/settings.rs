@@ -27,18 +27,114 @@ pub enum SecretsMode {
     Visible,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
+pub use crate::logging::LogFormat;
+
+/// An environment variable the server reads that is not a flag's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: &'static str,
+    pub help: &'static str,
+}
+
+const fn var(name: &'static str, help: &'static str) -> EnvVar {
+    EnvVar { name, help }
+}
+
+/// Cluster access, in the seed's order: the first source that is set wins.
+pub const CLUSTER_ENV: &[EnvVar] = &[
+    var("KUBECONFIG_YAML", "a whole kubeconfig as YAML"),
+    var("KUBECONFIG_JSON", "a whole kubeconfig as JSON"),
+    var(
+        "K8S_SERVER",
+        "the API server URL; a source together with K8S_TOKEN",
+    ),
+    var("K8S_TOKEN", "the bearer token for K8S_SERVER"),
+    var(
+        "K8S_CA_DATA",
+        "base64 PEM CA for K8S_SERVER (turns TLS verification on)",
+    ),
+    var(
+        "K8S_SKIP_TLS_VERIFY",
+        "true: do not verify K8S_SERVER's certificate (ignored with K8S_CA_DATA)",
+    ),
+    var(
+        "KUBERNETES_SERVICE_HOST",
+        "set by Kubernetes in a pod: use the pod's ServiceAccount",
+    ),
+    var(
+        "KUBERNETES_SERVICE_PORT",
+        "set by Kubernetes in a pod, with KUBERNETES_SERVICE_HOST",
+    ),
+    var("KUBECONFIG_PATH", "one kubeconfig file"),
+    var(
+        "KUBECONFIG",
+        "kubeconfig files separated by ':', merged; missing ones are skipped as kubectl does",
+    ),
+    var("HOME", "~/.kube/config, the last source"),
+];
+
+/// Overrides that apply to whichever source was used.
+pub const CONTEXT_ENV: &[EnvVar] = &[
+    var(
+        "K8S_CONTEXT",
+        "the kubeconfig context to use instead of current-context",
+    ),
+    var(
+        "K8S_NAMESPACE",
+        "the default namespace instead of the context's",
+    ),
+];
+
+/// Everything else the server reads outside its flags.
+pub const OTHER_ENV: &[EnvVar] = &[
+    var(
+        "RUST_LOG",
+        "log filter, e.g. debug or info,kube=debug (default: info)",
+    ),
+    var(
+        "NO_COLOR",
+        "set: no colour in text logs, even on a terminal",
+    ),
+    var(
+        "KUBE_MCP_HELM",
+        "the helm binary the helm tools run (default: helm on PATH)",
+    ),
+    var("PATH", "where the helm tools look for helm"),
+];
+
+/// Every variable the server reads besides its flags' (`--help` lists them).
+pub fn extra_env() -> impl Iterator<Item = &'static EnvVar> {
+    CLUSTER_ENV.iter().chain(CONTEXT_ENV).chain(OTHER_ENV)
+}
+
+/// The `--help` section for [`extra_env`].
+fn env_help() -> String {
+    let mut out = String::new();
+    for (title, vars) in [
+        (
+            "Cluster access (the first source set wins, as in mcp-server-kubernetes):",
+            CLUSTER_ENV,
+        ),
+        ("For any source:", CONTEXT_ENV),
+        ("Other environment:", OTHER_ENV),
+    ] {
+        out.push_str(title);
+        out.push('\n');
+        for v in vars {
+            out.push_str(&format!("  {:<24} {}\n", v.name, v.help));
+        }
+    }
+    out.push_str("Boolean flags accept a bare flag (--readonly) or a value (--readonly=false).\n");
+    out.push_str("HTTP and SSE modes serve both /mcp and /sse + /messages on one port, behind the same checks.");
+    out
 }
 
 #[derive(Debug, Clone, Parser, PartialEq)]
 #[command(
     name = "kube-mcp-server",
     version,
-    about = "A Kubernetes MCP server (drop-in for mcp-server-kubernetes)"
+    about = "A Kubernetes MCP server (drop-in for mcp-server-kubernetes)",
+    after_help = env_help()
 )]
 pub struct Settings {
     /// Print the tool catalog as JSON (honouring the tool filters) and exit.
@@ -49,12 +145,12 @@ pub struct Settings {
     #[arg(long, value_enum)]
     pub transport: Option<Transport>,
 
-    /// Seed switch for streamable HTTP.
-    #[arg(long, env = "ENABLE_UNSAFE_STREAMABLE_HTTP_TRANSPORT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false, hide = true)]
+    /// Serve streamable HTTP (/mcp) on HOST:PORT (the seed's switch; same as --transport http).
+    #[arg(long, env = "ENABLE_UNSAFE_STREAMABLE_HTTP_TRANSPORT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
     pub enable_streamable_http: bool,
 
-    /// Seed switch for the legacy SSE transport.
-    #[arg(long, env = "ENABLE_UNSAFE_SSE_TRANSPORT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false, hide = true)]
+    /// Serve the legacy SSE transport (/sse + /messages) (the seed's switch; same as --transport sse).
+    #[arg(long, env = "ENABLE_UNSAFE_SSE_TRANSPORT", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
     pub enable_sse: bool,
 
     /// Port for the HTTP transports.
@@ -66,7 +162,7 @@ pub struct Settings {
     pub host: String,
 
     /// Serve each HTTP request on its own, with no session (for several replicas behind one Service).
-    #[arg(long, env = "KUBE_MCP_STATELESS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false)]
+    #[arg(long, env = "KUBE_MCP_STATELESS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
     pub stateless: bool,
 
     /// Comma-separated allowlist of tool names; wins over the two modes below.
@@ -74,15 +170,15 @@ pub struct Settings {
     pub allowed_tools: Vec<String>,
 
     /// Offer only the read-only tools.
-    #[arg(long, env = "ALLOW_ONLY_READONLY_TOOLS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false)]
+    #[arg(long, env = "ALLOW_ONLY_READONLY_TOOLS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
     pub readonly: bool,
 
     /// Offer every tool except the destructive ones.
-    #[arg(long, env = "ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = false)]
+    #[arg(long, env = "ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
     pub non_destructive: bool,
 
     /// Seed switch: mask Secret values (default true). MASK_SECRETS=false shows them.
-    #[arg(long, env = "MASK_SECRETS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = true)]
+    #[arg(long, env = "MASK_SECRETS", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = true)]
     pub mask_secrets: bool,
 
     /// masked, hidden or visible; wins over MASK_SECRETS when set.
@@ -102,7 +198,7 @@ pub struct Settings {
     pub auth_token_file: Option<PathBuf>,
 
     /// DNS-rebinding protection (Host allowlist) on HTTP transports.
-    #[arg(long, env = "DNS_REBINDING_PROTECTION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, default_value_t = true)]
+    #[arg(long, env = "DNS_REBINDING_PROTECTION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = true)]
     pub dns_rebinding_protection: bool,
 
     /// Extra allowed Host header values (comma list; an entry without port matches any port).
@@ -134,7 +230,7 @@ pub struct Settings {
     pub session_idle_seconds: u64,
 
     /// Log format: text or json.
-    #[arg(long, env = "KUBE_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, env = crate::logging::FORMAT_ENV, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
 
@@ -301,6 +397,54 @@ mod tests {
             parse(&["--mask-secrets", "false", "--secrets", "hidden"]).secrets_mode(),
             SecretsMode::Hidden
         );
+    }
+
+    #[test]
+    fn boolean_flags_take_a_bare_flag_or_a_value() {
+        let s = parse(&["--readonly", "--stateless", "--port", "8080"]);
+        assert!(s.readonly && s.stateless);
+        assert_eq!(s.port, 8080);
+        assert!(!parse(&["--readonly=false"]).readonly);
+        assert!(parse(&["--readonly=true"]).readonly);
+        assert!(parse(&["--readonly", "yes"]).readonly);
+        assert!(!parse(&["--mask-secrets", "false"]).mask_secrets);
+        assert_eq!(parse(&["--enable-sse"]).transport(), Transport::Sse);
+        let err = Settings::try_parse_from(["kube-mcp-server", "--readonly=maybe"]).unwrap_err();
+        assert!(err.to_string().contains("maybe"), "{err}");
+        // Every boolean the seed has (and ours) takes the bare form.
+        let cmd = <Settings as clap::CommandFactory>::command();
+        for arg in cmd.get_arguments().filter(|a| a.get_env().is_some()) {
+            let takes_bool =
+                arg.get_default_values() == ["true"] || arg.get_default_values() == ["false"];
+            if takes_bool {
+                let long = arg.get_long().unwrap();
+                Settings::try_parse_from(["kube-mcp-server", &format!("--{long}")])
+                    .unwrap_or_else(|e| panic!("--{long}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn help_lists_every_environment_variable() {
+        let mut cmd = <Settings as clap::CommandFactory>::command();
+        let help = cmd.render_long_help().to_string();
+        let flag_env: Vec<_> = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        assert!(flag_env.len() > 15, "{flag_env:?}");
+        for name in flag_env
+            .iter()
+            .map(String::as_str)
+            .chain(extra_env().map(|v| v.name))
+        {
+            assert!(
+                help.contains(name),
+                "--help does not mention {name}:\n{help}"
+            );
+        }
+        assert!(help.contains("ENABLE_UNSAFE_STREAMABLE_HTTP_TRANSPORT"));
     }
 
     #[test]

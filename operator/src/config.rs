@@ -2,6 +2,7 @@
 
 use crate::crd::Access;
 use clap::{Parser, Subcommand, ValueEnum};
+pub use kube_mcp_catalog::logging::LogFormat;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -86,11 +87,11 @@ pub struct Config {
     pub max_access: MaxAccess,
 
     /// Whether endpoints may be granted cluster-scoped reads (nodes, namespaces, ...) via a ClusterRole.
-    #[arg(long, env = "KUBE_MCP_ALLOW_CLUSTER_READS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = "KUBE_MCP_ALLOW_CLUSTER_READS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub allow_cluster_reads: bool,
 
     /// Whether to create a NetworkPolicy per endpoint.
-    #[arg(long, env = "KUBE_MCP_NETWORK_POLICIES", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = "KUBE_MCP_NETWORK_POLICIES", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub network_policies: bool,
 
     /// Namespaces whose McpEndpoints are reconciled (comma list); empty: all.
@@ -113,7 +114,7 @@ pub struct Config {
 
     /// Leader election through the Lease `kube-mcp-operator`: the controller runs only
     /// while this replica holds it, and the process exits when it loses it.
-    #[arg(long, env = "KUBE_MCP_LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = "KUBE_MCP_LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub leader_elect: bool,
 
     /// Namespace of the leader-election Lease; default: POD_NAMESPACE, else `default`.
@@ -121,7 +122,7 @@ pub struct Config {
     pub lease_namespace: Option<String>,
 
     /// Verify each available endpoint with an MCP initialize and tools/list through its Service.
-    #[arg(long, env = "KUBE_MCP_VERIFY", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = "KUBE_MCP_VERIFY", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub verify: bool,
 
     /// File of `<service host>=<ip:port>` lines used instead of cluster DNS for verification
@@ -134,18 +135,27 @@ pub struct Config {
     /// NetworkPolicies admit the operator's pods (`app.kubernetes.io/name=kube-mcp-operator`) from there.
     #[arg(long, env = "POD_NAMESPACE", global = true)]
     pub operator_namespace: Option<String>,
+
+    /// Log format: text or json (one object per line). Logs go to stderr, in colour only on a terminal.
+    #[arg(long, env = kube_mcp_catalog::logging::FORMAT_ENV, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
 }
 
-/// The tracing filter from `RUST_LOG` (default `info,kube=warn`).
+/// The tracing filter from `RUST_LOG` (default `info,kube=warn` and
+/// [`kube_mcp_catalog::logging::QUIET_TRANSPORT`]).
 ///
 /// EnvFilter matches target *prefixes*, so `kube=warn` (meant for kube-rs) also
 /// silences this crate's `kube_mcp_operator` targets; unless a directive names
 /// this crate, it gets the global level (or `info`).
 pub fn log_filter(rust_log: Option<&str>) -> String {
+    let default = format!(
+        "info,kube=warn,{}",
+        kube_mcp_catalog::logging::QUIET_TRANSPORT
+    );
     let base = rust_log
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .unwrap_or("info,kube=warn");
+        .unwrap_or(&default);
     let directives: Vec<&str> = base.split(',').map(str::trim).collect();
     let shadowed = directives
         .iter()
@@ -191,6 +201,7 @@ impl Default for Config {
             verify: true,
             verify_address_map: None,
             operator_namespace: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -225,7 +236,13 @@ mod tests {
 
     #[test]
     fn log_filter_keeps_the_operators_own_logs() {
-        assert_eq!(log_filter(None), "info,kube=warn,kube_mcp_operator=info");
+        assert_eq!(
+            log_filter(None),
+            format!(
+                "info,kube=warn,{},kube_mcp_operator=info",
+                kube_mcp_catalog::logging::QUIET_TRANSPORT
+            )
+        );
         assert_eq!(
             log_filter(Some("warn,kube=error")),
             "warn,kube=error,kube_mcp_operator=warn"
@@ -271,5 +288,19 @@ mod tests {
         assert!(!c.config.network_policies);
         assert_eq!(c.config.watch_namespaces, ["a", "b"]);
         assert!(matches!(parse(&["crd"]).command, Some(Command::Crd)));
+    }
+
+    #[test]
+    fn boolean_flags_take_a_bare_flag_or_a_value() {
+        let c = parse(&["--leader-elect", "--verify=false", "--log-format", "json"]);
+        assert!(c.config.leader_elect && !c.config.verify);
+        assert_eq!(c.config.log_format, LogFormat::Json);
+        let c = parse(&[
+            "run",
+            "--network-policies",
+            "false",
+            "--allow-cluster-reads",
+        ]);
+        assert!(!c.config.network_policies && c.config.allow_cluster_reads);
     }
 }

@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// How long a shutdown waits for the controller (Kubernetes' default grace is 30 s).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -24,15 +27,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::Run) | None => {}
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(kube_mcp_operator::config::log_filter(
-                std::env::var("RUST_LOG").ok().as_deref(),
-            ))
-            .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let mut config = cli.config;
+    kube_mcp_catalog::logging::init(
+        config.log_format,
+        &kube_mcp_operator::config::log_filter(std::env::var("RUST_LOG").ok().as_deref()),
+    );
     if config.operator_namespace.is_none() {
         // In a pod without the downward API variable: the ServiceAccount's namespace.
         config.operator_namespace =
@@ -41,20 +40,40 @@ async fn main() -> anyhow::Result<()> {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty());
     }
-    let client = kube::Client::try_default()
-        .await
-        .context("no Kubernetes client configuration (in-cluster or KUBECONFIG)")?;
-    if let Err(msg) = reconcile::check_crd(&client).await {
-        eprintln!("kube-mcp-operator: {msg}");
-        std::process::exit(2);
-    }
+    // From here on a signal is logged, and stops start-up too.
+    let shutdown = CancellationToken::new();
+    let signal_stop = shutdown.clone();
+    tokio::spawn(async move {
+        let signal = kube_mcp_catalog::signal::stop_signal().await;
+        tracing::info!(signal, "shutting down: received {signal}");
+        signal_stop.cancel();
+    });
+    let start = async {
+        let client = connect().await.map_err(|msg| (1, msg))?;
+        reconcile::check_crd(&client)
+            .await
+            .map_err(|msg| (2, msg))?;
+        Ok::<_, (i32, String)>(client)
+    };
+    let client = tokio::select! {
+        r = start => match r {
+            Ok(c) => c,
+            Err((code, msg)) => {
+                tracing::error!("{msg}");
+                eprintln!("kube-mcp-operator: {msg}");
+                std::process::exit(code);
+            }
+        },
+        _ = shutdown.cancelled() => return Ok(()),
+    };
 
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)
         .await
         .with_context(|| format!("binding the admin server to {}", config.metrics_addr))?;
-    let shutdown = CancellationToken::new();
+    // The bound address, not the flag: with port 0 only this says where it is.
+    tracing::info!(addr = %listener.local_addr()?, "admin server listening (/metrics, /healthz, /readyz)");
     let app = admin::router(AdminState {
         metrics: metrics.clone(),
         ready: ready.clone(),
@@ -64,12 +83,6 @@ async fn main() -> anyhow::Result<()> {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { admin_stop.cancelled().await })
             .await
-    });
-
-    let signal_stop = shutdown.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        signal_stop.cancel();
     });
 
     tracing::info!(
@@ -85,14 +98,34 @@ async fn main() -> anyhow::Result<()> {
     let leader_elect = config.leader_elect;
     let ctx = Arc::new(Context::new(client, config, metrics));
     ready.store(true, Ordering::Relaxed);
-    if leader_elect {
-        if let Err(e) = run_while_leading(ctx, shutdown.clone()).await {
+    let controller = async {
+        if leader_elect {
+            run_while_leading(ctx, shutdown.clone()).await
+        } else {
+            reconcile::run(ctx, shutdown.clone()).await;
+            Ok(())
+        }
+    };
+    // kube-runtime's graceful shutdown waits for every watch's first list,
+    // which never completes once the watches stop: a signal soon after start
+    // would hang the process. In-flight reconciles get this long.
+    let grace = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        r = controller => if let Err(e) = r {
             tracing::error!(error = %e, "leader election failed: exiting");
             eprintln!("kube-mcp-operator: {e:#}");
             std::process::exit(1);
-        }
-    } else {
-        reconcile::run(ctx, shutdown.clone()).await;
+        },
+        _ = grace => tracing::warn!(
+            "the controller did not stop within {}s of the shutdown; exiting anyway",
+            SHUTDOWN_GRACE.as_secs()
+        ),
+    }
+    if !shutdown.is_cancelled() {
+        tracing::warn!("shutting down: the controller stopped on its own");
     }
     shutdown.cancel();
     admin_task.await??;
@@ -198,19 +231,42 @@ async fn ended(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            tokio::select! {
-                _ = ctrl_c => {},
-                _ = term.recv() => {},
-            }
-            return;
+/// A client whose errors name the API server, once the API server answered:
+/// a KUBECONFIG list is read the way kubectl reads it (missing files
+/// skipped), otherwise kube's inference (~/.kube/config, then in-cluster).
+async fn connect() -> Result<kube::Client, String> {
+    use kube_mcp_catalog::apiserver;
+    let list = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
+    let config = match list {
+        Some(list) => {
+            let kc = apiserver::read_kubeconfig_list(&list)
+                .map_err(|e| format!("cannot use KUBECONFIG: {e}"))?;
+            kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                .await
+                .map_err(|e| format!("cannot use KUBECONFIG: {}", apiserver::chain(&e)))?
         }
+        None => kube::Config::infer().await.map_err(|e| {
+            format!(
+                "no Kubernetes client configuration (KUBECONFIG, ~/.kube/config or in-cluster): {}",
+                apiserver::chain(&e)
+            )
+        })?,
+    };
+    let url = apiserver::url_of(&config);
+    let client = apiserver::client_builder(config)
+        .map_err(|e| {
+            format!(
+                "cannot build a client for {url}: {}",
+                apiserver::describe(&e, None)
+            )
+        })?
+        .build();
+    match tokio::time::timeout(Duration::from_secs(30), client.apiserver_version()).await {
+        Ok(Ok(v)) => {
+            tracing::info!(server = %url, version = %v.git_version, "the API server answers");
+            Ok(client)
+        }
+        Ok(Err(e)) => Err(apiserver::describe(&e, Some(&url))),
+        Err(_) => Err(format!("the API server at {url} did not answer within 30s")),
     }
-    let _ = ctrl_c.await;
 }

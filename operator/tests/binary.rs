@@ -154,3 +154,140 @@ async fn run_exits_with_a_clear_message_without_access_to_the_crd() {
     let _ = std::fs::remove_dir_all(&dir);
     ns.delete().await;
 }
+
+/// A kubeconfig file for `server` with a bearer token, in a temp dir.
+fn token_kubeconfig_file(dir: &std::path::Path, server: &str, token: &str) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    let yaml = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: '{server}', insecure-skip-tls-verify: true}}\n\
+         users:\n- name: u\n  user: {{token: {token}}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\n"
+    );
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn an_unreachable_or_refusing_api_server_is_named_with_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = format!("https://127.0.0.1:{}", free_port());
+    let refusing = cluster().server_url().trim_end_matches('/').to_string();
+    for (server, token, cause) in [
+        (closed.as_str(), "t", "Connection refused"),
+        (
+            refusing.as_str(),
+            "not-a-token",
+            "answered 401 Unauthorized",
+        ),
+    ] {
+        let kubeconfig = token_kubeconfig_file(dir.path(), server, token);
+        let out = Command::new(BIN)
+            .args(["run", "--metrics-addr", "127.0.0.1:0"])
+            .env("KUBECONFIG", &kubeconfig)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("kube-mcp-operator: ")
+                && last.contains(server)
+                && last.contains(cause),
+            "{stderr}"
+        );
+        // Text logs into a pipe: no colour codes, no Debug dump of a Status.
+        assert!(
+            !stderr.contains('\u{1b}') && !stderr.contains("Status {"),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_logs_name_the_bound_port_and_the_shutdown_signal() {
+    let ns = test_namespace("op-bin-logs").await;
+    reconcile::install_crd(&ns.client).await.unwrap();
+    // kubectl's rule: a missing file in the list is skipped.
+    let list = format!(
+        "/nonexistent/kubeconfig:{}",
+        cluster().kubeconfig_path().display()
+    );
+    let mut child = Command::new(BIN)
+        .args([
+            "run",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
+        .args(["--watch-namespaces", &ns.name, "--verify=false"])
+        .env("KUBECONFIG", &list)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let pid = child.id() as i32;
+    let guard = Kill(child);
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = vec![];
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no 'admin server listening' line:\n{}", lines.join("\n")));
+        lines.push(line.clone());
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("admin server listening"))
+        {
+            break v["fields"]["addr"].as_str().unwrap().to_string();
+        }
+    };
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+    assert_ne!(port, 0);
+    assert_eq!(get(port, "/healthz").map(|r| r.0), Some(200), "{addr}");
+    // Past start-up, where a signal has to wait out the shutdown grace
+    // (kube-runtime waits for the watches' first lists); either way it exits.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => lines.push(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(e) => panic!("no exit 30 s after SIGTERM ({e}):\n{}", lines.join("\n")),
+        }
+    }
+    reader.join().unwrap();
+    let mut child = guard;
+    let status = child.0.wait().unwrap();
+    let log = lines.join("\n");
+    assert!(status.success(), "{status:?}\n{log}");
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(v["level"].is_string(), "{line}");
+    }
+    assert!(!log.contains('\u{1b}'), "{log}");
+    for needle in [
+        "/nonexistent/kubeconfig",
+        "the API server answers",
+        "shutting down: received SIGTERM",
+    ] {
+        assert!(log.contains(needle), "no {needle:?} in:\n{log}");
+    }
+    ns.delete().await;
+}

@@ -1,9 +1,11 @@
 //! Cluster access with the seed's source order:
 //! KUBECONFIG_YAML > KUBECONFIG_JSON > K8S_SERVER + K8S_TOKEN > in-cluster >
 //! KUBECONFIG_PATH > KUBECONFIG > ~/.kube/config, then K8S_CONTEXT and
-//! K8S_NAMESPACE overrides.
+//! K8S_NAMESPACE overrides. The variables are listed for `--help` and
+//! docs/server.md in `kube_mcp_catalog::settings::CLUSTER_ENV`.
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube_mcp_catalog::apiserver::read_kubeconfig_list;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -102,19 +104,9 @@ impl ClusterAccess {
             (s, Some(kc))
         } else if let Some(paths) = env("KUBECONFIG") {
             let s = Source::KubeconfigEnv(paths.clone());
-            let mut merged: Option<Kubeconfig> = None;
-            for p in std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()) {
-                let kc = Kubeconfig::read_from(&p)
-                    .map_err(|e| broken(&s, format!("{}: {e}", p.display())))?;
-                merged = Some(match merged {
-                    None => kc,
-                    Some(m) => m.merge(kc).map_err(|e| broken(&s, e.to_string()))?,
-                });
-            }
-            (
-                s.clone(),
-                Some(merged.ok_or_else(|| broken(&s, "no file named".into()))?),
-            )
+            let kc = read_kubeconfig_list(std::ffi::OsStr::new(&paths))
+                .map_err(|e| broken(&s, e.to_string()))?;
+            (s, Some(kc))
         } else {
             let home = env("HOME").ok_or(ClusterError::NoSource)?;
             let path = PathBuf::from(home).join(".kube").join("config");
@@ -319,6 +311,23 @@ mod tests {
             access(&[("HOME", "/nonexistent")]),
             Err(ClusterError::NoSource)
         ));
+    }
+
+    #[test]
+    fn a_kubeconfig_list_with_a_missing_file_works_like_kubectl() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("config");
+        std::fs::write(&real, YAML).unwrap();
+        let list = format!("{}/missing:{}", dir.path().display(), real.display());
+        let a = access(&[("KUBECONFIG", &list)]).unwrap();
+        assert_eq!(a.source, Source::KubeconfigEnv(list));
+        assert_eq!(a.context.as_deref(), Some("a"));
+        let none = format!("{0}/missing:{0}/gone", dir.path().display());
+        let err = access(&[("KUBECONFIG", &none)]).unwrap_err().to_string();
+        assert!(
+            err.contains("none of the files KUBECONFIG names exists") && err.contains("gone"),
+            "{err}"
+        );
     }
 
     #[test]

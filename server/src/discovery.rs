@@ -61,7 +61,7 @@ pub enum DiscoveryError {
         "the server doesn't have a resource type {0:?}; list_api_resources shows the types this cluster serves"
     )]
     Unknown(String),
-    #[error("API discovery failed: {0}")]
+    #[error("API discovery failed: {}", kube_mcp_catalog::apiserver::describe(.0, None))]
     Api(#[from] kube::Error),
 }
 

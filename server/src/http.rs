@@ -7,7 +7,7 @@ use crate::auth::TokenCheck;
 use crate::guard::HostGuard;
 use crate::handler::McpHandler;
 use crate::metrics::StatusLabel;
-use axum::extract::{Query, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -22,6 +22,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::json;
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -188,11 +189,22 @@ async fn check_request(State(s): State<AppState>, req: Request, next: Next) -> R
         .map(str::to_string)
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    // Set when main serves with connect info; absent in router-only tests.
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_else(|| "-".into());
     if let Err(why) = s.guard.check(host.as_deref(), origin) {
-        tracing::warn!(reason = %why, "refused a request (DNS-rebinding protection)");
+        tracing::warn!(%client, reason = %why, "refused a request (DNS-rebinding protection)");
         return json_error(StatusCode::FORBIDDEN, format!("Forbidden: {why}"));
     }
     if !s.token.allows(headers) {
+        // Says which case it was, never what was sent.
+        let sent =
+            headers.contains_key("x-mcp-auth") || headers.contains_key(header::AUTHORIZATION);
+        let reason = if sent { "wrong token" } else { "no token" };
+        tracing::warn!(%client, reason, path = %req.uri().path(), "refused a request: 401 Unauthorized");
         let mut resp = json_error(
             StatusCode::UNAUTHORIZED,
             "Unauthorized: send the server's token in the X-MCP-AUTH header or as Authorization: Bearer".into(),
@@ -227,7 +239,10 @@ async fn ready(State(s): State<AppState>) -> Response {
             .client(None)
             .await
             .map_err(|e| e.to_string())?;
-        client.apiserver_version().await.map_err(|e| e.to_string())
+        client
+            .apiserver_version()
+            .await
+            .map_err(|e| kube_mcp_catalog::apiserver::describe(&e, None))
     };
     match tokio::time::timeout(Duration::from_secs(3), check).await {
         Ok(Ok(v)) => Json(json!({"status": "ready", "kubernetes": v.git_version})).into_response(),

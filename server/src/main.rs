@@ -1,9 +1,10 @@
 //! kube-mcp-server: flags/env -> settings -> cluster access -> transport.
 
 use anyhow::Context;
+use kube_mcp_catalog::{apiserver, logging};
 use kube_mcp_server::auth::TokenCheck;
 use kube_mcp_server::cluster::ClusterAccess;
-use kube_mcp_server::config::{LogFormat, Settings, Transport};
+use kube_mcp_server::config::{Settings, Transport};
 use kube_mcp_server::filter::ToolFilter;
 use kube_mcp_server::guard::HostGuard;
 use kube_mcp_server::handler::McpHandler;
@@ -11,32 +12,22 @@ use kube_mcp_server::http;
 use kube_mcp_server::metrics::Metrics;
 use kube_mcp_server::tools::Ctx;
 use rmcp::ServiceExt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() {
     let settings = Settings::from_args_and_env(std::env::args_os()).unwrap_or_else(|e| e.exit());
-    init_logging(settings.log_format);
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| format!("info,{}", logging::QUIET_TRANSPORT));
+    logging::init(settings.log_format, &filter);
     if let Err(e) = run(settings).await {
         eprintln!("kube-mcp-server: {e:#}");
         std::process::exit(1);
-    }
-}
-
-fn init_logging(format: LogFormat) {
-    // Logs go to stderr: stdout carries the stdio transport's messages.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
     }
 }
 
@@ -67,12 +58,14 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         return Ok(());
     }
     let access = ClusterAccess::from_env()?;
-    tracing::info!(source = %access.source, context = access.context.as_deref().unwrap_or("-"), "cluster access");
+    let url = apiserver::url_of(&access.config(None).await?);
+    tracing::info!(source = %access.source, context = access.context.as_deref().unwrap_or("-"), server = %url, "cluster access");
     let settings = Arc::new(settings);
     for why in &filter.dropped {
         tracing::info!("not offered: {why}");
     }
     let ctx = Arc::new(Ctx::connect(settings.clone(), filter, access).await?);
+    tokio::spawn(probe_api_server(ctx.clone(), url));
     let handler = McpHandler::new(ctx, Arc::new(Metrics::default()));
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
@@ -83,7 +76,10 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                 .await
                 .context("stdio transport")?;
             tokio::select! {
-                r = running.waiting() => { r.context("stdio transport")?; }
+                r = running.waiting() => {
+                    r.context("stdio transport")?;
+                    tracing::info!("shutting down: the client closed stdin");
+                }
                 _ = shutdown.cancelled() => {}
             }
         }
@@ -131,6 +127,8 @@ async fn serve_http(
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
+    // Connect info gives the auth check the client's address for its log line.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server =
         axum::serve(listener, app).with_graceful_shutdown(async move { grace.cancelled().await });
     tokio::select! {
@@ -144,22 +142,26 @@ async fn serve_http(
 }
 
 async fn signal_shutdown(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down");
+    let signal = kube_mcp_catalog::signal::stop_signal().await;
+    tracing::info!(signal, "shutting down: received {signal}");
     token.cancel();
+}
+
+/// Says at start-up whether the API server answers, so a wrong URL, CA or
+/// token shows in the log before the first tool call fails on it.
+async fn probe_api_server(ctx: Arc<Ctx>, url: String) {
+    let client = match ctx.client(None).await {
+        Ok(c) => c,
+        Err(e) => return tracing::warn!("no client for the API server at {url}: {e}"),
+    };
+    match tokio::time::timeout(Duration::from_secs(10), client.apiserver_version()).await {
+        Ok(Ok(v)) => {
+            tracing::info!(server = %url, version = %v.git_version, "the API server answers")
+        }
+        Ok(Err(e)) => tracing::warn!(
+            "{}; tool calls fail until this is fixed",
+            apiserver::describe(&e, Some(&url))
+        ),
+        Err(_) => tracing::warn!(server = %url, "the API server did not answer within 10s"),
+    }
 }

@@ -187,11 +187,17 @@ pub(crate) fn home_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/tmp"))
 }
 
-/// Path of the build script (in this crate's source tree).
-pub fn build_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("controlplane")
-        .join("build.sh")
+/// `build.sh`, compiled in: every clone shares one cargo target dir, so a
+/// path compiled into the binary could name another clone's script, or one
+/// that was deleted. The binary runs the script it was built with.
+pub const BUILD_SCRIPT: &str = include_str!("../controlplane/build.sh");
+
+/// A command that runs `script` (a bash script's text, e.g. [`BUILD_SCRIPT`])
+/// with `$0` set to `name`; no file of the source tree is needed.
+pub fn script_command(script: &str, name: &str) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c").arg(script).arg(name);
+    cmd
 }
 
 /// Returns the directory holding etcd, kube-apiserver, ..., kubectl, kwok and
@@ -208,14 +214,17 @@ pub fn ensure_binaries() -> Result<PathBuf, Error> {
             dir.display()
         )));
     }
-    let script = build_script();
-    let out = Command::new("bash")
-        .arg(&script)
+    build_binaries(script_command(BUILD_SCRIPT, "tests/controlplane/build.sh"))
+}
+
+/// Runs the build script `cmd` and returns the bin directory it prints last.
+pub fn build_binaries(mut cmd: Command) -> Result<PathBuf, Error> {
+    let out = cmd
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .stdout(Stdio::piped())
         .output()
-        .map_err(io_err(format!("running {}", script.display())))?;
+        .map_err(io_err("running tests/controlplane/build.sh (bash)"))?;
     if !out.status.success() {
         return Err(Error::Build {
             status: out.status.to_string(),
@@ -1172,6 +1181,35 @@ mod tests {
         let log = fake_container_log(jiff::Timestamp::UNIX_EPOCH);
         assert!(log.starts_with("1970-01-01T00:00:00Z stdout F kwok fake container: started\n"));
         assert_eq!(log.lines().count(), 4);
+    }
+
+    #[test]
+    fn the_build_script_runs_from_the_binary_without_the_source_tree() {
+        // A complete cache for made-up versions: the script only has to find it.
+        let cache = tempfile::tempdir().unwrap();
+        let out = cache
+            .path()
+            .join("controlplane/k8s-v9.9.9-etcd-v9.9.9-kwok-v9.9.9-helm-v9.9.9");
+        let bin = out.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join("kube-apiserver"), "").unwrap();
+        std::fs::write(out.join(".complete"), "").unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let mut cmd = script_command(BUILD_SCRIPT, "tests/controlplane/build.sh");
+        cmd.current_dir(elsewhere.path())
+            .env("KUBE_MCP_CACHE", cache.path());
+        for v in [
+            "K8S_VERSION",
+            "ETCD_VERSION",
+            "KWOK_VERSION",
+            "HELM_VERSION",
+        ] {
+            cmd.env(v, "9.9.9");
+        }
+        // Nothing names a file of this clone, which may be deleted later.
+        let clone = env!("CARGO_MANIFEST_DIR");
+        assert!(cmd.get_args().all(|a| !a.to_string_lossy().contains(clone)));
+        assert_eq!(build_binaries(cmd).unwrap(), bin);
     }
 
     #[test]

@@ -117,6 +117,17 @@ impl ServerProcess {
 
     /// Sends SIGTERM and waits for the exit status.
     pub async fn terminate(mut self) -> Option<std::process::ExitStatus> {
+        self.stop().await
+    }
+
+    /// Sends SIGTERM, waits, and returns the exit status and the whole log
+    /// (which goes away with the server's temporary directory).
+    pub async fn terminate_with_log(mut self) -> (Option<std::process::ExitStatus>, String) {
+        let status = self.stop().await;
+        (status, self.log())
+    }
+
+    async fn stop(&mut self) -> Option<std::process::ExitStatus> {
         if let Some(pid) = self.child.id() {
             // SAFETY: plain kill(2) on our own child's pid.
             unsafe { libc::kill(pid as i32, libc::SIGTERM) };

@@ -75,8 +75,8 @@ fn api_message(e: &kube::Error) -> String {
     }
     match e {
         kube::Error::Api(s) => {
+            // 401's hint comes with describe(); these are about the call itself.
             let hint = match s.code {
-                401 => " (the server's credentials were rejected; check its token or kubeconfig)",
                 403 => {
                     " (the server's identity lacks RBAC permission for this; ask for a Role that grants it)"
                 }
@@ -85,12 +85,10 @@ fn api_message(e: &kube::Error) -> String {
                 422 => " (the object is invalid; fix the fields named above)",
                 _ => "",
             };
-            format!(
-                "the API server answered {} {}: {}{hint}",
-                s.code, s.reason, s.message
-            )
+            format!("{}{hint}", kube_mcp_catalog::apiserver::describe(e, None))
         }
-        other => format!("the API server could not be reached: {other}"),
+        // No answer: the API server's URL and the root cause.
+        other => kube_mcp_catalog::apiserver::describe(other, None),
     }
 }
 
@@ -113,9 +111,11 @@ struct Live {
     default_namespace: String,
 }
 
-/// A client for `config` behind the gate: the only kind of client a tool gets.
+/// A client for `config` behind the gate: the only kind of client a tool
+/// gets. Its transport errors name the API server (under the gate, so the
+/// gate's refusals stay recognisable).
 fn gated(config: kube::Config, gate: &GateLayer) -> Result<Client, ToolError> {
-    Ok(kube::client::ClientBuilder::try_from(config)?
+    Ok(kube_mcp_catalog::apiserver::client_builder(config)?
         .with_layer(gate)
         .build())
 }
