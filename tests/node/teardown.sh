@@ -61,5 +61,5 @@ for f in /run/containerd/s/*; do
   grep -q " $f\$" /proc/net/unix || rm -f "$f"
 done
 rmdir /run/containerd/s /run/containerd 2>/dev/null
-if [ "$(head -n 1 "$CLAIM" 2>/dev/null)" = "$D" ]; then rm -f "$CLAIM"; fi
+if [ "$(head -n 1 "$CLAIM" 2>/dev/null)" = "$D" ]; then rm -f "$CLAIM"; rmdir /run/kube-mcp 2>/dev/null; fi
 exit 0

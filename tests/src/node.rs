@@ -20,7 +20,9 @@
 //! control plane, its processes share a process group led by a watchdog
 //! that tears everything down when the owning process goes away.
 
+mod artifacts;
 pub mod config;
+mod host;
 mod start;
 
 use std::fs;
@@ -33,7 +35,8 @@ use tracing::warn;
 
 use crate::controlplane::{ComponentState, Error, io_err, pid_alive, signal_group};
 
-pub use start::{ensure_binaries, ensure_images, serve_proxy};
+pub use artifacts::{ensure_binaries, ensure_images};
+pub use host::serve_proxy;
 
 /// The node's name.
 pub const NODE_NAME: &str = "real-node";
@@ -188,7 +191,8 @@ impl RealNode {
         }
         self.running = false;
         signal_group(self.pgid, libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // Nothing of the node's state outlives it: no need for a long grace.
+        let deadline = Instant::now() + Duration::from_secs(3);
         // The leader ignores SIGTERM; wait for the components only.
         for p in self.procs.iter_mut().skip(1) {
             while Instant::now() < deadline {
@@ -259,7 +263,7 @@ pub fn stop_detached(dir: &Path) -> Result<bool, Error> {
     let components = || state.components.iter().skip(1);
     let any_alive = components().any(|c| pid_alive(c.pid));
     signal_group(state.pgid, libc::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline && components().any(|c| pid_alive(c.pid)) {
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -1,6 +1,6 @@
-//! Starting a real node: binaries and images, the bridge, the kubelet's
-//! client certificate (a CertificateSigningRequest the admin approves),
-//! containerd, the images, the API server proxy and the kubelet.
+//! Starting a real node: the kubelet's client certificate (a
+//! CertificateSigningRequest the admin approves), containerd, the images,
+//! the API server proxy and the kubelet.
 
 use std::fs;
 use std::net::SocketAddr;
@@ -15,165 +15,15 @@ use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use tracing::{debug, info};
 
+use super::artifacts::{ensure_binaries, ensure_images, image_tars};
 use super::config::{self, Paths};
-use super::{
-    BRIDGE, CLAIM_FILE, GATEWAY, NODE_NAME, NodeOptions, Proc, RealNode, SERVICE_IP, TEARDOWN,
-    claim, teardown,
-};
+use super::host::{create_bridge, spawn_leader, take_over_machine};
+use super::{CLAIM_FILE, NODE_NAME, NodeOptions, Proc, RealNode, SERVICE_IP, TEARDOWN};
 use crate::controlplane::{
-    ControlPlane, Error, free_ports, ignore_sighup, io_err, log_tail, node_ready, pid_alive,
-    write_file,
+    ControlPlane, Error, free_ports, ignore_sighup, io_err, log_tail, node_ready, write_file,
 };
 use crate::kubeconfig::{self, Credential};
 use crate::pki;
-
-/// Runs a build script that prints a directory on its last stdout line
-/// (progress on stderr) and checks that `expect` is in it.
-fn run_script(mut cmd: Command, what: &str, expect: &str) -> Result<PathBuf, Error> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .output()
-        .map_err(io_err(format!("running {what}")))?;
-    if !out.status.success() {
-        return Err(Error::State(format!(
-            "{what} failed ({}); see its output above",
-            out.status
-        )));
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let dir = stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| PathBuf::from(l.trim()))
-        .ok_or_else(|| Error::State(format!("{what} printed no directory")))?;
-    if !dir.join(expect).exists() {
-        return Err(Error::State(format!(
-            "{what} named {} but it has no {expect}",
-            dir.display()
-        )));
-    }
-    Ok(dir)
-}
-
-fn repo_file(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-/// The directory with kubelet, containerd, ctr, the shim, runc and `cni/`,
-/// running `tests/node/build.sh` first when they are not cached
-/// (`$KUBE_MCP_NODE_BIN_DIR` overrides).
-pub fn ensure_binaries() -> Result<PathBuf, Error> {
-    if let Some(dir) = std::env::var_os("KUBE_MCP_NODE_BIN_DIR") {
-        return Ok(PathBuf::from(dir));
-    }
-    let mut cmd = Command::new("bash");
-    cmd.arg(repo_file("node/build.sh"));
-    run_script(cmd, "tests/node/build.sh", "kubelet")
-}
-
-/// The directory with the image tars (`kube-mcp-server.tar`, `test/*.tar`):
-/// `$KUBE_MCP_IMAGES`, else what `scripts/image --test-images` builds.
-pub fn ensure_images() -> Result<PathBuf, Error> {
-    if let Some(dir) = std::env::var_os("KUBE_MCP_IMAGES") {
-        return Ok(PathBuf::from(dir));
-    }
-    let mut cmd = Command::new("bash");
-    cmd.arg(repo_file("../scripts/image")).arg("--test-images");
-    run_script(cmd, "scripts/image", "test/pause.tar")
-}
-
-/// Every image tar in `dir` and `dir/test`.
-fn image_tars(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let mut tars = vec![];
-    for d in [dir.to_path_buf(), dir.join("test")] {
-        let Ok(entries) = fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            if e.path().extension().is_some_and(|x| x == "tar") {
-                tars.push(e.path());
-            }
-        }
-    }
-    tars.sort();
-    if !tars.iter().any(|t| t.ends_with("test/pause.tar")) {
-        return Err(Error::State(format!(
-            "{} has no test/pause.tar (run scripts/image --test-images)",
-            dir.display()
-        )));
-    }
-    Ok(tars)
-}
-
-/// Forwards every TCP connection to `listen` to `upstream`: the
-/// `kubernetes` Service for pods, with no kube-proxy. Runs until killed.
-pub async fn serve_proxy(listen: SocketAddr, upstream: SocketAddr) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    loop {
-        let (mut inbound, _) = listener.accept().await?;
-        tokio::spawn(async move {
-            if let Ok(mut out) = tokio::net::TcpStream::connect(upstream).await {
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
-            }
-        });
-    }
-}
-
-fn run(program: &str, args: &[&str]) -> Result<(), Error> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(io_err(format!("running {program}")))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(Error::State(format!(
-        "`{program} {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    )))
-}
-
-/// Refuses when another live real node holds this machine; tears down one
-/// whose owner died without cleaning up.
-fn take_over_machine() -> Result<(), Error> {
-    if let Some((dir, pid)) = claim() {
-        if pid_alive(pid) {
-            return Err(Error::State(format!(
-                "a real node already runs on this machine (directory {}, leader pid {pid}); \
-                 stop it first (`kube-mcp-dev down`), or point tests at its cluster with KUBE_MCP_KUBECONFIG",
-                dir.display()
-            )));
-        }
-        info!(dir = %dir.display(), "tearing down a real node whose owner is gone");
-        teardown(&dir);
-        super::remove_dir(&dir);
-        let _ = fs::remove_file(CLAIM_FILE);
-    }
-    // A bridge without a claim is left over from a crash before the claim was written.
-    let _ = Command::new("ip")
-        .args(["link", "delete", BRIDGE])
-        .stderr(Stdio::null())
-        .status();
-    Ok(())
-}
-
-fn create_bridge() -> Result<(), Error> {
-    run("ip", &["link", "add", BRIDGE, "type", "bridge"])?;
-    run(
-        "ip",
-        &["addr", "add", &format!("{GATEWAY}/24"), "dev", BRIDGE],
-    )?;
-    run(
-        "ip",
-        &["addr", "add", &format!("{SERVICE_IP}/32"), "dev", BRIDGE],
-    )?;
-    run("ip", &["link", "set", BRIDGE, "up"])
-}
 
 /// A client certificate for `system:node:<name>`, the way kubelets get
 /// theirs: a CertificateSigningRequest to the kubelet client signer, approved
@@ -235,46 +85,6 @@ async fn kubelet_credentials(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The group leader: a watchdog that tears the node down when the owning
-/// process goes away, or (detached) a placeholder that holds the group.
-fn spawn_leader(dir: &Path, detach: bool) -> Result<Proc, Error> {
-    let log = dir.join("logs").join("watchdog.log");
-    let file = fs::File::create(&log).map_err(io_err(format!("creating {}", log.display())))?;
-    let mut cmd = Command::new("sh");
-    if detach {
-        cmd.args([
-            "-c",
-            "trap '' HUP INT TERM; while :; do sleep 3600; done",
-            "kube-mcp-node-holder",
-        ]);
-        ignore_sighup(&mut cmd);
-    } else {
-        cmd.args([
-            "-c",
-            "trap '' HUP INT TERM\n\
-             while kill -0 \"$1\" 2>/dev/null; do sleep 1; done\n\
-             kill -TERM 0 2>/dev/null\n\
-             sleep 2\n\
-             sh \"$2/teardown.sh\" \"$2\"\n\
-             rm -rf --one-file-system \"$2\"\n\
-             kill -KILL 0",
-            "kube-mcp-node-watchdog",
-        ])
-        .arg(std::process::id().to_string())
-        .arg(dir);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(file)
-        .process_group(0);
-    let child = cmd.spawn().map_err(io_err("starting the node watchdog"))?;
-    Ok(Proc {
-        name: if detach { "holder" } else { "watchdog" }.into(),
-        child,
-        log,
-    })
 }
 
 impl RealNode {
