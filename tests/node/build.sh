@@ -17,7 +17,7 @@ CNI_VERSION="${CNI_VERSION:-1.10.0}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_ROOT="${KUBE_MCP_CACHE:-$HOME/.cache/kube-mcp}"
 KEY="k8s-v${K8S_VERSION}-containerd-v${CONTAINERD_VERSION}-runc-v${RUNC_VERSION}-cni-v${CNI_VERSION}"
-OUT="$CACHE_ROOT/node/$KEY"
+OUT="$CACHE_ROOT/real-node/$KEY"
 BIN="$OUT/bin"
 WORK="$OUT/src"
 # The same flags as tests/controlplane/build.sh, so that the kubelet build
