@@ -150,8 +150,13 @@ fn is_static_elf(bytes: &[u8]) -> bool {
     })
 }
 
-fn images_dir() -> PathBuf {
-    kube_mcp_tests::node::ensure_images().unwrap_or_else(|e| panic!("scripts/image: {e}"))
+/// The image tars, built once per test process (scripts/image unless
+/// `$KUBE_MCP_IMAGES` names them).
+fn images_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        kube_mcp_tests::node::ensure_images().unwrap_or_else(|e| panic!("scripts/image: {e}"))
+    })
 }
 
 fn repo() -> PathBuf {
