@@ -4,8 +4,8 @@
 //! serve: exec_in_pod, port_forward / stop_port_forward and kubectl_logs
 //! with `previous`. RBAC is on; nothing is simulated.
 
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::{Event, Pod, Secret};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube_mcp_tests::forward::port_forward;
 use kube_mcp_tests::mcp::McpClient;
@@ -81,14 +81,53 @@ fn ready(p: &Pod) -> bool {
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
+/// The pod's container states and events: what a failed wait shows.
+async fn describe(ns: &TestNamespace, name: &str) -> String {
+    let pod = Api::<Pod>::namespaced(ns.client.clone(), &ns.name)
+        .get(name)
+        .await
+        .ok();
+    let statuses = pod
+        .and_then(|p| p.status)
+        .map(|s| serde_json::to_string_pretty(&s.container_statuses).unwrap_or_default())
+        .unwrap_or_default();
+    let events = Api::<Event>::namespaced(ns.client.clone(), &ns.name)
+        .list(&ListParams::default().fields(&format!("involvedObject.name={name}")))
+        .await
+        .map(|l| {
+            l.items
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.reason.clone().unwrap_or_default(),
+                        e.message.clone().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    format!("container statuses: {statuses}\nevents:\n{events}")
+}
+
 async fn wait_ready(ns: &TestNamespace, name: &str) -> Pod {
     let pods = Api::<Pod>::namespaced(ns.client.clone(), &ns.name);
-    until(
-        &format!("pod {name} Ready"),
-        Duration::from_secs(90),
-        || async { pods.get(name).await.ok().filter(ready) },
-    )
-    .await
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(p) = pods.get(name).await
+            && ready(&p)
+        {
+            return p;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "pod {name} not Ready within 90s\n{}",
+                describe(ns, name).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
 
 /// kube-mcp-server with every tool, as the cluster admin.
@@ -306,7 +345,7 @@ async fn an_endpoint_runs_the_server_image_under_restricted_pod_security() {
         Duration::from_secs(120),
         || async {
             let list = pods
-                .list(&kube::api::ListParams::default().labels("app.kubernetes.io/instance=ep"))
+                .list(&ListParams::default().labels("app.kubernetes.io/instance=ep"))
                 .await
                 .ok()?;
             list.items.into_iter().find(ready)
