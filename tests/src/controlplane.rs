@@ -73,7 +73,7 @@ pub enum Error {
     State(String),
 }
 
-fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let context = context.into();
     move |source| Error::Io { context, source }
 }
@@ -279,7 +279,7 @@ pub fn pid_alive(pid: i32) -> bool {
     }
 }
 
-fn signal_group(pgid: i32, sig: libc::c_int) {
+pub(crate) fn signal_group(pgid: i32, sig: libc::c_int) {
     if pgid > 1 {
         // SAFETY: plain syscall; a negative pid addresses the process group.
         unsafe {
@@ -319,7 +319,7 @@ fn gc_stale_temp_dirs() {
     }
 }
 
-fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), Error> {
+pub(crate) fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), Error> {
     fs::write(path, contents).map_err(io_err(format!("writing {}", path.display())))?;
     if private {
         fs::set_permissions(path, fs::Permissions::from_mode(0o600))
@@ -422,6 +422,8 @@ impl ControlPlane {
                 format!("--tls-private-key-file={}", l.apiserver_key.display()),
                 format!("--client-ca-file={}", l.ca_crt.display()),
                 "--authorization-mode=Node,RBAC".into(),
+                // Namespaces can pin their pods to the real node (node.rs).
+                "--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction".into(),
                 "--service-account-issuer=https://kubernetes.default.svc".into(),
                 format!("--service-account-key-file={}", l.sa_pub.display()),
                 format!("--service-account-signing-key-file={}", l.sa_key.display()),
@@ -932,7 +934,7 @@ pub fn fake_node_json(name: &str) -> serde_json::Value {
     })
 }
 
-fn ignore_sighup(cmd: &mut Command) {
+pub(crate) fn ignore_sighup(cmd: &mut Command) {
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(|| {

@@ -1,11 +1,12 @@
 //! The README's main command: a local control plane, the CRD, the operator,
-//! a per-team read-only McpEndpoint, its server (started by the kubelet
-//! harness), ready-to-paste client configuration, and a real MCP client
-//! listing the endpoint's tools.
+//! a per-team read-only McpEndpoint, its server (the kube-mcp-server image in
+//! a real container on a real node; where this machine cannot run one, the
+//! kubelet harness starts the binary instead), ready-to-paste client
+//! configuration, and a real MCP client listing the endpoint's tools.
 
 use crate::controlplane::{ControlPlane, Options};
-use crate::kubelet::Kubelet;
 use crate::mcp::McpClient;
+use crate::node::{NodeOptions, RealNode};
 use anyhow::Context;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -15,12 +16,16 @@ use kube::{Api, Client};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod serve;
+
 pub const NAMESPACE: &str = "team-a";
 pub const ENDPOINT: &str = "team-a-readonly";
 
 pub struct DemoOptions {
     /// Exit after the client has listed the tools (for tests and CI).
     pub exit_after_client: bool,
+    /// Run the endpoint on a real node when this machine can (root, Linux).
+    pub real_node: bool,
     pub repo_root: PathBuf,
 }
 
@@ -193,6 +198,26 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         ),
     );
     let client = cp.client().await;
+    let node = if opts.real_node {
+        step(
+            started,
+            "joining a real node (containerd, runc, kubelet; the first run builds them and the images)",
+        );
+        match RealNode::start(&cp, NodeOptions::default()).await {
+            Ok(node) => Some(node),
+            Err(e) => {
+                step(
+                    started,
+                    &format!(
+                        "no real node on this machine ({e}); the kubelet harness plays the node"
+                    ),
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     step(started, "installing the McpEndpoint CRD");
     install_crd(&client, &opts.repo_root).await?;
     step(started, "starting kube-mcp-operator");
@@ -203,10 +228,19 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let verify_arg = verify_map.display().to_string();
     let mut operator = spawn_operator(&cp, &["--verify-address-map", &verify_arg])?;
     let ns: Api<Namespace> = Api::all(client.clone());
+    let mut metadata = serde_json::json!({"name": NAMESPACE});
+    if node.is_some() {
+        // The team's pods go to the real node, under Pod Security "restricted".
+        metadata["annotations"] = crate::node::namespace_annotations();
+        metadata["labels"] =
+            serde_json::json!({"pod-security.kubernetes.io/enforce": "restricted"});
+    }
     ns.patch(
         NAMESPACE,
         &PatchParams::apply("kube-mcp-demo"),
-        &Patch::Apply(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})),
+        &Patch::Apply(
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}),
+        ),
     )
     .await?;
     step(started, &format!("applying config/samples/{ENDPOINT}.yaml"));
@@ -226,26 +260,15 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             );
         }
     };
-    let server = crate::bins::try_path("kube-mcp-server")
-        .context("kube-mcp-server is not built: run `cargo build --workspace --bins`")?;
-    let kubelet = Kubelet::new(
-        client.clone(),
-        &cp,
-        NAMESPACE,
-        &format!("app.kubernetes.io/instance={ENDPOINT}"),
-        &server,
-    );
-    step(
-        started,
-        "waiting for the endpoint's pod; the kubelet harness runs kube-mcp-server for it",
-    );
-    let local = kubelet.wait_serving(Duration::from_secs(90)).await?;
-    let local_addr = local.trim_start_matches("http://").trim_end_matches("/mcp");
+    let served = match &node {
+        Some(_) => serve::real(&client, started).await?,
+        None => serve::harness(&client, &cp, started).await?,
+    };
+    let local = served.local.clone();
     std::fs::write(
         &verify_map,
-        format!("{ENDPOINT}.{NAMESPACE}.svc={local_addr}\n"),
+        format!("{ENDPOINT}.{NAMESPACE}.svc={}\n", served.verify_addr),
     )?;
-    let _sync = kubelet.spawn_loop(Duration::from_secs(2));
     let secret = Api::<Secret>::namespaced(client.clone(), NAMESPACE)
         .get(&secret_name)
         .await?;
@@ -297,8 +320,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             status = operator.wait() => eprintln!("kube-mcp-operator exited: {status:?}"),
         }
     }
-    kubelet.stop_all();
+    drop(served);
     let _ = operator.start_kill();
+    drop(node);
     drop(cp);
     step(started, "stopped and cleaned up");
     Ok(())

@@ -13,12 +13,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Node, ServiceAccount};
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use rand::Rng as _;
 
 use crate::controlplane::{ControlPlane, Options};
+use crate::node::{NODE_NAME, NodeOptions, RealNode};
 
 static CLUSTER: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
 
@@ -115,12 +116,25 @@ pub fn random_suffix(n: usize) -> String {
 /// # Panics
 /// On API errors or after 60 s without the ServiceAccount.
 pub async fn test_namespace(prefix: &str) -> TestNamespace {
+    namespace_with(prefix, serde_json::json!({}), serde_json::json!({})).await
+}
+
+/// Like [`test_namespace`], with extra labels and annotations (JSON objects).
+///
+/// # Panics
+/// As [`test_namespace`].
+pub async fn namespace_with(
+    prefix: &str,
+    mut labels: serde_json::Value,
+    annotations: serde_json::Value,
+) -> TestNamespace {
     let client = admin_client().await;
     let name = format!("{prefix}-{}", random_suffix(5));
+    labels[TEST_NAMESPACE_LABEL] = "true".into();
     let ns: Namespace = serde_json::from_value(serde_json::json!({
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": { "name": name, "labels": { TEST_NAMESPACE_LABEL: "true" } },
+        "metadata": { "name": name, "labels": labels, "annotations": annotations },
     }))
     .unwrap_or_else(|e| panic!("namespace manifest: {e}"));
     Api::<Namespace>::all(client.clone())
@@ -189,4 +203,81 @@ pub async fn client_with_token(token: &str) -> kube::Client {
 /// The cached `kubectl`, preset with `--kubeconfig` (admin).
 pub fn kubectl() -> Command {
     cluster().kubectl()
+}
+
+static REAL_NODE: OnceLock<Result<Option<RealNode>, String>> = OnceLock::new();
+
+/// Joins a real node (containerd, runc, kubelet; see [`crate::node`]) to the
+/// test process's control plane on first use and returns its name; the
+/// attached cluster (`$KUBE_MCP_KUBECONFIG`) must already have one
+/// (`kube-mcp-dev up --real-node`).
+///
+/// # Panics
+/// When the node cannot start or join (test start-up): the message says
+/// which component refused and carries its last log lines.
+pub fn real_node() -> &'static str {
+    let result = REAL_NODE.get_or_init(|| {
+        let cp = cluster();
+        std::thread::Builder::new()
+            .name("kube-mcp-real-node".into())
+            .spawn(move || start_or_find_node(cp))
+            .map_err(|e| format!("spawning the real node thread: {e}"))
+            .and_then(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the real node thread panicked".into()))
+            })
+    });
+    match result {
+        Ok(_) => NODE_NAME,
+        Err(e) => panic!("kube-mcp real node unavailable: {e}"),
+    }
+}
+
+fn start_or_find_node(cp: &'static ControlPlane) -> Result<Option<RealNode>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("building a runtime: {e}"))?;
+    let started = std::time::Instant::now();
+    rt.block_on(async {
+        if std::env::var_os(KUBECONFIG_ENV).is_some_and(|p| !p.is_empty()) {
+            let client = cp.try_client().await.map_err(|e| e.to_string())?;
+            let node = Api::<Node>::all(client)
+                .get_opt(NODE_NAME)
+                .await
+                .map_err(|e| e.to_string())?;
+            return match node {
+                Some(n) if crate::controlplane::node_ready(&n) => Ok(None),
+                _ => Err(format!(
+                    "the cluster {KUBECONFIG_ENV} names has no Ready node {NODE_NAME}: \
+                     start it with `kube-mcp-dev up --real-node`"
+                )),
+            };
+        }
+        let node = RealNode::start(cp, NodeOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "kube-mcp: real node {NODE_NAME} ready in {:.1}s (data {})",
+            started.elapsed().as_secs_f64(),
+            node.data_dir().display()
+        );
+        Ok(Some(node))
+    })
+}
+
+/// A fresh namespace whose pods run on the real node (node selector and
+/// toleration added by the API server's PodNodeSelector and
+/// PodTolerationRestriction admission plugins), with Pod Security
+/// `enforce: <level>` when given.
+///
+/// # Panics
+/// As [`test_namespace`], and when the real node cannot start.
+pub async fn real_node_namespace(prefix: &str, pod_security: Option<&str>) -> TestNamespace {
+    real_node();
+    let mut labels = serde_json::json!({});
+    if let Some(level) = pod_security {
+        labels["pod-security.kubernetes.io/enforce"] = level.into();
+    }
+    namespace_with(prefix, labels, crate::node::namespace_annotations()).await
 }

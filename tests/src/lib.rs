@@ -16,14 +16,16 @@ pub mod bins;
 pub mod controlplane;
 pub mod demo;
 pub mod fixture;
+pub mod forward;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod mcp;
+pub mod node;
 pub mod pki;
 pub mod server;
 
 pub use controlplane::{ControlPlane, Error, Options};
 pub use fixture::{
-    TestNamespace, admin_client, client_with_token, cluster, kubectl, service_account_token,
-    test_namespace,
+    TestNamespace, admin_client, client_with_token, cluster, kubectl, real_node,
+    real_node_namespace, service_account_token, test_namespace,
 };

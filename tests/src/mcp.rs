@@ -26,6 +26,17 @@ pub struct McpClient {
 impl McpClient {
     /// Connects and completes initialize. The token, if any, goes in X-MCP-AUTH.
     pub async fn connect(url: &str, token: Option<&str>) -> Result<Self, String> {
+        Self::connect_with(reqwest::Client::new(), url, token).await
+    }
+
+    /// [`Self::connect`] over a given HTTP client (e.g. one that resolves a
+    /// Service host name to a pod's address, so the Host header is the
+    /// Service's).
+    pub async fn connect_with(
+        http: reqwest::Client,
+        url: &str,
+        token: Option<&str>,
+    ) -> Result<Self, String> {
         let mut headers = HashMap::new();
         if let Some(t) = token {
             headers.insert(
@@ -35,7 +46,7 @@ impl McpClient {
         }
         let config =
             StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers);
-        let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+        let transport = StreamableHttpClientTransport::with_client(http, config);
         let service = ().serve(transport).await.map_err(|e| e.to_string())?;
         Ok(Self { service })
     }

@@ -367,6 +367,15 @@ async fn the_demo_command_runs_non_interactively() {
         stdout.contains("Verified: True (ToolsMatch)"),
         "the operator verified the endpoint: {stdout}"
     );
+    // As root (CI), the demo's endpoint runs on a real node, not the harness.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        assert!(
+            stdout.contains("in a real container on node real-node"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// The official Python SDK against an operator-provisioned endpoint.

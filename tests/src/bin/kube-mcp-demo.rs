@@ -8,6 +8,11 @@ struct Args {
     /// Exit after the MCP client has listed the tools (for CI).
     #[arg(long)]
     exit_after_client: bool,
+    /// Let the kubelet harness start kube-mcp-server as a local process
+    /// instead of joining a real node (the default where this machine can
+    /// run one: root on Linux).
+    #[arg(long)]
+    no_real_node: bool,
     /// The repository root (holds crds/ and config/samples/).
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
     repo: PathBuf,
@@ -18,6 +23,7 @@ async fn main() {
     let args = Args::parse();
     let opts = kube_mcp_tests::demo::DemoOptions {
         exit_after_client: args.exit_after_client,
+        real_node: !args.no_real_node,
         repo_root: args.repo,
     };
     if let Err(e) = kube_mcp_tests::demo::run(opts).await {

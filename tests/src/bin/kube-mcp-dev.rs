@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube_mcp_tests::controlplane::{self, ControlPlane, Options, State};
+use kube_mcp_tests::node::{self, NodeOptions, RealNode};
 
 #[derive(Parser)]
 #[command(
@@ -33,11 +34,24 @@ enum Cmd {
         /// Start-up timeout in seconds (after the binaries are built).
         #[arg(long, default_value_t = 180)]
         timeout: u64,
+        /// Also join a real node (containerd, runc, kubelet; needs root):
+        /// pods in namespaces annotated for it run in real containers.
+        #[arg(long)]
+        real_node: bool,
     },
     /// Stop every process `up` started and remove the state directory.
     Down,
     /// Show which components run, the API server URL and the node count.
     Status,
+    /// Forward TCP connections (the real node's `kubernetes` Service address
+    /// to the API server; started by `up --real-node`).
+    #[command(hide = true)]
+    Proxy {
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        #[arg(long)]
+        to: std::net::SocketAddr,
+    },
 }
 
 fn default_state() -> PathBuf {
@@ -59,9 +73,14 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let state_dir = cli.state.unwrap_or_else(default_state);
     match cli.command {
-        Cmd::Up { nodes, timeout } => up(state_dir, nodes, timeout).await,
+        Cmd::Up {
+            nodes,
+            timeout,
+            real_node,
+        } => up(state_dir, nodes, timeout, real_node).await,
         Cmd::Down => down(state_dir),
         Cmd::Status => status(state_dir).await,
+        Cmd::Proxy { listen, to } => Ok(node::serve_proxy(listen, to).await?),
     }
 }
 
@@ -73,12 +92,17 @@ fn alive(state: &State) -> Vec<&controlplane::ComponentState> {
         .collect()
 }
 
-async fn up(state_dir: PathBuf, nodes: usize, timeout: u64) -> Result<()> {
+async fn up(state_dir: PathBuf, nodes: usize, timeout: u64, real_node: bool) -> Result<()> {
     let started = Instant::now();
+    let timeout = Duration::from_secs(timeout);
     if let Ok(state) = State::read(&state_dir) {
         let running = alive(&state);
         if running.len() + 1 == state.components.len() {
             eprintln!("kube-mcp-dev: already running at {}", state.server_url);
+            if real_node && !node_running(&state_dir) {
+                let cp = ControlPlane::attach(&state.kubeconfig)?;
+                start_node(&cp, &state_dir, timeout).await?;
+            }
             print_hint(&state, started);
             return Ok(());
         }
@@ -88,6 +112,7 @@ async fn up(state_dir: PathBuf, nodes: usize, timeout: u64) -> Result<()> {
         );
     }
     if state_dir.exists() {
+        node::stop_detached(&state_dir.join("node"))?;
         controlplane::stop_detached(&state_dir)?;
     }
     eprintln!("kube-mcp-dev: binaries (first run builds them from Go modules, 10-30 min)...");
@@ -104,7 +129,7 @@ async fn up(state_dir: PathBuf, nodes: usize, timeout: u64) -> Result<()> {
         data_dir: Some(state_dir.clone()),
         detach: true,
         nodes,
-        timeout: Duration::from_secs(timeout),
+        timeout,
     };
     let cp = match ControlPlane::start(opts).await {
         Ok(cp) => cp,
@@ -113,8 +138,53 @@ async fn up(state_dir: PathBuf, nodes: usize, timeout: u64) -> Result<()> {
             return Err(e).context("starting the control plane");
         }
     };
+    if real_node && let Err(e) = start_node(&cp, &state_dir, timeout).await {
+        drop(cp.detach());
+        let _ = controlplane::stop_detached(&state_dir);
+        return Err(e);
+    }
     let state = cp.detach().context("no state recorded")?;
     print_hint(&state, started);
+    Ok(())
+}
+
+fn node_running(state_dir: &std::path::Path) -> bool {
+    node::NodeState::read(&state_dir.join("node")).is_ok_and(|s| {
+        s.components
+            .iter()
+            .skip(1)
+            .all(|c| controlplane::pid_alive(c.pid))
+    })
+}
+
+async fn start_node(
+    cp: &ControlPlane,
+    state_dir: &std::path::Path,
+    timeout: Duration,
+) -> Result<()> {
+    eprintln!(
+        "kube-mcp-dev: joining a real node (containerd, runc, kubelet; first run builds them, ~5 min)..."
+    );
+    let dir = state_dir.join("node");
+    node::stop_detached(&dir)?;
+    let opts = NodeOptions {
+        data_dir: Some(dir),
+        detach: true,
+        timeout,
+    };
+    let node = RealNode::start(cp, opts)
+        .await
+        .context("starting the real node")?;
+    let state = node.detach();
+    eprintln!(
+        "kube-mcp-dev: real node {} Ready (logs {}); namespaces annotated \
+         scheduler.alpha.kubernetes.io/node-selector={}={} and a toleration of {} run their pods on it",
+        node::NODE_NAME,
+        state.data_dir.join("logs").display(),
+        node::NODE_LABEL.0,
+        node::NODE_LABEL.1,
+        node::TAINT_KEY,
+    );
     Ok(())
 }
 
@@ -145,6 +215,9 @@ fn print_hint(state: &State, started: Instant) {
 }
 
 fn down(state_dir: PathBuf) -> Result<()> {
+    if node::stop_detached(&state_dir.join("node"))? {
+        println!("stopped the real node");
+    }
     if controlplane::stop_detached(&state_dir)? {
         println!("stopped; removed {}", state_dir.display());
     } else {
@@ -170,6 +243,17 @@ async fn status(state_dir: PathBuf) -> Result<()> {
             c.pid,
             if up { "running" } else { "STOPPED" }
         );
+    }
+    if let Ok(node) = node::NodeState::read(&state_dir.join("node")) {
+        for c in node.components.iter().skip(1) {
+            let up = controlplane::pid_alive(c.pid);
+            println!(
+                "{:<24} pid {:<8} {}",
+                format!("node/{}", c.name),
+                c.pid,
+                if up { "running" } else { "STOPPED" }
+            );
+        }
     }
     println!("API server:  {}", state.server_url);
     println!("kubeconfig:  {}", state.kubeconfig.display());
