@@ -16,23 +16,37 @@ tokio::task_local! {
 /// ordinary words out of messages (they are still masked in every object).
 pub const MIN_REDACTED_LEN: usize = 4;
 
-/// One Kubernetes request a call made, as the gate saw it.
+/// One Kubernetes request a call made (or the gate refused), as the gate
+/// saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiRequest {
-    pub verb: String,
+    /// As RBAC names it: get, list, watch, create, update, patch, delete, ...
+    pub verb: &'static str,
     pub path: String,
+    /// The API server's answer; `None` when there was none.
     pub status: Option<u16>,
     pub dry_run: bool,
+    /// Who refused it before it was sent: (scope or gate, the rule).
+    pub refused: Option<(&'static str, &'static str)>,
 }
 
 /// One MCP session: what it chose for itself (a kubeconfig context), so a
-/// choice never reaches another session of the same process.
+/// choice never reaches another session of the same process, and where it
+/// comes from when its requests do not say (stdio, legacy SSE).
 #[derive(Debug, Default)]
 pub struct Session {
     context: Mutex<Option<String>>,
+    pub origin: crate::origin::Origin,
 }
 
 impl Session {
+    pub fn new(origin: crate::origin::Origin) -> Self {
+        Self {
+            origin,
+            ..Self::default()
+        }
+    }
+
     pub fn context(&self) -> Option<String> {
         self.context
             .lock()

@@ -19,6 +19,7 @@
 //! Each request is also recorded on the call it serves (the audit log's
 //! "which Kubernetes requests did this call make").
 
+use crate::apipath::{self, ApiPath};
 use crate::call::{self, ApiRequest};
 use crate::config::SecretsMode;
 use crate::mask;
@@ -56,57 +57,35 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses a request path (no query).
+    /// Parses a request path (no query); `true` for the legacy watch prefix.
     pub fn parse(path: &str) -> (Target, bool) {
-        let seg: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let (group, rest) = match seg.as_slice() {
-            ["version"]
-            | ["openapi", ..]
-            | ["api"]
-            | ["api", _]
-            | ["apis"]
-            | ["apis", _]
-            | ["apis", _, _] => return (Target::Discovery, false),
-            ["api", _, rest @ ..] => ("", rest),
-            ["apis", g, _, rest @ ..] => (*g, rest),
-            _ => return (Target::Other, false),
+        Self::of(&ApiPath::parse(path))
+    }
+
+    /// What the gate needs of a parsed path.
+    pub fn of(path: &ApiPath) -> (Target, bool) {
+        let (address, watch) = match path {
+            ApiPath::Discovery => return (Target::Discovery, false),
+            ApiPath::Other => return (Target::Other, false),
+            ApiPath::Resource { address, watch } => (address, *watch),
         };
-        // The legacy watch prefix: /api/v1/watch/namespaces/ns/pods.
-        let (watch, rest) = match rest {
-            ["watch", r @ ..] => (true, r),
-            r => (false, r),
-        };
-        let own = |s: &str| s.to_string();
-        let target = match rest {
-            ["namespaces", _, "status" | "finalize"] | ["namespaces"] | ["namespaces", _] => {
-                Target::Cluster {
-                    group: own(group),
-                    resource: own("namespaces"),
-                }
-            }
-            ["namespaces", ns, resource, ..] => Target::Namespaced {
-                namespace: own(ns),
-                group: own(group),
-                resource: own(resource),
+        let (group, resource) = (address.group.clone(), address.resource.clone());
+        let self_review = address.namespace.is_none()
+            && matches!(
+                (group.as_str(), resource.as_str()),
+                (
+                    "authorization.k8s.io",
+                    "selfsubjectaccessreviews" | "selfsubjectrulesreviews"
+                ) | ("authentication.k8s.io", "selfsubjectreviews")
+            );
+        let target = match &address.namespace {
+            _ if self_review => Target::SelfReview,
+            Some(ns) => Target::Namespaced {
+                namespace: ns.clone(),
+                group,
+                resource,
             },
-            [resource, ..] => {
-                let self_review = matches!(
-                    (group, *resource),
-                    (
-                        "authorization.k8s.io",
-                        "selfsubjectaccessreviews" | "selfsubjectrulesreviews"
-                    ) | ("authentication.k8s.io", "selfsubjectreviews")
-                );
-                if self_review {
-                    Target::SelfReview
-                } else {
-                    Target::Cluster {
-                        group: own(group),
-                        resource: own(resource),
-                    }
-                }
-            }
-            [] => Target::Discovery,
+            None => Target::Cluster { group, resource },
         };
         (target, watch)
     }
@@ -151,6 +130,24 @@ pub enum Refusal {
     Workload(#[from] workload::Refusal),
     #[error("the request body could not be read to check it, so it was not sent")]
     UnreadableBody,
+}
+
+impl Refusal {
+    /// Who refused, for the audit log: the namespace `scope`, or a `gate`
+    /// rule, named.
+    pub fn refuser(&self) -> (&'static str, &'static str) {
+        match self {
+            Refusal::OutOfScope { .. } => ("scope", "namespace"),
+            Refusal::ClusterScoped { .. } => ("scope", "cluster_scoped"),
+            Refusal::UnknownPath(_) => ("scope", "unknown_path"),
+            Refusal::SecretsHidden => ("gate", "secrets_hidden"),
+            Refusal::SecretPatchReads { .. } => ("gate", "secret_patch_reads"),
+            Refusal::SecretWatch => ("gate", "secret_watch"),
+            Refusal::Unmaskable => ("gate", "unmaskable"),
+            Refusal::Workload(_) => ("gate", "workload"),
+            Refusal::UnreadableBody => ("gate", "unreadable_body"),
+        }
+    }
 }
 
 /// What the gate enforces.
@@ -247,8 +244,19 @@ pub struct Gate<S> {
     policy: Arc<Policy>,
 }
 
-fn refused(r: Refusal) -> BoxFuture<'static, Result<Response<Box<DynBody>>, BoxError>> {
-    Box::pin(async move { Err(Box::new(r) as BoxError) })
+/// Refuses a request, and records it on the call it serves (found inside
+/// the future: `call` runs on the client's buffer task).
+fn refused(
+    r: Refusal,
+    mut request: ApiRequest,
+) -> BoxFuture<'static, Result<Response<Box<DynBody>>, BoxError>> {
+    Box::pin(async move {
+        if let Some(c) = call::current() {
+            request.refused = Some(r.refuser());
+            c.record(request);
+        }
+        Err(Box::new(r) as BoxError)
+    })
 }
 
 fn query_flag(query: Option<&str>, key: &str) -> Option<String> {
@@ -274,12 +282,19 @@ where
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let path = req.uri().path().to_string();
         let query = req.uri().query();
-        let (target, legacy_watch) = Target::parse(&path);
+        let parsed = ApiPath::parse(&path);
+        let (target, legacy_watch) = Target::of(&parsed);
         let watch =
             legacy_watch || query_flag(query, "watch").is_some_and(|v| v == "true" || v == "1");
-        let dry_run = query_flag(query, "dryRun").is_some();
-        if let Err(r) = self.policy.check(&path, &target, watch) {
-            return refused(r);
+        let record = ApiRequest {
+            verb: apipath::verb(req.method(), &parsed, watch),
+            dry_run: query_flag(query, "dryRun").is_some(),
+            path,
+            status: None,
+            refused: None,
+        };
+        if let Err(r) = self.policy.check(&record.path, &target, watch) {
+            return refused(r, record);
         }
         let mask_secret = target.is_secrets() && self.policy.secrets == SecretsMode::Masked;
         let workload_write = match &target {
@@ -305,7 +320,7 @@ where
             // one completes at once.
             let bytes = match futures::FutureExt::now_or_never(body.collect_bytes()) {
                 Some(Ok(b)) => b,
-                _ => return refused(Refusal::UnreadableBody),
+                _ => return refused(Refusal::UnreadableBody, record),
             };
             let checked = inspect_body(
                 &self.policy,
@@ -316,27 +331,25 @@ where
                 workload_write.as_deref(),
             );
             if let Err(r) = checked {
-                return refused(r);
+                return refused(r, record);
             }
             Request::from_parts(parts, Body::from(bytes))
         } else {
             req
         };
-        let verb = req.method().to_string();
         let future = self.inner.call(req);
         // kube runs this `call` on its buffer's worker task, and the future
         // returned on the caller's task: the call is found inside the future.
         Box::pin(async move {
             let call = call::current();
-            let resp = future.await?;
+            let resp = future.await;
             if let Some(c) = &call {
                 c.record(ApiRequest {
-                    verb,
-                    path,
-                    status: Some(resp.status().as_u16()),
-                    dry_run,
+                    status: resp.as_ref().ok().map(|r| r.status().as_u16()),
+                    ..record
                 });
             }
+            let resp = resp?;
             let is_error = resp.status().as_u16() >= 400;
             let redact_error = is_error && call.is_some();
             if !mask_secret && !redact_error {
