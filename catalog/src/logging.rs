@@ -4,7 +4,13 @@
 
 use clap::ValueEnum;
 use std::io::IsTerminal;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+/// A layer beside the log output, with its own filter (the server's
+/// OpenTelemetry export).
+pub type ExtraLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
 /// The environment variable both binaries read the log format from.
 pub const FORMAT_ENV: &str = "KUBE_MCP_LOG_FORMAT";
@@ -33,6 +39,12 @@ pub fn use_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
 /// string (usually from `RUST_LOG`); an invalid one falls back to `info`
 /// and says so, rather than silently logging nothing.
 pub fn init(format: LogFormat, filter: &str) {
+    init_with(format, filter, vec![]);
+}
+
+/// [`init`] plus `extra` layers. The filter applies to the log output only,
+/// so each extra layer sees what its own filter lets through.
+pub fn init_with(format: LogFormat, filter: &str, extra: Vec<ExtraLayer>) {
     let (filter, bad) = match EnvFilter::try_new(filter) {
         Ok(f) => (f, None),
         Err(e) => (EnvFilter::new("info"), Some(e)),
@@ -41,14 +53,16 @@ pub fn init(format: LogFormat, filter: &str) {
         std::io::stderr().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(colour)
         .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let output: ExtraLayer = match format {
+        LogFormat::Json => fmt.json().with_filter(filter).boxed(),
+        LogFormat::Text => fmt.with_filter(filter).boxed(),
+    };
+    let mut layers = vec![output];
+    layers.extend(extra);
+    tracing_subscriber::registry().with(layers).init();
     if let Some(e) = bad {
         tracing::warn!("RUST_LOG is not a valid log filter ({e}); logging at info");
     }

@@ -29,6 +29,30 @@ pub enum SecretsMode {
 
 pub use crate::logging::LogFormat;
 
+/// How much of each tool call the audit log records, like the API server's
+/// audit policy levels. Writes and refusals are recorded at `metadata` at
+/// least, whatever the level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Default)]
+pub enum AuditLevel {
+    /// Reads are not recorded (writes and refusals still are, without arguments).
+    Off,
+    /// Who called which tool, where, with what result; no arguments.
+    #[default]
+    Metadata,
+    /// Metadata plus the arguments, with Secret values and tokens redacted.
+    Request,
+}
+
+impl AuditLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditLevel::Off => "off",
+            AuditLevel::Metadata => "metadata",
+            AuditLevel::Request => "request",
+        }
+    }
+}
+
 /// An environment variable the server reads that is not a flag's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvVar {
@@ -102,9 +126,42 @@ pub const OTHER_ENV: &[EnvVar] = &[
     var("PATH", "where the helm tools look for helm"),
 ];
 
+/// OpenTelemetry, read when ENABLE_TELEMETRY is on (the seed's names and
+/// the standard OTel ones).
+pub const OTEL_ENV: &[EnvVar] = &[
+    var(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "the OTLP collector URL; traces are exported only when this and ENABLE_TELEMETRY are set",
+    ),
+    var(
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "grpc (default, as the seed) or http/protobuf",
+    ),
+    var(
+        "OTEL_SERVICE_NAME",
+        "the service.name of the traces (default: kube-mcp-server)",
+    ),
+    var(
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "more resource attributes, key=value,key=value",
+    ),
+    var(
+        "OTEL_TRACES_SAMPLER",
+        "e.g. parentbased_always_on (default), parentbased_traceidratio",
+    ),
+    var(
+        "OTEL_TRACES_SAMPLER_ARG",
+        "the sampler's argument, e.g. 0.1 for a ratio",
+    ),
+];
+
 /// Every variable the server reads besides its flags' (`--help` lists them).
 pub fn extra_env() -> impl Iterator<Item = &'static EnvVar> {
-    CLUSTER_ENV.iter().chain(CONTEXT_ENV).chain(OTHER_ENV)
+    CLUSTER_ENV
+        .iter()
+        .chain(CONTEXT_ENV)
+        .chain(OTHER_ENV)
+        .chain(OTEL_ENV)
 }
 
 /// The `--help` section for [`extra_env`].
@@ -117,6 +174,10 @@ fn env_help() -> String {
         ),
         ("For any source:", CONTEXT_ENV),
         ("Other environment:", OTHER_ENV),
+        (
+            "OpenTelemetry (with ENABLE_TELEMETRY=true; the standard OTEL_* variables apply):",
+            OTEL_ENV,
+        ),
     ] {
         out.push_str(title);
         out.push('\n');
@@ -232,6 +293,26 @@ pub struct Settings {
     /// Log format: text or json.
     #[arg(long, env = crate::logging::FORMAT_ENV, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// The endpoint this server serves, as <namespace>/<name>; named in every audit record (the operator sets it).
+    #[arg(long, env = "KUBE_MCP_ENDPOINT")]
+    pub endpoint: Option<String>,
+
+    /// Audit log level: off (reads not recorded), metadata or request (with redacted arguments); writes and refusals are always recorded.
+    #[arg(long, env = "KUBE_MCP_AUDIT_LEVEL", value_enum, default_value_t = AuditLevel::Metadata)]
+    pub audit_level: AuditLevel,
+
+    /// Write audit records to this file instead of stdout (stderr with the stdio transport).
+    #[arg(long, env = "KUBE_MCP_AUDIT_FILE")]
+    pub audit_file: Option<PathBuf>,
+
+    /// Size at which the audit file is rotated to <file>.1 (one rotated file is kept).
+    #[arg(long, env = "KUBE_MCP_AUDIT_FILE_MAX_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub audit_file_max_bytes: u64,
+
+    /// Export OpenTelemetry traces (the seed's switch); needs OTEL_EXPORTER_OTLP_ENDPOINT too.
+    #[arg(long, env = "ENABLE_TELEMETRY", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub enable_telemetry: bool,
 }
 
 impl Settings {
@@ -323,6 +404,20 @@ impl Settings {
         if self.log_format == LogFormat::Json {
             put("KUBE_MCP_LOG_FORMAT", "json".into());
         }
+        if let Some(e) = &self.endpoint {
+            put("KUBE_MCP_ENDPOINT", e.clone());
+        }
+        put("KUBE_MCP_AUDIT_LEVEL", self.audit_level.as_str().into());
+        if let Some(f) = &self.audit_file {
+            put("KUBE_MCP_AUDIT_FILE", f.display().to_string());
+            put(
+                "KUBE_MCP_AUDIT_FILE_MAX_BYTES",
+                self.audit_file_max_bytes.to_string(),
+            );
+        }
+        if self.enable_telemetry {
+            put("ENABLE_TELEMETRY", "true".into());
+        }
         env
     }
 }
@@ -356,6 +451,11 @@ impl Default for Settings {
             max_sessions: 1000,
             session_idle_seconds: 300,
             log_format: LogFormat::Text,
+            endpoint: None,
+            audit_level: AuditLevel::Metadata,
+            audit_file: None,
+            audit_file_max_bytes: 100 * 1024 * 1024,
+            enable_telemetry: false,
         }
     }
 }
@@ -467,6 +567,11 @@ mod tests {
             allowed_hosts: vec!["mcp.example.com".into(), "svc.ns.svc".into()],
             allowed_origins: vec!["https://app.example.com".into()],
             log_format: LogFormat::Json,
+            endpoint: Some("team-a/readonly".into()),
+            audit_level: AuditLevel::Request,
+            audit_file: Some("/var/log/kube-mcp/audit.log".into()),
+            audit_file_max_bytes: 1 << 20,
+            enable_telemetry: true,
             ..Settings::default()
         };
         let env = s.to_env();

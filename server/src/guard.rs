@@ -5,6 +5,15 @@ use crate::config::Settings;
 
 const LOOPBACK: &[&str] = &["localhost", "127.0.0.1", "[::1]", "::1"];
 
+/// A request the guard refused, and why (shown to the client).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("{0}")]
+    Host(String),
+    #[error("{0}")]
+    Origin(String),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostGuard {
     enabled: bool,
@@ -59,20 +68,20 @@ impl HostGuard {
         }
     }
 
-    /// `Err` holds the reason shown to the client.
-    pub fn check(&self, host: Option<&str>, origin: Option<&str>) -> Result<(), String> {
+    /// `Err` says which check refused, and why.
+    pub fn check(&self, host: Option<&str>, origin: Option<&str>) -> Result<(), Denied> {
         if let Some(origin) = origin
             && !self.origin_allowed(origin)
         {
-            return Err(format!(
+            return Err(Denied::Origin(format!(
                 "Origin {origin:?} is not allowed; add it to KUBE_MCP_ALLOWED_ORIGINS"
-            ));
+            )));
         }
         if !self.enabled {
             return Ok(());
         }
         let Some(host) = host else {
-            return Err("the request has no Host header".into());
+            return Err(Denied::Host("the request has no Host header".into()));
         };
         let (h, p) = split_host(host);
         if self
@@ -82,9 +91,9 @@ impl HostGuard {
         {
             Ok(())
         } else {
-            Err(format!(
+            Err(Denied::Host(format!(
                 "Host {host:?} is not allowed; add it to DNS_REBINDING_ALLOWED_HOST"
-            ))
+            )))
         }
     }
 

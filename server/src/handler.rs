@@ -1,8 +1,11 @@
 //! The MCP face of the server: tools/list and tools/call from the catalog
 //! through the filter, resources, the prompt, and logging/setLevel.
 
+use crate::audit::{self, Audit};
 use crate::call::{self, Call, Session};
 use crate::metrics::Metrics;
+use crate::origin::Origin;
+use crate::telemetry::{self, Named};
 use crate::tools::{self, Ctx, ToolError};
 use crate::{prompts, resources};
 use kube_mcp_catalog::{ToolClass, ToolId, ToolSpec};
@@ -38,6 +41,7 @@ pub fn to_tool(spec: &ToolSpec) -> Tool {
 pub struct McpHandler {
     pub ctx: Arc<Ctx>,
     pub metrics: Arc<Metrics>,
+    pub audit: Arc<Audit>,
     tools: Arc<Vec<Tool>>,
     session: Arc<Session>,
 }
@@ -49,43 +53,89 @@ impl McpHandler {
         Self {
             ctx,
             metrics,
+            audit: Arc::new(Audit::discard()),
             tools,
             session: Arc::default(),
         }
     }
 
+    /// Records every tool call in `audit`.
+    pub fn with_audit(self, audit: Arc<Audit>) -> Self {
+        Self { audit, ..self }
+    }
+
     /// The handler for a new MCP session: shares everything but the
     /// session's own choices.
     pub fn for_session(&self) -> Self {
+        self.for_session_from(Origin::default())
+    }
+
+    /// [`Self::for_session`] for a session whose requests do not carry
+    /// their origin (legacy SSE).
+    pub fn for_session_from(&self, origin: Origin) -> Self {
         Self {
-            session: Arc::default(),
+            session: Arc::new(Session::new(origin)),
             ..self.clone()
         }
+    }
+
+    /// Where this session's requests come from unless they say.
+    pub fn origin(&self) -> &Origin {
+        &self.session.origin
+    }
+
+    /// The span of an MCP request this session serves.
+    fn span(
+        &self,
+        context: &RequestContext<RoleServer>,
+        method: &'static str,
+        named: Named<'_>,
+    ) -> tracing::Span {
+        if !telemetry::active() {
+            return tracing::Span::none();
+        }
+        let origin = Origin::of(context, &self.session.origin);
+        telemetry::request_span(context, &origin, method, named)
     }
 
     fn prompt_offered(&self) -> bool {
         prompts::NEEDS.iter().all(|t| self.ctx.filter.allows(*t))
     }
 
-    /// Runs one tool call, bounded in time, and records it.
+    /// Runs one tool call, bounded in time, and records it (metrics, the
+    /// log, the audit log).
     pub async fn run_tool(
         &self,
+        origin: &Origin,
         name: &str,
         args: Option<JsonObject>,
     ) -> Result<CallToolResult, McpError> {
+        let audit = self.audit.begin(name, args.as_ref());
+        let refuse = |rule, message: String| {
+            let outcome = audit::Outcome::Refused {
+                by: audit::Refuser::Filter,
+                rule,
+                reason: message.clone(),
+            };
+            (outcome, McpError::invalid_params(message, None))
+        };
         let Some(spec) = kube_mcp_catalog::find(name) else {
-            return Err(McpError::invalid_params(
+            let (outcome, e) = refuse(
+                "unknown_tool",
                 format!("unknown tool {name:?}; tools/list shows the tools this server offers"),
-                None,
-            ));
+            );
+            self.audit.finish(audit, origin, outcome, None, 0);
+            return Err(e);
         };
         if !self.ctx.filter.allows(spec.id) {
-            return Err(McpError::invalid_params(
+            let (outcome, e) = refuse(
+                "not_enabled",
                 format!(
                     "tool {name:?} is not enabled on this server (ALLOWED_TOOLS / ALLOW_ONLY_READONLY_TOOLS / ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS)"
                 ),
-                None,
-            ));
+            );
+            self.audit.finish(audit, origin, outcome, None, 0);
+            return Err(e);
         }
         let started = Instant::now();
         let limit = Duration::from_secs(self.ctx.settings.tool_timeout_seconds.max(1));
@@ -110,14 +160,52 @@ impl McpHandler {
             duration_ms = took.as_millis() as u64,
             "tool call"
         );
+        let outcome = audit::Outcome::of(&result);
         // The gate masked every Secret value on the way in; what it masked is
         // also cut from the text going out, errors included.
-        Ok(match result {
+        let result = match result {
             Ok(text) => CallToolResult::success(vec![ContentBlock::text(
                 self.ctx.bound(call.redact(&text)),
             )]),
             Err(e) => CallToolResult::error(vec![ContentBlock::text(call.redact(&e.to_string()))]),
-        })
+        };
+        let bytes = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.len()))
+            .sum();
+        self.audit
+            .finish(audit, origin, outcome, Some(&call), bytes);
+        Ok(result)
+    }
+
+    /// resources/read: a kubectl_get listing, masked and bounded.
+    async fn read(
+        &self,
+        request: ReadResourceRequestParams,
+    ) -> Result<ReadResourceResponse, McpError> {
+        if !self.ctx.filter.allows(ToolId::KubectlGet)
+            || !resources::URIS.iter().any(|(u, _, _)| *u == request.uri)
+        {
+            return Err(McpError::resource_not_found(
+                format!("unknown resource {}", request.uri),
+                None,
+            ));
+        }
+        let call = Call::new(self.session.clone());
+        match call::within(call.clone(), resources::read(&self.ctx, &request.uri)).await {
+            Ok(text) => {
+                let text = call.redact(&text);
+                let contents = ResourceContents::TextResourceContents {
+                    uri: request.uri,
+                    mime_type: Some("application/json".into()),
+                    text: self.ctx.bound(text),
+                    meta: None,
+                };
+                Ok(ReadResourceResult::new(vec![contents]).into())
+            }
+            Err(e) => Err(McpError::internal_error(call.redact(&e.to_string()), None)),
+        }
     }
 }
 
@@ -143,9 +231,11 @@ impl ServerHandler for McpHandler {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+        let span = self.span(&context, "tools/list", Named::Nothing);
+        let list = async { Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone())) };
+        telemetry::traced(span, list, |_| false).await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -155,9 +245,13 @@ impl ServerHandler for McpHandler {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.run_tool(&request.name, request.arguments)
+        let origin = Origin::of(&context, &self.session.origin);
+        let span =
+            telemetry::request_span(&context, &origin, "tools/call", Named::Tool(&request.name));
+        let run = self.run_tool(&origin, &request.name, request.arguments);
+        telemetry::traced(span, run, |r| r.is_error == Some(true))
             .await
             .map(Into::into)
     }
@@ -179,30 +273,10 @@ impl ServerHandler for McpHandler {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if !self.ctx.filter.allows(ToolId::KubectlGet)
-            || !resources::URIS.iter().any(|(u, _, _)| *u == request.uri)
-        {
-            return Err(McpError::resource_not_found(
-                format!("unknown resource {}", request.uri),
-                None,
-            ));
-        }
-        let call = Call::new(self.session.clone());
-        match call::within(call.clone(), resources::read(&self.ctx, &request.uri)).await {
-            Ok(text) => {
-                let text = call.redact(&text);
-                let contents = ResourceContents::TextResourceContents {
-                    uri: request.uri,
-                    mime_type: Some("application/json".into()),
-                    text: self.ctx.bound(text),
-                    meta: None,
-                };
-                Ok(ReadResourceResult::new(vec![contents]).into())
-            }
-            Err(e) => Err(McpError::internal_error(call.redact(&e.to_string()), None)),
-        }
+        let span = self.span(&context, "resources/read", Named::Resource(&request.uri));
+        telemetry::traced(span, self.read(request), |_| false).await
     }
 
     async fn list_prompts(

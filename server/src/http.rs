@@ -3,10 +3,12 @@
 //! behind one guard (Host/Origin, then the token); /health, /ready and
 //! /metrics stay open for probes and scrapers.
 
+use crate::audit::Refuser;
 use crate::auth::TokenCheck;
-use crate::guard::HostGuard;
+use crate::guard::{Denied, HostGuard};
 use crate::handler::McpHandler;
 use crate::metrics::StatusLabel;
+use crate::origin::{Caller, CallerAuth, Origin, Transport};
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
@@ -180,8 +182,25 @@ fn json_error(status: StatusCode, message: String) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Host/Origin first (403), then the token (401).
-async fn check_request(State(s): State<AppState>, req: Request, next: Next) -> Response {
+/// Host/Origin first (403), then the token (401); each refusal is an audit
+/// record. A request let through carries its [`Caller`].
+async fn check_request(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let refused = |by, rule, reason: &str, req: &Request| {
+        let transport = if req.uri().path().starts_with("/mcp") {
+            Transport::Http
+        } else {
+            Transport::Sse
+        };
+        let origin = Origin::of_headers(transport, req.headers(), req.extensions());
+        s.handler.audit.refused_request(
+            &origin,
+            by,
+            rule,
+            reason,
+            req.method().as_str(),
+            req.uri().path(),
+        );
+    };
     let headers = req.headers();
     let host = headers
         .get(header::HOST)
@@ -197,14 +216,24 @@ async fn check_request(State(s): State<AppState>, req: Request, next: Next) -> R
         .unwrap_or_else(|| "-".into());
     if let Err(why) = s.guard.check(host.as_deref(), origin) {
         tracing::warn!(%client, reason = %why, "refused a request (DNS-rebinding protection)");
+        let by = match why {
+            Denied::Host(_) => Refuser::Host,
+            Denied::Origin(_) => Refuser::Origin,
+        };
+        refused(by, "not_allowed", &why.to_string(), &req);
         return json_error(StatusCode::FORBIDDEN, format!("Forbidden: {why}"));
     }
     if !s.token.allows(headers) {
         // Says which case it was, never what was sent.
         let sent =
             headers.contains_key("x-mcp-auth") || headers.contains_key(header::AUTHORIZATION);
-        let reason = if sent { "wrong token" } else { "no token" };
+        let (rule, reason) = if sent {
+            ("wrong_token", "wrong token")
+        } else {
+            ("no_token", "no token")
+        };
         tracing::warn!(%client, reason, path = %req.uri().path(), "refused a request: 401 Unauthorized");
+        refused(Refuser::Auth, rule, reason, &req);
         let mut resp = json_error(
             StatusCode::UNAUTHORIZED,
             "Unauthorized: send the server's token in the X-MCP-AUTH header or as Authorization: Bearer".into(),
@@ -215,6 +244,12 @@ async fn check_request(State(s): State<AppState>, req: Request, next: Next) -> R
         );
         return resp;
     }
+    let auth = if s.token.enabled() {
+        CallerAuth::Token
+    } else {
+        CallerAuth::None
+    };
+    req.extensions_mut().insert(Caller::with(auth));
     next.run(req).await
 }
 
@@ -276,7 +311,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 // ---- legacy SSE transport -----------------------------------------------
 
 /// GET /sse: a session whose first event names the URL to POST messages to.
-async fn sse_connect(State(s): State<AppState>) -> Response {
+async fn sse_connect(State(s): State<AppState>, req: Request) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = futures::channel::mpsc::channel::<ClientJsonRpcMessage>(64);
     let (to_client, from_server) = futures::channel::mpsc::channel(64);
@@ -298,7 +333,12 @@ async fn sse_connect(State(s): State<AppState>) -> Response {
             },
         );
     }
-    let handler = s.handler.for_session();
+    let (parts, _) = req.into_parts();
+    let origin = Origin {
+        session: Some(id.clone()),
+        ..Origin::of_http(Transport::Sse, &parts)
+    };
+    let handler = s.handler.for_session_from(origin);
     let sessions = s.sse.clone();
     let session_id = id.clone();
     let session_ct = ct.clone();

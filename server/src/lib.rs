@@ -4,6 +4,8 @@
 // their old names so `crate::config::Settings` reads as before.
 pub use kube_mcp_catalog::settings as config;
 pub use kube_mcp_catalog::tools as catalog;
+pub mod apipath;
+pub mod audit;
 pub mod auth;
 pub mod call;
 pub mod cluster;
@@ -16,8 +18,10 @@ pub mod handler;
 pub mod http;
 pub mod mask;
 pub mod metrics;
+pub mod origin;
 pub mod prompts;
 pub mod resources;
 pub mod scope;
+pub mod telemetry;
 pub mod tools;
 pub mod workload;

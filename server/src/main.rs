@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use kube_mcp_catalog::{apiserver, logging};
+use kube_mcp_server::audit::Audit;
 use kube_mcp_server::auth::TokenCheck;
 use kube_mcp_server::cluster::ClusterAccess;
 use kube_mcp_server::config::{Settings, Transport};
@@ -10,6 +11,7 @@ use kube_mcp_server::guard::HostGuard;
 use kube_mcp_server::handler::McpHandler;
 use kube_mcp_server::http;
 use kube_mcp_server::metrics::Metrics;
+use kube_mcp_server::telemetry::{self, Telemetry};
 use kube_mcp_server::tools::Ctx;
 use rmcp::ServiceExt;
 use std::net::SocketAddr;
@@ -24,10 +26,40 @@ async fn main() {
         .ok()
         .filter(|f| !f.trim().is_empty())
         .unwrap_or_else(|| format!("info,{}", logging::QUIET_TRANSPORT));
-    logging::init(settings.log_format, &filter);
-    if let Err(e) = run(settings).await {
+    let (telemetry, layers) = match start_telemetry(&settings) {
+        Ok(Some((t, layer))) => (Some(t), vec![layer]),
+        Ok(None) => (None, vec![]),
+        Err(e) => {
+            eprintln!("kube-mcp-server: {e}");
+            std::process::exit(2);
+        }
+    };
+    logging::init_with(settings.log_format, &filter, layers);
+    match &telemetry {
+        Some(t) => {
+            tracing::info!(protocol = ?t.protocol, "exporting OpenTelemetry traces (ENABLE_TELEMETRY)")
+        }
+        None if settings.enable_telemetry => tracing::warn!(
+            "ENABLE_TELEMETRY is set but OTEL_EXPORTER_OTLP_ENDPOINT is not: no traces are exported"
+        ),
+        None => {}
+    }
+    let result = run(settings).await;
+    if let Some(t) = telemetry {
+        t.shutdown();
+    }
+    if let Err(e) = result {
         eprintln!("kube-mcp-server: {e:#}");
         std::process::exit(1);
+    }
+}
+
+fn start_telemetry(
+    settings: &Settings,
+) -> Result<Option<(Telemetry, logging::ExtraLayer)>, telemetry::TelemetryError> {
+    match telemetry::wanted(settings.enable_telemetry, |k| std::env::var(k).ok())? {
+        Some(protocol) => Telemetry::start(protocol).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -64,9 +96,16 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     for why in &filter.dropped {
         tracing::info!("not offered: {why}");
     }
+    let audit = match Audit::from_settings(&settings) {
+        Ok(a) => Arc::new(a),
+        Err(e) => {
+            eprintln!("kube-mcp-server: {e}");
+            std::process::exit(2);
+        }
+    };
     let ctx = Arc::new(Ctx::connect(settings.clone(), filter, access).await?);
     tokio::spawn(probe_api_server(ctx.clone(), url));
-    let handler = McpHandler::new(ctx, Arc::new(Metrics::default()));
+    let handler = McpHandler::new(ctx, Arc::new(Metrics::default())).with_audit(audit);
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
     match settings.transport() {

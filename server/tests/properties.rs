@@ -6,15 +6,16 @@
 //! raises it for a longer run).
 
 use base64::Engine;
+use kube_mcp_server::audit::{self, Audit, Rotating, Sink};
 use kube_mcp_server::call::Call;
-use kube_mcp_server::config::SecretsMode;
+use kube_mcp_server::config::{AuditLevel, SecretsMode};
 use kube_mcp_server::format::{self, jsonpath::Path};
 use kube_mcp_server::gate::{self, Target};
 use kube_mcp_server::mask;
 use kube_mcp_server::tools::{duration, flags, generic, get, manifest};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A value worth stealing: long enough that finding it is not chance.
 fn secret_value() -> impl Strategy<Value = String> {
@@ -58,6 +59,62 @@ fn shaped(v: &str, key: &str, shape: u8) -> Value {
                      "object": {"kind": "PartialObjectMetadata", "metadata": s["metadata"].clone()}}]}),
         _ => json!({"kind": "List", "items": [{"kind": "SecretList", "items": [s]}]}),
     }
+}
+
+/// A tool call's arguments carrying `v` in one of the ways a client can
+/// send a Secret value or a credential; (tool, arguments). Tokens in
+/// headers and URLs are `v` without spaces and quotes.
+fn call_with(v: &str, key: &str, shape: u8) -> (&'static str, Value) {
+    let token = as_token(v);
+    match shape % 10 {
+        0 => (
+            "kubectl_apply",
+            json!({"manifest": format::yaml(&secret(v, key))}),
+        ),
+        1 => (
+            "kubectl_create",
+            json!({"manifest": json!({"kind": "List", "items": [secret(v, key)]}).to_string()}),
+        ),
+        2 => (
+            "kubectl_patch",
+            json!({"resourceType": "secret", "name": "s", "patchData": {"stringData": {key: v}, "data": {key: b64(v)}}}),
+        ),
+        3 => (
+            "kubectl_patch",
+            json!({"resourceType": "Secret", "name": "s", "patchType": "json",
+                "patchData": [{"op": "replace", "path": format!("/data/{key}"), "value": b64(v)}]}),
+        ),
+        4 => (
+            "kubectl_create",
+            json!({"resourceType": "secret", "name": "s", "fromLiteral": [format!("{key}={v}")],
+                "fromFileContent": [format!("tls.key={v}")]}),
+        ),
+        5 => (
+            "install_helm_chart",
+            json!({"name": "db", "chart": "db", "values": {"auth": {"rootPassword": v, "apiKey": v}}}),
+        ),
+        6 => (
+            "kubectl_generic",
+            json!({"command": "get", "args": ["pods", format!("--token={v}"), "--password", v]}),
+        ),
+        7 => (
+            "exec_in_pod",
+            json!({"name": "p", "command": ["curl", "-H", format!("Authorization: Bearer {token}"), format!("https://u:{token}@h/x")]}),
+        ),
+        8 => (
+            "kubectl_generic",
+            json!({"command": "create", "resourceType": "secret", "args": ["generic", "s", format!("--from-literal={key}={v}")],
+                "flags": {"token": v}}),
+        ),
+        _ => (
+            "kubectl_create",
+            json!({"resourceType": "secret", "name": "s", "secretType": "generic", "fromLiteral": [format!("{key}={}", b64(v))]}),
+        ),
+    }
+}
+
+fn as_token(v: &str) -> String {
+    v.replace([' ', '\'', '"'], "_")
 }
 
 fn absent(text: &str, v: &str) -> Result<(), TestCaseError> {
@@ -111,6 +168,26 @@ proptest! {
         let mut obj = secret(&v, "k");
         call.saw_secret_values(mask::redact_collect(&mut obj, SecretsMode::Masked));
         absent(&call.redact(&format!("{noise} {v} {} {noise}", b64(&v))), &v)?;
+    }
+
+    #[test]
+    fn audit_records_never_hold_a_secret_value_or_token(v in secret_value(), key in "[a-z]{1,12}", shape in 0u8..10) {
+        let (tool, args) = call_with(&v, &key, shape);
+        let sent = if shape == 7 { as_token(&v) } else { v.clone() };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let audit = Audit::new(
+            AuditLevel::Request,
+            None,
+            Sink::File(Mutex::new(Rotating::open(path.clone(), 1 << 20).unwrap())),
+        );
+        let pending = audit.begin(tool, args.as_object());
+        // The call failed with a message quoting what it was sent.
+        let outcome = audit::Outcome::ToolError { reason: format!("cannot use {args}: {sent} / {}", b64(&sent)) };
+        audit.finish(pending, &Default::default(), outcome, None, 0);
+        let record = std::fs::read_to_string(&path).unwrap();
+        prop_assert!(record.contains("\"arguments\""), "{}", record);
+        absent(&record, &sent)?;
     }
 
     #[test]

@@ -37,7 +37,24 @@ impl McpClient {
         url: &str,
         token: Option<&str>,
     ) -> Result<Self, String> {
+        Self::connect_with_headers(http, url, token, &[]).await
+    }
+
+    /// [`Self::connect_with`], sending `extra` headers on every request
+    /// (e.g. a W3C `traceparent`).
+    pub async fn connect_with_headers(
+        http: reqwest::Client,
+        url: &str,
+        token: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Result<Self, String> {
         let mut headers = HashMap::new();
+        for (k, v) in extra {
+            headers.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).map_err(|e| e.to_string())?,
+                http::HeaderValue::from_str(v).map_err(|e| e.to_string())?,
+            );
+        }
         if let Some(t) = token {
             headers.insert(
                 http::HeaderName::from_static("x-mcp-auth"),
@@ -82,9 +99,23 @@ impl McpClient {
 
     /// tools/call; a JSON-RPC error (unknown or filtered tool) is `Err`.
     pub async fn try_call(&self, tool: &str, args: Value) -> Result<CallOutcome, String> {
+        self.try_call_with_meta(tool, args, Value::Null).await
+    }
+
+    /// [`Self::try_call`] with `params._meta` (an object, e.g. a W3C
+    /// `traceparent`; anything else sends none).
+    pub async fn try_call_with_meta(
+        &self,
+        tool: &str,
+        args: Value,
+        meta: Value,
+    ) -> Result<CallOutcome, String> {
         let mut params = CallToolRequestParams::new(tool.to_string());
         if let Value::Object(map) = args {
             params = params.with_arguments(map);
+        }
+        if let Value::Object(map) = meta {
+            params.meta = Some(rmcp::model::RequestMetaObject(rmcp::model::MetaObject(map)));
         }
         let result = self
             .service

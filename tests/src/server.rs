@@ -15,6 +15,7 @@ pub struct ServerProcess {
     pub url: String,
     token: Option<String>,
     log: PathBuf,
+    stdout: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -42,6 +43,7 @@ impl ServerProcess {
     pub async fn start(bin: &Path, env: &[(&str, &str)]) -> ServerProcess {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let log = dir.path().join("server.log");
+        let stdout = dir.path().join("stdout.log");
         let port = free_port();
         let mut cmd = tokio::process::Command::new(bin);
         cmd.env_clear()
@@ -58,8 +60,9 @@ impl ServerProcess {
             cmd.env(k, v);
         }
         let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
+        let out = std::fs::File::create(&stdout).unwrap_or_else(|e| panic!("stdout file: {e}"));
         cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(out)
             .stderr(file)
             .kill_on_drop(true);
         let child = cmd
@@ -77,6 +80,7 @@ impl ServerProcess {
             base,
             token,
             log,
+            stdout,
             _dir: dir,
         };
         server.wait_healthy(Duration::from_secs(20)).await;
@@ -109,6 +113,11 @@ impl ServerProcess {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What the server wrote to stdout (over HTTP: its audit records).
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
     pub fn pid(&self) -> Option<u32> {
