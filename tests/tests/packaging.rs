@@ -790,7 +790,7 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
     // Every child exists, written by the operator with its own token.
     let n = &ns.name;
     Api::<ServiceAccount>::namespaced(client.clone(), n)
-        .get(name)
+        .get(&format!("kube-mcp.{name}"))
         .await
         .unwrap();
     Api::<Secret>::namespaced(client.clone(), n)
@@ -836,7 +836,7 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
     }
     // Cluster reads go through a ClusterRole the operator could only create
     // because it holds those reads itself.
-    let cr_name = format!("kube-mcp-{n}-{name}");
+    let cr_name = format!("kube-mcp:{n}:{name}");
     Api::<ClusterRole>::all(client.clone())
         .get(&cr_name)
         .await
