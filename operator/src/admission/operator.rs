@@ -32,7 +32,10 @@ fn labelled(of: &str) -> String {
     )
 }
 
-const WHAT: &str = "request.resource.resource + ' ' + (request.namespace == '' ? '' : request.namespace + '/') + request.name";
+/// CEL: `<resource> [<namespace>/]<name>` of the request (cluster-scoped
+/// requests carry no namespace field at all).
+const WHAT: &str = "request.resource.resource + ' ' +\n\
+    (has(request.namespace) && request.namespace != '' ? request.namespace + '/' : '') + request.name";
 
 /// A validation for `kinds` only (and not for deletes).
 fn for_kinds(kinds: &[&str], expression: &str, message: String) -> Value {
