@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Api, Client};
@@ -353,6 +353,120 @@ fn chart_rbac_equals_the_kustomize_rbac() {
     );
 }
 
+/// The policies the chart renders are config/admission's, with the
+/// release's names; `admission.enabled=false` renders none.
+#[test]
+fn chart_admission_equals_the_kustomize_admission() {
+    let is_policy = |d: &&Value| {
+        d["apiVersion"] == "admissionregistration.k8s.io/v1"
+            && d["kind"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("ValidatingAdmissionPolicy"))
+    };
+    // Helm orders objects by kind: compare by (kind, name).
+    let keyed = |docs: Vec<&Value>| -> std::collections::BTreeMap<(String, String), Value> {
+        docs.into_iter()
+            .map(|d| {
+                let key = (
+                    d["kind"].as_str().unwrap().to_string(),
+                    d["metadata"]["name"].as_str().unwrap().to_string(),
+                );
+                (key, d.clone())
+            })
+            .collect()
+    };
+    let kustomize = yaml_docs(&read("config/admission/policies.yaml"));
+    let kustomize = keyed(kustomize.iter().collect());
+    let chart = yaml_docs(&helm_template(&[]).unwrap());
+    let chart = keyed(chart.iter().filter(is_policy).collect());
+    assert_eq!(
+        kustomize.keys().collect::<Vec<_>>(),
+        chart.keys().collect::<Vec<_>>()
+    );
+    for (key, k) in &kustomize {
+        assert!(
+            k == &chart[key],
+            "{key:?} differs between config/admission and the chart"
+        );
+    }
+    assert!(kustomize.len() >= 12, "{} objects", kustomize.len());
+
+    let mut other = helm();
+    other.args([
+        "template",
+        "team",
+        "charts/kube-mcp",
+        "--namespace",
+        "ops",
+        "--set",
+        "serviceAccount.name=op",
+    ]);
+    let other = yaml_docs(&ok(other, None));
+    let other: Vec<&Value> = other.iter().filter(is_policy).collect();
+    assert_eq!(other.len(), kustomize.len());
+    for d in &other {
+        let name = d["metadata"]["name"].as_str().unwrap();
+        assert!(name.starts_with("team-kube-mcp-operator-"), "{name}");
+    }
+    let text = serde_json::to_string(&other).unwrap();
+    assert!(
+        text.contains("request.userInfo.username == 'system:serviceaccount:ops:op'"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""name":"team-kube-mcp-operator-policy","namespace":"ops""#),
+        "{text}"
+    );
+
+    let off = yaml_docs(&helm_template(&["--set", "admission.enabled=false"]).unwrap());
+    assert_eq!(off.iter().filter(is_policy).count(), 0);
+}
+
+/// One image list for the operator and the admission policy, in both packages.
+#[test]
+fn the_operator_and_the_policy_read_the_same_allowed_images() {
+    let check = |docs: &[Value], want: &str| {
+        let cm = find(docs, "ConfigMap")
+            .into_iter()
+            .find(|c| c["metadata"]["name"] == "kube-mcp-operator-policy")
+            .expect("the policy ConfigMap");
+        assert_eq!(cm["data"]["allowedImages"], want);
+        let deploy = find(docs, "Deployment")[0];
+        let env = deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap();
+        let from = env
+            .iter()
+            .find(|e| e["name"] == "KUBE_MCP_ALLOWED_IMAGES")
+            .map(|e| e["valueFrom"]["configMapKeyRef"].clone());
+        assert_eq!(
+            from,
+            Some(serde_json::json!({"name": "kube-mcp-operator-policy", "key": "allowedImages"}))
+        );
+        let binding = find(docs, "ValidatingAdmissionPolicyBinding")
+            .into_iter()
+            .find(|b| b["spec"]["paramRef"].is_object())
+            .expect("a binding with params");
+        assert_eq!(
+            binding["spec"]["paramRef"]["name"],
+            "kube-mcp-operator-policy"
+        );
+        assert_eq!(binding["spec"]["paramRef"]["namespace"], "kube-mcp-system");
+    };
+    let server = "ghcr.io/kube-mcp/kube-mcp-server:0.1.0";
+    check(
+        &yaml_docs(&ok(kubectl_args(&["kustomize", "config/default"]), None)),
+        server,
+    );
+    check(&yaml_docs(&helm_template(&[]).unwrap()), server);
+    check(
+        &yaml_docs(
+            &helm_template(&["--set", "policy.allowedImages={registry.example/mcp/*}"]).unwrap(),
+        ),
+        &format!("{server},registry.example/mcp/*"),
+    );
+}
+
 #[test]
 fn chart_renders_values_into_operator_flags() {
     let docs = yaml_docs(
@@ -426,6 +540,10 @@ fn chart_refuses_values_it_cannot_honour() {
             "rbac.allowFullAccess=true",
         ),
         (&["--set", "replicas=2"][..], "leaderElection.enabled=true"),
+        (
+            &["--set", "serviceAccount.create=false"][..],
+            "serviceAccount.create=false needs serviceAccount.name",
+        ),
         (&["--set", "unknownValue=1"][..], "unknownValue"),
     ] {
         let err = helm_template(args).expect_err(&format!("{args:?} must be refused"));
@@ -474,6 +592,9 @@ fn helm_template_applies_with_server_dry_run() {
         );
         for kind in [
             "customresourcedefinition.apiextensions.k8s.io/mcpendpoints.kubemcp.io",
+            "configmap/kube-mcp-operator-policy",
+            "validatingadmissionpolicy.admissionregistration.k8s.io/kube-mcp-operator-endpoint-secrets",
+            "validatingadmissionpolicybinding.admissionregistration.k8s.io/kube-mcp-operator-operator-images",
             "serviceaccount/kube-mcp-operator",
             "clusterrole.rbac.authorization.k8s.io/kube-mcp-operator",
             "clusterrolebinding.rbac.authorization.k8s.io/kube-mcp-operator",
@@ -658,8 +779,22 @@ impl Operator {
             .env("KUBECONFIG", &kubeconfig)
             .env("POD_NAME", format!("kube-mcp-operator-{watch}"));
         for e in container["env"].as_array().into_iter().flatten() {
+            let name = e["name"].as_str().unwrap();
             if let Some(v) = e["value"].as_str() {
-                cmd.env(e["name"].as_str().unwrap(), v);
+                cmd.env(name, v);
+            }
+            // What the kubelet does for a configMapKeyRef (the policy ConfigMap).
+            let cm = &e["valueFrom"]["configMapKeyRef"];
+            if let (Some(cm_name), Some(key)) = (cm["name"].as_str(), cm["key"].as_str()) {
+                let map = Api::<ConfigMap>::namespaced(client.clone(), ns)
+                    .get(cm_name)
+                    .await
+                    .unwrap_or_else(|e| panic!("ConfigMap {ns}/{cm_name} for {name}: {e}"));
+                let value = map.data.unwrap_or_default().remove(key);
+                cmd.env(
+                    name,
+                    value.unwrap_or_else(|| panic!("{ns}/{cm_name} has no {key}")),
+                );
             }
         }
         for (k, v) in extra_env {

@@ -68,7 +68,8 @@ pub struct Policy {
 pub fn policies(i: &Install) -> Vec<Policy> {
     let mut all = grants::policies();
     all.push(workloads::policy());
-    all.push(operator::policy(i));
+    all.push(operator::writes(i));
+    all.push(operator::images(i));
     all
 }
 

@@ -5,11 +5,18 @@
 //! RBAC cannot narrow that by content. Without this policy, whoever acts as
 //! its account could, e.g., create a `kubernetes.io/service-account-token`
 //! Secret for a powerful controller in kube-system and read the token back.
-//! Bound to the operator's username, this policy lets it write only objects
+//! Bound to the operator's username, these policies let it write only objects
 //! labelled as its own (and never take one over), Opaque Secrets only,
-//! Deployments only of allowed images running as `kube-mcp.*`
-//! ServiceAccounts, and bindings only of `kube-mcp.*` ServiceAccounts to the
-//! role of the same name.
+//! Deployments only running as `kube-mcp.*` ServiceAccounts and of allowed
+//! images, and bindings only of `kube-mcp.*` ServiceAccounts to the role of
+//! the same name.
+//!
+//! The allowed images come from the operator's policy ConfigMap (params), in
+//! a policy of their own: the API server resolves params before it evaluates
+//! match conditions, so a binding whose ConfigMap is missing would refuse
+//! everyone's Secret and Deployment writes with `Deny`; with `Allow` only the
+//! image rule lapses, and the operator itself does not start without the
+//! ConfigMap.
 
 use super::{ALLOWED_IMAGES_KEY, Install, Policy, deny_unless, variable};
 use crate::labels::{MANAGED_BY, MANAGER};
@@ -52,12 +59,20 @@ fn for_kinds(kinds: &[&str], expression: &str, message: String) -> Value {
     )
 }
 
-pub fn policy(i: &Install) -> Policy {
-    let (sa, cluster) = (SERVICE_ACCOUNT_PREFIX, CLUSTER_NAME_PREFIX);
-    let who = "'kube-mcp-operator (' + request.userInfo.username + ')";
+const WHO: &str = "'kube-mcp-operator (' + request.userInfo.username + ')";
+
+fn the_operator(i: &Install) -> Value {
+    json!([{
+        "name": "the-operator",
+        "expression": format!("request.userInfo.username == '{}'", i.username()),
+    }])
+}
+
+/// Everything but the images.
+pub fn writes(i: &Install) -> Policy {
+    let (sa, cluster, who) = (SERVICE_ACCOUNT_PREFIX, CLUSTER_NAME_PREFIX, WHO);
     let spec = json!({
         "failurePolicy": "Fail",
-        "paramKind": { "apiVersion": "v1", "kind": "ConfigMap" },
         "matchConstraints": {
             "resourceRules": [
                 rule("", &["secrets", "serviceaccounts", "services"]),
@@ -66,21 +81,11 @@ pub fn policy(i: &Install) -> Policy {
                 rule("rbac.authorization.k8s.io", &["roles", "rolebindings", "clusterroles", "clusterrolebindings"]),
             ],
         },
-        "matchConditions": [{
-            "name": "the-operator",
-            "expression": format!("request.userInfo.username == '{}'", i.username()),
-        }],
+        "matchConditions": the_operator(i),
         "variables": [
             variable("labelled", &format!("request.operation == 'DELETE' || ({})", labelled("object"))),
             variable("wasLabelled", &format!("request.operation == 'CREATE' || ({})", labelled("oldObject"))),
             variable("podSpec", "object.spec.template.spec"),
-            variable("images", "\
-(has(variables.podSpec.containers) ? variables.podSpec.containers : []).map(c, c.image) +
-(has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : []).map(c, c.image)"),
-            variable("allowedImages", &format!("\
-has(params.data) && '{ALLOWED_IMAGES_KEY}' in params.data
-  ? params.data['{ALLOWED_IMAGES_KEY}'].split(',').map(a, a.trim()).filter(a, a != '')
-  : []")),
         ],
         "validations": [
             deny_unless(
@@ -89,12 +94,6 @@ has(params.data) && '{ALLOWED_IMAGES_KEY}' in params.data
             ),
             for_kinds(&["secrets"], "!has(object.type) || object.type == 'Opaque'",
                 format!("{who} may only write Opaque Secrets: ' + {WHAT} + ' has type ' + object.type")),
-            for_kinds(&["deployments"], "variables.images.all(img, variables.allowedImages.exists(a,\n  \
-                a.endsWith('*') ? img.startsWith(a.substring(0, size(a) - 1)) : img == a))",
-                format!("{who} may only run allowed images (ConfigMap ' + params.metadata.name + ' key {ALLOWED_IMAGES_KEY}: ' +\n\
-                    (has(params.data) && '{ALLOWED_IMAGES_KEY}' in params.data ? params.data['{ALLOWED_IMAGES_KEY}'] : '') + '), not ' +\n\
-                    variables.images.filter(img, !variables.allowedImages.exists(a,\n  \
-                    a.endsWith('*') ? img.startsWith(a.substring(0, size(a) - 1)) : img == a)).join(', ') + ' in ' + {WHAT}")),
             for_kinds(&["deployments"], &format!("has(variables.podSpec.serviceAccountName) && variables.podSpec.serviceAccountName.startsWith('{sa}')"),
                 format!("{who} may only run Deployments as {sa}* ServiceAccounts: ' + {WHAT}")),
             for_kinds(&["rolebindings", "clusterrolebindings"], &format!("has(object.subjects) && object.subjects.all(s, s.kind == 'ServiceAccount' && s.name.startsWith('{sa}'))"),
@@ -111,10 +110,46 @@ has(params.data) && '{ALLOWED_IMAGES_KEY}' in params.data
     Policy {
         suffix: "operator-writes",
         spec,
+        param_ref: None,
+    }
+}
+
+/// The images of the operator's Deployments, against the policy ConfigMap.
+pub fn images(i: &Install) -> Policy {
+    let who = WHO;
+    let spec = json!({
+        "failurePolicy": "Fail",
+        "paramKind": { "apiVersion": "v1", "kind": "ConfigMap" },
+        "matchConstraints": {
+            "resourceRules": [rule("apps", &["deployments"])],
+        },
+        "matchConditions": the_operator(i),
+        "variables": [
+            variable("podSpec", "object.spec.template.spec"),
+            variable("images", "\
+(has(variables.podSpec.containers) ? variables.podSpec.containers : []).map(c, c.image) +
+(has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : []).map(c, c.image)"),
+            variable("allowedImages", &format!("\
+has(params.data) && '{ALLOWED_IMAGES_KEY}' in params.data
+  ? params.data['{ALLOWED_IMAGES_KEY}'].split(',').map(a, a.trim()).filter(a, a != '')
+  : []")),
+        ],
+        "validations": [
+            for_kinds(&["deployments"], "variables.images.all(img, variables.allowedImages.exists(a,\n  \
+                a.endsWith('*') ? img.startsWith(a.substring(0, size(a) - 1)) : img == a))",
+                format!("{who} may only run allowed images (ConfigMap ' + params.metadata.name + ' key {ALLOWED_IMAGES_KEY}: ' +\n\
+                    (has(params.data) && '{ALLOWED_IMAGES_KEY}' in params.data ? params.data['{ALLOWED_IMAGES_KEY}'] : '') + '), not ' +\n\
+                    variables.images.filter(img, !variables.allowedImages.exists(a,\n  \
+                    a.endsWith('*') ? img.startsWith(a.substring(0, size(a) - 1)) : img == a)).join(', ') + ' in ' + {WHAT}")),
+        ],
+    });
+    Policy {
+        suffix: "operator-images",
+        spec,
         param_ref: Some(json!({
             "name": i.policy_config_map(),
             "namespace": i.namespace,
-            "parameterNotFoundAction": "Deny",
+            "parameterNotFoundAction": "Allow",
         })),
     }
 }

@@ -98,7 +98,7 @@ async fn the_operator_account_cannot_mint_tokens_or_touch_what_it_does_not_manag
     // Deployments: allowed images only, running as endpoint ServiceAccounts only.
     let deployments = Api::<Deployment>::namespaced(op.clone(), n);
     let allowed = "ghcr.io/kube-mcp/kube-mcp-server:0.1.0";
-    let msg = denied_by("operator-writes", || {
+    let msg = denied_by("operator-images", || {
         create(
             &deployments,
             server_deployment("evil", "evil.example/x:1", "kube-mcp.ep"),
