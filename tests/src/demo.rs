@@ -199,7 +199,10 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         ),
     );
     let client = cp.client().await;
-    step(started, "installing the McpEndpoint CRD and the admission policies");
+    step(
+        started,
+        "installing the McpEndpoint CRD and the admission policies",
+    );
     install_crd(&client, &opts.repo_root).await?;
     install_admission(&client, &opts.repo_root).await?;
     step(started, "starting kube-mcp-operator");

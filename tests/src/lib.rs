@@ -16,6 +16,7 @@ pub mod bins;
 pub mod controlplane;
 pub mod demo;
 pub mod fixture;
+pub mod installed;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod mcp;

@@ -14,13 +14,14 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Api, Client};
 use serde_json::Value;
 
-use kube_mcp_tests::{cluster, kubectl, service_account_token, test_namespace};
+use kube_mcp_tests::installed::InstalledOperator;
+use kube_mcp_tests::{cluster, kubectl, test_namespace};
 
 // ---- helpers ---------------------------------------------------------------
 
@@ -586,8 +587,17 @@ fn helm_template_applies_with_server_dry_run() {
         ])
         .args(extra);
         let manifests = ok(cmd, None);
+        // --force-conflicts: the cluster-scoped objects (ClusterRole, policies)
+        // share their names with config/default's, installed by other tests.
         let out = ok(
-            kubectl_args(&["apply", "--server-side", "--dry-run=server", "-f", "-"]),
+            kubectl_args(&[
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--dry-run=server",
+                "-f",
+                "-",
+            ]),
             Some(&manifests),
         );
         for kind in [
@@ -704,174 +714,58 @@ fn kustomize_samples_build() {
             .any(|e| e["spec"]["namespaces"] == serde_json::json!(["*"])),
         "a cluster-wide sample"
     );
+    // Every token Secret a sample names comes with the samples, opted in to it.
+    for ep in &eps {
+        if let Some(name) = ep["spec"]["auth"]["tokenSecretRef"]["name"].as_str() {
+            let secret = find(&docs, "Secret")
+                .into_iter()
+                .find(|s| {
+                    s["metadata"]["name"] == name
+                        && s["metadata"]["namespace"] == ep["metadata"]["namespace"]
+                })
+                .unwrap_or_else(|| panic!("config/samples lacks the Secret {name}"));
+            assert_eq!(
+                secret["metadata"]["labels"]["kubemcp.io/token-for"],
+                ep["metadata"]["name"]
+            );
+        }
+    }
+    // How to admit an ingress controller besides the endpoint's namespace.
+    assert!(
+        eps.iter().any(|e| e["spec"]["network"]["allowFrom"]
+            .as_array()
+            .is_some_and(
+                |peers| peers.len() > 1 && peers.iter().any(|p| p["namespaceSelector"].is_object())
+            )),
+        "a sample admits an ingress controller"
+    );
 }
 
 // ---- the installed operator ------------------------------------------------
 
-/// The operator binary: `$KUBE_MCP_OPERATOR_BIN`, else the one `cargo build
-/// --workspace --bins` (or `-p kube-mcp-operator`) put next to this test
-/// executable in the target directory it was built into.
-fn operator_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("KUBE_MCP_OPERATOR_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("the test executable's path");
-    // target/<profile>/deps/packaging-<hash> -> target/<profile>/kube-mcp-operator
-    exe.ancestors()
-        .skip(1)
-        .take(3)
-        .map(|dir| dir.join("kube-mcp-operator"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "kube-mcp-operator is not built next to {}: run `cargo build -p kube-mcp-operator` \
-                 (scripts/test builds every binary), or point KUBE_MCP_OPERATOR_BIN at it",
-                exe.display()
-            )
-        })
-}
-
-/// kube-mcp-operator as installed by config/default, run as a local process:
-/// the Deployment's args and env, a token of its ServiceAccount, and
-/// --watch-namespaces limited to one test namespace.
-struct Operator {
-    child: tokio::process::Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
+/// The operator as installed by a package's Deployment `deploy`, run as a
+/// local process with its ServiceAccount's token.
+struct Operator;
 
 impl Operator {
-    /// The operator config/default installs.
-    async fn start(client: &Client, watch: &str) -> Operator {
+    /// The operator config/default installs, watching `watch`.
+    async fn start(client: &Client, watch: &str) -> InstalledOperator {
         let rendered = yaml_docs(&ok(kubectl_args(&["kustomize", "config/default"]), None));
         Self::start_as(client, watch, find(&rendered, "Deployment")[0]).await
     }
 
-    /// The operator of an installed Deployment manifest `deploy`.
-    async fn start_as(client: &Client, watch: &str, deploy: &Value) -> Operator {
+    async fn start_as(client: &Client, watch: &str, deploy: &Value) -> InstalledOperator {
         Self::start_with(client, watch, deploy, &[]).await
     }
 
-    /// Like [`Operator::start_as`], with `extra_env` set on top of the manifest's env
-    /// (what an overlay patching an env entry by name does).
+    /// With `extra_env` on top of the manifest's (what an overlay patching an env entry does).
     async fn start_with(
         client: &Client,
         watch: &str,
         deploy: &Value,
         extra_env: &[(&str, &str)],
-    ) -> Operator {
-        let pod = &deploy["spec"]["template"]["spec"];
-        let sa = pod["serviceAccountName"].as_str().unwrap();
-        let ns = deploy["metadata"]["namespace"].as_str().unwrap();
-        let container = &pod["containers"][0];
-
-        let token = service_account_token(client, ns, sa).await;
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, cluster().token_kubeconfig(sa, &token)).unwrap();
-        let log = dir.path().join("operator.log");
-        let port = kube_mcp_tests::server::free_port();
-
-        let mut cmd = tokio::process::Command::new(operator_bin());
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir.path())
-            .env("KUBECONFIG", &kubeconfig)
-            .env("POD_NAME", format!("kube-mcp-operator-{watch}"));
-        for e in container["env"].as_array().into_iter().flatten() {
-            let name = e["name"].as_str().unwrap();
-            if let Some(v) = e["value"].as_str() {
-                cmd.env(name, v);
-            }
-            // What the kubelet does for a configMapKeyRef (the policy ConfigMap).
-            let cm = &e["valueFrom"]["configMapKeyRef"];
-            if let (Some(cm_name), Some(key)) = (cm["name"].as_str(), cm["key"].as_str()) {
-                let map = Api::<ConfigMap>::namespaced(client.clone(), ns)
-                    .get(cm_name)
-                    .await
-                    .unwrap_or_else(|e| panic!("ConfigMap {ns}/{cm_name} for {name}: {e}"));
-                let value = map.data.unwrap_or_default().remove(key);
-                cmd.env(
-                    name,
-                    value.unwrap_or_else(|| panic!("{ns}/{cm_name} has no {key}")),
-                );
-            }
-        }
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        for a in container["args"].as_array().unwrap() {
-            let a = a.as_str().unwrap();
-            if a.starts_with("--metrics-addr") {
-                cmd.arg(format!("--metrics-addr=127.0.0.1:{port}"));
-            } else {
-                cmd.arg(a);
-            }
-        }
-        cmd.arg(format!("--watch-namespaces={watch}"));
-        let file = std::fs::File::create(&log).unwrap();
-        cmd.stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .kill_on_drop(true);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting the operator: {e}"));
-        let op = Operator {
-            child,
-            log,
-            _dir: dir,
-        };
-
-        // The probes of the manifests answer.
-        let http = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        let probe = |path: &'static str| {
-            let (http, url) = (http.clone(), format!("{base}{path}"));
-            async move {
-                match http.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => Ok(()),
-                    Ok(r) => Err(format!("{url}: {}", r.status())),
-                    Err(e) => Err(format!("{url}: {e}")),
-                }
-            }
-        };
-        let start = Instant::now();
-        loop {
-            if probe("/readyz").await.is_ok() {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the operator did not become ready; log:\n{}",
-                op.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        probe("/healthz").await.unwrap();
-        op
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Lines showing the API server refused the operator something.
-    fn denials(&self) -> Vec<String> {
-        self.log()
-            .lines()
-            .filter(|l| {
-                let l = l.to_ascii_lowercase();
-                l.contains("forbidden") || l.contains("code: 403")
-            })
-            .map(str::to_string)
-            .collect()
-    }
-
-    async fn stop(mut self) -> String {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
-        self.log()
+    ) -> InstalledOperator {
+        InstalledOperator::start(client, deploy, Some(watch), extra_env).await
     }
 }
 
@@ -882,7 +776,12 @@ fn readonly_sample(ns: &str) -> String {
     sample.replace("namespace: team-a", &format!("namespace: {ns}"))
 }
 
-async fn wait_ready(client: &Client, ns: &str, name: &str, op: &Operator) -> DynamicObject {
+async fn wait_ready(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    op: &InstalledOperator,
+) -> DynamicObject {
     let api = endpoint_api(client, ns);
     let start = Instant::now();
     loop {
@@ -1256,11 +1155,19 @@ async fn samples_reconcile_as_documented() {
         kubectl_args(&["apply", "--server-side", "-k", "config/samples"]),
         None,
     );
-    // The admin sample references its own token Secret.
-    let secret = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"platform-mcp-token","namespace":"kube-mcp-admin"},"stringData":{"token":"sample-token-for-tests"}}"#;
-    ok(
-        kubectl_args(&["apply", "--server-side", "-f", "-"]),
-        Some(secret),
+    // The admin sample's own token Secret comes with the samples, opted in.
+    let token = Api::<Secret>::namespaced(client.clone(), "kube-mcp-admin")
+        .get("platform-mcp-token")
+        .await
+        .unwrap();
+    assert_eq!(
+        token
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("kubemcp.io/token-for")
+            .map(String::as_str),
+        Some("platform-readonly")
     );
     let rendered = yaml_docs(&ok(kubectl_args(&["kustomize", "config/default"]), None));
     let op = Operator::start_with(

@@ -12,7 +12,7 @@
 //! over three policies (20, 21 and 10 for ten namespaces), and
 //! `spec.namespaces` is capped at [`MAX_NAMESPACES`] in the CRD.
 
-use super::{Policy, deny_unless, variable};
+use super::{Policy, deny_unless, match_constraints, resource_rule, variable};
 use crate::crd::{GROUP, MAX_NAMESPACES};
 use serde_json::{Value, json};
 
@@ -111,14 +111,7 @@ fn image() -> Value {
 fn spec(validations: Vec<Value>) -> Value {
     json!({
         "failurePolicy": "Fail",
-        "matchConstraints": {
-            "resourceRules": [{
-                "apiGroups": [GROUP],
-                "apiVersions": ["*"],
-                "operations": ["CREATE", "UPDATE"],
-                "resources": ["mcpendpoints"],
-            }],
-        },
+        "matchConstraints": match_constraints(vec![resource_rule(GROUP, super::CREATE_UPDATE, &["mcpendpoints"])]),
         // Metadata, finalizer and status edits (the operator, Argo CD) grant nothing new.
         "matchConditions": [{
             "name": "spec-changed",

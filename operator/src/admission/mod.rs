@@ -166,6 +166,31 @@ fn deny_unless(expression: String, message: String) -> Value {
     })
 }
 
+/// What a policy matches, with the API server's defaults spelled out:
+/// `matchConstraints` is atomic, so a second server-side applier of a
+/// default-less copy would conflict with the live (defaulted) value.
+fn match_constraints(rules: Vec<Value>) -> Value {
+    json!({
+        "matchPolicy": "Equivalent",
+        "namespaceSelector": {},
+        "objectSelector": {},
+        "resourceRules": rules,
+    })
+}
+
+/// A resource rule for `operations` on `resources` of `group`, any version.
+fn resource_rule(group: &str, operations: &[&str], resources: &[&str]) -> Value {
+    json!({
+        "apiGroups": [group],
+        "apiVersions": ["*"],
+        "operations": operations,
+        "resources": resources,
+        "scope": "*",
+    })
+}
+
+const CREATE_UPDATE: &[&str] = &["CREATE", "UPDATE"];
+
 fn variable(name: &str, expression: &str) -> Value {
     json!({ "name": name, "expression": expression })
 }

@@ -18,18 +18,16 @@
 //! image rule lapses, and the operator itself does not start without the
 //! ConfigMap.
 
-use super::{ALLOWED_IMAGES_KEY, Install, Policy, deny_unless, variable};
+use super::{
+    ALLOWED_IMAGES_KEY, Install, Policy, deny_unless, match_constraints, resource_rule, variable,
+};
 use crate::labels::{MANAGED_BY, MANAGER};
 use crate::names::{CLUSTER_NAME_PREFIX, SERVICE_ACCOUNT_PREFIX};
 use serde_json::{Value, json};
 
+/// Writes and deletes: deletes of what it does not manage are refused too.
 fn rule(group: &str, resources: &[&str]) -> Value {
-    json!({
-        "apiGroups": [group],
-        "apiVersions": ["*"],
-        "operations": ["CREATE", "UPDATE", "DELETE"],
-        "resources": resources,
-    })
+    resource_rule(group, &["CREATE", "UPDATE", "DELETE"], resources)
 }
 
 fn labelled(of: &str) -> String {
@@ -73,14 +71,12 @@ pub fn writes(i: &Install) -> Policy {
     let (sa, cluster, who) = (SERVICE_ACCOUNT_PREFIX, CLUSTER_NAME_PREFIX, WHO);
     let spec = json!({
         "failurePolicy": "Fail",
-        "matchConstraints": {
-            "resourceRules": [
-                rule("", &["secrets", "serviceaccounts", "services"]),
-                rule("apps", &["deployments"]),
-                rule("networking.k8s.io", &["networkpolicies"]),
-                rule("rbac.authorization.k8s.io", &["roles", "rolebindings", "clusterroles", "clusterrolebindings"]),
-            ],
-        },
+        "matchConstraints": match_constraints(vec![
+            rule("", &["secrets", "serviceaccounts", "services"]),
+            rule("apps", &["deployments"]),
+            rule("networking.k8s.io", &["networkpolicies"]),
+            rule("rbac.authorization.k8s.io", &["roles", "rolebindings", "clusterroles", "clusterrolebindings"]),
+        ]),
         "matchConditions": the_operator(i),
         "variables": [
             variable("labelled", &format!("request.operation == 'DELETE' || ({})", labelled("object"))),
@@ -120,9 +116,7 @@ pub fn images(i: &Install) -> Policy {
     let spec = json!({
         "failurePolicy": "Fail",
         "paramKind": { "apiVersion": "v1", "kind": "ConfigMap" },
-        "matchConstraints": {
-            "resourceRules": [rule("apps", &["deployments"])],
-        },
+        "matchConstraints": match_constraints(vec![rule("apps", &["deployments"])]),
         "matchConditions": the_operator(i),
         "variables": [
             variable("podSpec", "object.spec.template.spec"),

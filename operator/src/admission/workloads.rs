@@ -12,9 +12,9 @@
 //! may get Secrets in that namespace. That makes `secrets: Hidden` hold,
 //! while Masked endpoints (which hold Secrets reads) may deploy real apps.
 
-use super::{Policy, deny_unless, variable};
+use super::{CREATE_UPDATE, Policy, deny_unless, match_constraints, resource_rule, variable};
 use crate::names::SERVICE_ACCOUNT_PREFIX;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The pod spec of every workload kind the policy matches.
 fn pod_spec(of: &str) -> String {
@@ -43,26 +43,15 @@ variables.containers.exists(c,
     (has(c.envFrom) && c.envFrom.exists(e, has(e.secretRef))) ||
     (has(c.env) && c.env.exists(e, has(e.valueFrom) && has(e.valueFrom.secretKeyRef))))";
 
-fn rule(group: &str, resources: &[&str]) -> Value {
-    json!({
-        "apiGroups": [group],
-        "apiVersions": ["v1"],
-        "operations": ["CREATE", "UPDATE"],
-        "resources": resources,
-    })
-}
-
 pub fn policy() -> Policy {
     let p = SERVICE_ACCOUNT_PREFIX;
     let spec = json!({
         "failurePolicy": "Fail",
-        "matchConstraints": {
-            "resourceRules": [
-                rule("", &["pods", "pods/ephemeralcontainers", "replicationcontrollers"]),
-                rule("apps", &["deployments", "replicasets", "statefulsets", "daemonsets"]),
-                rule("batch", &["jobs", "cronjobs"]),
-            ],
-        },
+        "matchConstraints": match_constraints(vec![
+            resource_rule("", CREATE_UPDATE, &["pods", "pods/ephemeralcontainers", "replicationcontrollers"]),
+            resource_rule("apps", CREATE_UPDATE, &["deployments", "replicasets", "statefulsets", "daemonsets"]),
+            resource_rule("batch", CREATE_UPDATE, &["jobs", "cronjobs"]),
+        ]),
         "matchConditions": [{
             "name": "endpoint-service-account",
             "expression": format!(
