@@ -204,6 +204,18 @@ mod tests {
     }
 
     #[test]
+    fn the_full_access_overlay_adds_exactly_the_escalate_rules() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../config/full-access/escalate_role.yaml"
+        ))
+        .unwrap();
+        let role = text.split("\n---\n").next().unwrap();
+        let role: ClusterRole = serde_saphyr::from_str(role).unwrap();
+        assert_eq!(role.rules.unwrap(), escalate_rules());
+    }
+
+    #[test]
     fn the_committed_files_are_generated() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         for (path, want, cmd) in [

@@ -855,16 +855,20 @@ async fn changed_tools_reach_the_deployment_and_the_role() {
     ns.delete().await;
 }
 
-/// The operator with only the ClusterRole `kube-mcp-operator rbac` prints (not admin):
-/// it can grant a Full endpoint (wildcard helm rules, node writes) through
-/// `escalate`/`bind`, check the CRD, write status and events, and clean up.
+/// The operator with only the ClusterRole `kube-mcp-operator rbac` prints plus
+/// the full-access opt-in (not admin): it can grant a Full endpoint (wildcard
+/// helm rules, node writes) through `escalate`/`bind`, check the CRD, write
+/// status and events, and clean up.
 #[tokio::test]
 async fn operator_needs_only_its_printed_cluster_role() {
     let ns = test_namespace("op-self").await;
     let admin = ns.client.clone();
     install_crd(&admin).await;
     let role_name = format!("kube-mcp-operator-{}", ns.name);
-    let cr = kube_mcp_operator::operator_rbac::cluster_role(&role_name);
+    let mut cr = kube_mcp_operator::operator_rbac::cluster_role(&role_name);
+    cr.rules
+        .get_or_insert_with(Vec::new)
+        .extend(kube_mcp_operator::operator_rbac::escalate_rules());
     Api::<ClusterRole>::all(admin.clone())
         .patch(
             &role_name,
