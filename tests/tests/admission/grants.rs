@@ -1,7 +1,7 @@
 //! An McpEndpoint never grants more than its creator holds.
 
 use super::*;
-use kube::api::{Patch, PatchParams};
+use kube::api::Patch;
 use kube_mcp_tests::test_namespace;
 
 /// A Role letting its subjects create and edit McpEndpoints in `ns`, nothing else.
@@ -181,10 +181,7 @@ async fn metadata_edits_are_not_checked_again_but_spec_edits_are() {
     let api = endpoints(&carol, n);
     let patch = |p: Value, dry_run: bool| {
         let api = api.clone();
-        let pp = PatchParams {
-            dry_run,
-            ..PatchParams::default()
-        };
+        let pp = patch_params(dry_run);
         async move { outcome(api.patch("ep", &pp, &Patch::Merge(&p)).await) }
     };
     denied_by("endpoint-secrets", || {

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use kube::api::{DynamicObject, PostParams};
+use kube::api::{DynamicObject, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
@@ -143,6 +143,14 @@ fn post(dry_run: bool) -> PostParams {
     PostParams {
         dry_run,
         ..PostParams::default()
+    }
+}
+
+/// Patch parameters; like [`post`], a dry run for probes.
+fn patch_params(dry_run: bool) -> PatchParams {
+    PatchParams {
+        dry_run,
+        ..PatchParams::default()
     }
 }
 

@@ -146,10 +146,7 @@ async fn an_endpoint_service_account_cannot_run_workloads_as_an_endpoint_service
     .await;
     let swap =
         json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "evil:1"}]}}}});
-    let dry = PatchParams {
-        dry_run: true,
-        ..PatchParams::default()
-    };
+    let dry = patch_params(true);
     denied_by("endpoint-workloads", || {
         let (deployments, swap, dry) = (deployments.clone(), swap.clone(), dry.clone());
         async move {
@@ -222,10 +219,7 @@ async fn secrets_hidden_is_a_boundary_for_workloads_too() {
     let debug = json!({"spec": {"ephemeralContainers": [{"name": "dbg", "image": "busybox",
         "envFrom": [{"secretRef": {"name": "db"}}]}]}});
     let pods = Api::<Pod>::namespaced(hidden.clone(), n);
-    let dry = PatchParams {
-        dry_run: true,
-        ..PatchParams::default()
-    };
+    let dry = patch_params(true);
     denied_by("endpoint-workloads", || {
         let (pods, debug, dry) = (pods.clone(), debug.clone(), dry.clone());
         async move {
