@@ -31,11 +31,31 @@ pub enum Command {
     Run,
     /// Print the McpEndpoint CRD as YAML and exit.
     Crd,
-    /// Print the ClusterRole the operator itself needs as YAML and exit.
+    /// Print the ClusterRole the operator itself needs as YAML and exit
+    /// (config/rbac/cluster_role.yaml).
     Rbac {
         /// Name of the ClusterRole.
         #[arg(long, default_value = "kube-mcp-operator")]
         name: String,
+        /// Print only the rules (the chart's files/operator-rules.yaml).
+        #[arg(long)]
+        rules: bool,
+    },
+    /// Print the ValidatingAdmissionPolicies and bindings as YAML and exit
+    /// (config/admission/policies.yaml).
+    Admission {
+        /// Prefix of the policies' names (the operator's fullname).
+        #[arg(long, default_value = "kube-mcp-operator")]
+        name: String,
+        /// The operator's namespace.
+        #[arg(long = "namespace", default_value = "kube-mcp-system")]
+        namespace: String,
+        /// The operator's ServiceAccount.
+        #[arg(long, default_value = "kube-mcp-operator")]
+        service_account: String,
+        /// Print the chart's templates/admission.yaml instead (names left to Helm).
+        #[arg(long)]
+        helm: bool,
     },
 }
 
@@ -130,6 +150,17 @@ pub struct Config {
     #[arg(long, env = "KUBE_MCP_VERIFY_ADDRESS_MAP", global = true)]
     pub verify_address_map: Option<PathBuf>,
 
+    /// The API server's addresses (`IP:PORT`, comma list) endpoints' NetworkPolicies
+    /// let the server reach; empty: the `kubernetes` Service and EndpointSlices in
+    /// `default`, read at start-up.
+    #[arg(
+        long,
+        env = "KUBE_MCP_API_SERVER_ENDPOINTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub api_server_endpoints: Vec<SocketAddr>,
+
     /// Namespace the operator's pods run in (downward API `POD_NAMESPACE`; in a pod,
     /// read from the ServiceAccount mount when unset). With --verify, endpoints'
     /// NetworkPolicies admit the operator's pods (`app.kubernetes.io/name=kube-mcp-operator`) from there.
@@ -200,6 +231,7 @@ impl Default for Config {
             lease_namespace: None,
             verify: true,
             verify_address_map: None,
+            api_server_endpoints: vec![],
             operator_namespace: None,
             log_format: LogFormat::Text,
         }
@@ -271,7 +303,15 @@ mod tests {
             "/tmp/map",
             "--leader-elect=true",
             "--lease-namespace=ops",
+            "--api-server-endpoints=10.0.0.1:6443,[fd00::1]:443",
         ]);
+        assert_eq!(
+            c.config.api_server_endpoints,
+            [
+                "10.0.0.1:6443".parse::<SocketAddr>().unwrap(),
+                "[fd00::1]:443".parse().unwrap()
+            ]
+        );
         assert!(!c.config.verify);
         assert_eq!(
             c.config.verify_address_map.as_deref(),
@@ -288,6 +328,10 @@ mod tests {
         assert!(!c.config.network_policies);
         assert_eq!(c.config.watch_namespaces, ["a", "b"]);
         assert!(matches!(parse(&["crd"]).command, Some(Command::Crd)));
+        assert!(matches!(
+            parse(&["admission", "--namespace=ops", "--helm"]).command,
+            Some(Command::Admission { namespace, helm: true, .. }) if namespace == "ops"
+        ));
     }
 
     #[test]

@@ -145,7 +145,7 @@ pub struct McpEndpointSpec {
     #[schemars(schema_with = "tool_names_schema")]
     pub tools: Option<Vec<String>>,
 
-    /// Namespaces the endpoint may reach; absent: its own namespace. `["*"]` means cluster-wide.
+    /// Namespaces the endpoint may reach (at most 10); absent: its own namespace. `["*"]` means cluster-wide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "namespaces_schema")]
     #[x_kube(validation = Rule::new("!self.exists(n, n == '*') || size(self) == 1").message("'*' (cluster-wide) must be the only entry of namespaces"))]
@@ -270,10 +270,16 @@ fn tool_names_schema(_: &mut SchemaGenerator) -> Schema {
 /// A DNS-1123 label (a namespace name) or `*`.
 pub const NAMESPACE_PATTERN: &str = r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$";
 
+/// Most entries of `spec.namespaces`. The admission policies check, for the
+/// creator, a few permissions per namespace, and CEL caps how many `authorizer`
+/// checks one policy may make (docs/security.md); wider endpoints use `["*"]`.
+pub const MAX_NAMESPACES: usize = 10;
+
 fn namespaces_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "array",
         "minItems": 1,
+        "maxItems": MAX_NAMESPACES,
         "items": { "type": "string", "maxLength": 63, "pattern": NAMESPACE_PATTERN },
         "x-kubernetes-list-type": "set",
     })

@@ -170,7 +170,7 @@ pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
-                    service_account_name: Some(names::base(ep)),
+                    service_account_name: Some(names::service_account(ep)),
                     automount_service_account_token: Some(true),
                     enable_service_links: Some(false),
                     security_context: Some(PodSecurityContext {
@@ -330,7 +330,7 @@ mod tests {
         );
         assert_eq!(sc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
         assert_eq!(pod.automount_service_account_token, Some(true));
-        assert_eq!(pod.service_account_name.as_deref(), Some("ep"));
+        assert_eq!(pod.service_account_name.as_deref(), Some("kube-mcp.ep"));
     }
 
     #[test]
@@ -491,7 +491,7 @@ mod tests {
                 "annotations": {"kubemcp.io/config-hash": hash}
               },
               "spec": {
-                "serviceAccountName": "ep",
+                "serviceAccountName": "kube-mcp.ep",
                 "automountServiceAccountToken": true,
                 "enableServiceLinks": false,
                 "securityContext": {

@@ -5,6 +5,8 @@
 //! per concept; [`reconcile`] is the only module that talks to the API server.
 
 pub mod admin;
+pub mod admission;
+pub mod apiserver;
 pub mod config;
 pub mod crd;
 pub mod deployment;

@@ -20,9 +20,20 @@ pub const SERVICE_PORT: i32 = 80;
 /// Name of the server container.
 pub const CONTAINER_NAME: &str = "kube-mcp-server";
 
-/// Name of the endpoint (also of its ServiceAccount, Deployment, Service, NetworkPolicy).
+/// Prefix of every endpoint ServiceAccount's name: admission policies
+/// recognise endpoint identities by it (`system:serviceaccount:<ns>:kube-mcp.`).
+pub const SERVICE_ACCOUNT_PREFIX: &str = "kube-mcp.";
+/// Prefix of cluster-scoped and cross-namespace children (`kube-mcp:<ns>:<name>`).
+pub const CLUSTER_NAME_PREFIX: &str = "kube-mcp:";
+
+/// Name of the endpoint (also of its Deployment, Service, NetworkPolicy).
 pub fn base(ep: &McpEndpoint) -> String {
     ep.name_any()
+}
+
+/// The endpoint's ServiceAccount: `kube-mcp.<name>`.
+pub fn service_account(ep: &McpEndpoint) -> String {
+    format!("{SERVICE_ACCOUNT_PREFIX}{}", base(ep))
 }
 
 /// Namespace of the endpoint (`default` if somehow absent).
@@ -36,19 +47,19 @@ pub fn token_secret(ep: &McpEndpoint) -> String {
 }
 
 /// Role/RoleBinding name in `target` namespace: the endpoint name at home,
-/// `kube-mcp-<ep-ns>-<ep-name>` elsewhere (so two namespaces' endpoints never collide).
+/// `kube-mcp:<ep-ns>:<ep-name>` elsewhere (so two namespaces' endpoints never collide).
 pub fn role(ep: &McpEndpoint, target: &str) -> String {
     let ns = namespace(ep);
     if target == ns {
         base(ep)
     } else {
-        format!("kube-mcp-{ns}-{}", base(ep))
+        cluster_role(ep)
     }
 }
 
-/// ClusterRole/ClusterRoleBinding name: `kube-mcp-<ep-ns>-<ep-name>`.
+/// ClusterRole/ClusterRoleBinding name: `kube-mcp:<ep-ns>:<ep-name>`.
 pub fn cluster_role(ep: &McpEndpoint) -> String {
-    format!("kube-mcp-{}-{}", namespace(ep), base(ep))
+    format!("{CLUSTER_NAME_PREFIX}{}:{}", namespace(ep), base(ep))
 }
 
 /// The in-cluster URL of the MCP endpoint.

@@ -16,11 +16,11 @@ const READ_VERBS: &[&str] = &["get", "list", "watch"];
 /// (the helm rules of write-class tools include `delete` on `*`).
 const DELETE_VERBS: &[&str] = &["delete", "deletecollection"];
 
-/// The endpoint's ServiceAccount (same name as the endpoint).
+/// The endpoint's ServiceAccount (`kube-mcp.<endpoint>`).
 pub fn service_account(ep: &McpEndpoint) -> ServiceAccount {
     let ns = names::namespace(ep);
     ServiceAccount {
-        metadata: meta::child(ep, &names::base(ep), Some(&ns)),
+        metadata: meta::child(ep, &names::service_account(ep), Some(&ns)),
         automount_service_account_token: Some(true),
         ..ServiceAccount::default()
     }
@@ -87,7 +87,7 @@ pub fn rules(grant: &Grant, scope: RuleScope) -> Vec<PolicyRule> {
 fn subject(ep: &McpEndpoint) -> Subject {
     Subject {
         kind: "ServiceAccount".into(),
-        name: names::base(ep),
+        name: names::service_account(ep),
         namespace: Some(names::namespace(ep)),
         api_group: None,
     }
@@ -203,7 +203,7 @@ mod tests {
                 .iter()
                 .all(|v| READ_VERBS.contains(&v.as_str()))
         );
-        assert_eq!(crb.role_ref.name, "kube-mcp-a-ep");
+        assert_eq!(crb.role_ref.name, "kube-mcp:a:ep");
         assert!(cr.metadata.owner_references.is_none());
     }
 
@@ -353,14 +353,14 @@ mod tests {
             got,
             [
                 ("ops".into(), "ep".into(), true),
-                ("b".into(), "kube-mcp-ops-ep".into(), false)
+                ("b".into(), "kube-mcp:ops:ep".into(), false)
             ]
         );
         let rb = &r[1].1;
         let subj = &rb.subjects.as_ref().unwrap()[0];
         assert_eq!(
             (subj.name.as_str(), subj.namespace.as_deref()),
-            ("ep", Some("ops"))
+            ("kube-mcp.ep", Some("ops"))
         );
         let l = rb.metadata.labels.as_ref().unwrap();
         assert_eq!(l["kubemcp.io/owner-namespace"], "ops");

@@ -136,8 +136,9 @@ fn code<T>(r: Result<T, kube::Error>) -> u16 {
     }
 }
 
-async fn sa_client(admin: &Client, ns: &str, sa: &str) -> Client {
-    let token = service_account_token(admin, ns, sa).await;
+/// A client acting as the ServiceAccount of endpoint `ep`.
+async fn sa_client(admin: &Client, ns: &str, ep: &str) -> Client {
+    let token = service_account_token(admin, ns, &format!("kube-mcp.{ep}")).await;
     client_with_token(&token).await
 }
 
@@ -401,7 +402,7 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
     )
     .await;
     wait_condition(&client, &admin_ns.name, "reach", "RbacReady", "True").await;
-    let cross = format!("kube-mcp-{}-reach", admin_ns.name);
+    let cross = format!("kube-mcp:{}:reach", admin_ns.name);
     let rb = Api::<RoleBinding>::namespaced(client.clone(), &target.name)
         .get(&cross)
         .await
@@ -467,7 +468,7 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
             .await
             .ok()?;
         let sa = Api::<ServiceAccount>::namespaced(client.clone(), ns)
-            .get_opt("reach")
+            .get_opt("kube-mcp.reach")
             .await
             .ok()?;
         let t = Api::<Secret>::namespaced(client.clone(), ns)
@@ -854,16 +855,20 @@ async fn changed_tools_reach_the_deployment_and_the_role() {
     ns.delete().await;
 }
 
-/// The operator with only the ClusterRole `kube-mcp-operator rbac` prints (not admin):
-/// it can grant a Full endpoint (wildcard helm rules, node writes) through
-/// `escalate`/`bind`, check the CRD, write status and events, and clean up.
+/// The operator with only the ClusterRole `kube-mcp-operator rbac` prints plus
+/// the full-access opt-in (not admin): it can grant a Full endpoint (wildcard
+/// helm rules, node writes) through `escalate`/`bind`, check the CRD, write
+/// status and events, and clean up.
 #[tokio::test]
 async fn operator_needs_only_its_printed_cluster_role() {
     let ns = test_namespace("op-self").await;
     let admin = ns.client.clone();
     install_crd(&admin).await;
     let role_name = format!("kube-mcp-operator-{}", ns.name);
-    let cr = kube_mcp_operator::operator_rbac::cluster_role(&role_name);
+    let mut cr = kube_mcp_operator::operator_rbac::cluster_role(&role_name);
+    cr.rules
+        .get_or_insert_with(Vec::new)
+        .extend(kube_mcp_operator::operator_rbac::escalate_rules());
     Api::<ClusterRole>::all(admin.clone())
         .patch(
             &role_name,
@@ -893,7 +898,8 @@ async fn operator_needs_only_its_printed_cluster_role() {
         )
         .await
         .unwrap();
-    let op_client = sa_client(&admin, &ns.name, "operator").await;
+    let op_client =
+        client_with_token(&service_account_token(&admin, &ns.name, "operator").await).await;
     eventually("the operator's RBAC to be effective", || async {
         reconcile::check_crd(&op_client).await.ok()
     })

@@ -576,6 +576,7 @@ async fn serve_with_env(prefix: &str, spec: Value, env: Vec<(String, String)>) -
     let cp = cluster();
     let ns = test_namespace(prefix).await;
     demo::install_crd(&ns.client, &repo()).await.unwrap();
+    demo::install_admission(&ns.client, &repo()).await.unwrap();
     let map = tempfile::NamedTempFile::new().unwrap();
     let map_path = map.path().to_str().unwrap().to_string();
     let metrics_addr = format!("127.0.0.1:{}", kube_mcp_tests::server::free_port());
