@@ -75,17 +75,30 @@ pub struct Config {
     )]
     pub admin_namespaces: Vec<String>,
 
+    /// Images an endpoint may name in spec.image (comma list): an exact reference, or a
+    /// prefix ending in `*` (end it with `/` before the `*`, e.g. `registry.example.com/kube-mcp/*`).
+    /// --server-image is always allowed; empty: only it.
+    #[arg(
+        long,
+        env = "KUBE_MCP_ALLOWED_IMAGES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_images: Vec<String>,
+
     /// Highest access an endpoint may ask for: ReadOnly, NonDestructive or Full.
     #[arg(
         long,
         env = "KUBE_MCP_MAX_ACCESS",
         value_enum,
-        default_value = "Full",
+        default_value = "ReadOnly",
         global = true
     )]
     pub max_access: MaxAccess,
 
-    /// Whether endpoints may be granted cluster-scoped reads (nodes, namespaces, ...) via a ClusterRole.
+    /// Whether cluster-wide endpoints (namespaces: ["*"]) may read cluster-scoped kinds (nodes,
+    /// namespaces, persistent volumes, storage classes, CRDs). Namespace-scoped endpoints never
+    /// get a cluster-scoped rule.
     #[arg(long, env = "KUBE_MCP_ALLOW_CLUSTER_READS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub allow_cluster_reads: bool,
 
@@ -181,7 +194,8 @@ impl Default for Config {
         Self {
             server_image: DEFAULT_IMAGE.into(),
             admin_namespaces: vec![],
-            max_access: MaxAccess::Full,
+            allowed_images: vec![],
+            max_access: MaxAccess::ReadOnly,
             allow_cluster_reads: true,
             network_policies: true,
             watch_namespaces: vec![],
@@ -215,7 +229,9 @@ mod tests {
                 .server_image
                 .starts_with("ghcr.io/kube-mcp/kube-mcp-server:")
         );
-        assert_eq!(c.config.max_access(), Access::Full);
+        assert_eq!(c.config.max_access(), Access::ReadOnly);
+        assert_eq!(d.max_access(), Access::ReadOnly);
+        assert!(c.config.allowed_images.is_empty() && d.allowed_images.is_empty());
         assert!(c.config.allow_cluster_reads && c.config.network_policies);
         assert!(!c.config.leader_elect);
         assert_eq!(c.config.metrics_addr, d.metrics_addr);
@@ -254,7 +270,12 @@ mod tests {
             "/tmp/map",
             "--leader-elect=true",
             "--lease-namespace=ops",
+            "--allowed-images=registry.example.com/kube-mcp/*,ghcr.io/x/y:1",
         ]);
+        assert_eq!(
+            c.config.allowed_images,
+            ["registry.example.com/kube-mcp/*", "ghcr.io/x/y:1"]
+        );
         assert!(!c.config.verify);
         assert_eq!(
             c.config.verify_address_map.as_deref(),

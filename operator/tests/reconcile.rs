@@ -15,7 +15,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use kube_mcp_catalog::tools::{CATALOG, RuleScope, ToolClass};
-use kube_mcp_operator::config::Config;
+use kube_mcp_operator::config::{Config, MaxAccess};
 use kube_mcp_operator::crd::{Access, McpEndpoint, McpEndpointSpec, SecretsPolicy};
 use kube_mcp_operator::metrics::Metrics;
 use kube_mcp_operator::reconcile::{self, Context};
@@ -95,10 +95,12 @@ impl Operator {
 
 /// No MCP verification: these tests run no server process, so every
 /// verification would fail and be retried (e2e.rs tests verification).
+/// Every access level allowed (the default ceiling is ReadOnly).
 fn config(watch: &[&str], admins: &[&str]) -> Config {
     Config {
         watch_namespaces: watch.iter().map(|s| s.to_string()).collect(),
         admin_namespaces: admins.iter().map(|s| s.to_string()).collect(),
+        max_access: MaxAccess::Full,
         verify: false,
         ..Config::default()
     }
@@ -136,8 +138,10 @@ fn code<T>(r: Result<T, kube::Error>) -> u16 {
     }
 }
 
-async fn sa_client(admin: &Client, ns: &str, sa: &str) -> Client {
-    let token = service_account_token(admin, ns, sa).await;
+/// A client authenticated as the ServiceAccount of endpoint `ns/endpoint`.
+async fn sa_client(admin: &Client, ns: &str, endpoint: &str) -> Client {
+    let sa = format!("kube-mcp.{endpoint}");
+    let token = service_account_token(admin, ns, &sa).await;
     client_with_token(&token).await
 }
 
@@ -401,7 +405,7 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
     )
     .await;
     wait_condition(&client, &admin_ns.name, "reach", "RbacReady", "True").await;
-    let cross = format!("kube-mcp-{}-reach", admin_ns.name);
+    let cross = format!("kube-mcp:{}:reach", admin_ns.name);
     let rb = Api::<RoleBinding>::namespaced(client.clone(), &target.name)
         .get(&cross)
         .await
@@ -423,8 +427,8 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
     );
     let caused = owned_rbac(&client, &admin_ns.name, "reach").await;
     assert!(
-        caused.iter().any(|c| c.starts_with("ClusterRole ")),
-        "{caused:?}"
+        !caused.iter().any(|c| c.starts_with("Cluster")),
+        "a namespace-scoped endpoint gets no cluster-scoped grant: {caused:?}"
     );
 
     let started = Instant::now();
@@ -467,7 +471,7 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
             .await
             .ok()?;
         let sa = Api::<ServiceAccount>::namespaced(client.clone(), ns)
-            .get_opt("reach")
+            .get_opt("kube-mcp.reach")
             .await
             .ok()?;
         let t = Api::<Secret>::namespaced(client.clone(), ns)
@@ -893,19 +897,24 @@ async fn operator_needs_only_its_printed_cluster_role() {
         )
         .await
         .unwrap();
-    let op_client = sa_client(&admin, &ns.name, "operator").await;
+    let op_client =
+        client_with_token(&service_account_token(&admin, &ns.name, "operator").await).await;
     eventually("the operator's RBAC to be effective", || async {
         reconcile::check_crd(&op_client).await.ok()
     })
     .await;
 
-    let op = Operator::start_with(op_client, config(&[&ns.name], &[])).await;
+    // Cluster-wide, Full, Secrets visible: the widest grant there is (helm's
+    // wildcard and the node rules in a ClusterRole).
+    let op = Operator::start_with(op_client, config(&[&ns.name], &[&ns.name])).await;
     create(
         &admin,
         &ns.name,
         "full",
         McpEndpointSpec {
             access: Access::Full,
+            namespaces: Some(vec!["*".into()]),
+            secrets: SecretsPolicy::Visible,
             ..Default::default()
         },
     )
@@ -992,7 +1001,8 @@ async fn tokens_rotate_by_annotation_and_referenced_secrets_are_watched() {
         "no token generated"
     );
     let byo: Secret = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "byo"}, "stringData": {"t": "from-the-user"},
+        "metadata": {"name": "byo", "labels": {"kubemcp.io/token-for": "ref"}},
+        "stringData": {"t": "from-the-user"},
     }))
     .unwrap();
     let started = Instant::now();
