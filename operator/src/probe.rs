@@ -48,9 +48,26 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
     // Bounded: a source chain is short, but nothing guarantees it ends.
     while let Some(err) = next.take().filter(|_| out.len() < 16) {
         out.push(err.to_string());
-        next = err.source();
+        next = cause(err);
     }
     out
+}
+
+/// The error's cause. Two rmcp wrappers hold theirs in a field that is not
+/// declared a source (so `source()` ends the chain right above the DNS or
+/// connection error that explains everything).
+fn cause<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    use rmcp::service::ClientInitializeError;
+    use rmcp::transport::streamable_http_client::StreamableHttpError;
+    if let Some(ClientInitializeError::TransportError { error, .. }) = e.downcast_ref() {
+        return Some(error);
+    }
+    if let Some(StreamableHttpError::<reqwest::Error>::Client(inner)) = e.downcast_ref() {
+        return Some(inner);
+    }
+    e.source()
 }
 
 async fn ask(ep: &McpEndpoint, token: &str, cfg: &Config) -> Result<VerifiedServer, String> {
