@@ -6,7 +6,8 @@
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSON, JSONSchemaProps,
+    CustomResourceDefinition, JSON, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+    ValidationRule,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use kube::{CustomResource, CustomResourceExt, KubeSchema};
@@ -116,6 +117,8 @@ pub struct NetworkPeer {
 }
 
 /// An MCP endpoint: a kube-mcp-server deployment with least-privilege RBAC.
+// Clippy reads the printcolumn entries' repeated `type_ = "string"` as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "kubemcp.io",
@@ -128,12 +131,18 @@ pub struct NetworkPeer {
     namespaced,
     status = "McpEndpointStatus",
     cel,
-    validation = Rule::new("size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')")
-        .message("must be a DNS-1035 label: at most 63 characters of a-z, 0-9 and '-', starting with a letter and ending with a letter or digit (it names the endpoint's Service), e.g. team-a-readonly")
-        .field_path(".metadata.name")
-        .reason(kube::core::Reason::FieldValueInvalid),
-    printcolumn(name = "Access", type_ = "string", json_path = ".spec.access", description = "spec.access: the ceiling of the tool classes offered"),
-    printcolumn(name = "Tools", type_ = "integer", json_path = ".status.toolCount", description = "Number of tools offered"),
+    printcolumn(
+        name = "Access",
+        type_ = "string",
+        json_path = ".spec.access",
+        description = "spec.access: the ceiling of the tool classes offered"
+    ),
+    printcolumn(
+        name = "Tools",
+        type_ = "integer",
+        json_path = ".status.toolCount",
+        description = "Number of tools offered"
+    ),
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -145,11 +154,33 @@ pub struct NetworkPeer {
         json_path = ".status.conditions[?(@.type==\"Ready\")].reason",
         description = "Why the endpoint is (not) Ready; the Ready condition's message says more"
     ),
-    printcolumn(name = "Scope", type_ = "string", json_path = ".status.namespaces", priority = 1, description = "Namespaces the endpoint reaches ([\"*\"]: all)"),
-    printcolumn(name = "Secrets", type_ = "string", json_path = ".spec.secrets", priority = 1, description = "spec.secrets: Hidden, Masked or Visible"),
-    printcolumn(name = "Auth", type_ = "string", json_path = ".status.auth", priority = 1, description = "Where the token comes from: Generated or Secret"),
+    printcolumn(
+        name = "Scope",
+        type_ = "string",
+        json_path = ".status.namespaces",
+        priority = 1,
+        description = "Namespaces the endpoint reaches ([\"*\"]: all)"
+    ),
+    printcolumn(
+        name = "Secrets",
+        type_ = "string",
+        json_path = ".spec.secrets",
+        priority = 1,
+        description = "spec.secrets: Hidden, Masked or Visible"
+    ),
+    printcolumn(
+        name = "Auth",
+        type_ = "string",
+        json_path = ".status.auth",
+        priority = 1,
+        description = "Where the token comes from: Generated or Secret"
+    ),
     printcolumn(name = "URL", type_ = "string", json_path = ".status.url"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct McpEndpointSpec {
@@ -362,12 +393,18 @@ fn origins_schema(_: &mut SchemaGenerator) -> Schema {
     )
 }
 
+/// The rule on `metadata.name`: it names the endpoint's Service, so it must
+/// be a DNS-1035 label (a Kubernetes name may be longer and contain dots).
+pub const NAME_RULE: &str = "size(self) <= 63 && self.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')";
+
 /// The CRD as installed: what kube derives, plus what it cannot express.
 ///
 /// - `spec` is optional and defaults to `{}` (every field has a default), so
 ///   a bare `kind: McpEndpoint` with a name is a valid ReadOnly endpoint.
-/// - `metadata.name` is declared, so the name rule can report its error at
-///   `metadata.name` (a root rule without a field path reports `<nil>`).
+/// - `metadata.name` carries its rule, so the error names the field and the
+///   value (a rule on the root would report `<nil>`).
+/// - descriptions are unwrapped (doc comments' line breaks would show in
+///   the middle of sentences in `kubectl explain`).
 pub fn definition() -> CustomResourceDefinition {
     let mut crd = McpEndpoint::crd();
     for v in &mut crd.spec.versions {
@@ -388,25 +425,51 @@ pub fn definition() -> CustomResourceDefinition {
         if let Some(spec) = props.get_mut("spec") {
             spec.default = Some(JSON(serde_json::json!({})));
         }
+        let name = JSONSchemaProps {
+            type_: Some("string".into()),
+            x_kubernetes_validations: Some(vec![ValidationRule {
+                rule: NAME_RULE.into(),
+                message: Some(
+                    "must be a DNS-1035 label: at most 63 characters of a-z, 0-9 and '-', starting \
+                     with a letter and ending with a letter or digit (it names the endpoint's \
+                     Service), e.g. team-a-readonly"
+                        .into(),
+                ),
+                ..ValidationRule::default()
+            }]),
+            ..JSONSchemaProps::default()
+        };
         props.insert(
             "metadata".into(),
             JSONSchemaProps {
                 type_: Some("object".into()),
-                properties: Some(
-                    [(
-                        "name".to_string(),
-                        JSONSchemaProps {
-                            type_: Some("string".into()),
-                            ..JSONSchemaProps::default()
-                        },
-                    )]
-                    .into(),
-                ),
+                properties: Some([("name".to_string(), name)].into()),
                 ..JSONSchemaProps::default()
             },
         );
+        unwrap_descriptions(root);
     }
     crd
+}
+
+/// Joins the lines of every description (a blank line stays a paragraph break).
+fn unwrap_descriptions(s: &mut JSONSchemaProps) {
+    if let Some(d) = s.description.as_mut() {
+        *d = d
+            .split("\n\n")
+            .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+    }
+    for p in s.properties.iter_mut().flat_map(|m| m.values_mut()) {
+        unwrap_descriptions(p);
+    }
+    if let Some(JSONSchemaPropsOrArray::Schema(items)) = s.items.as_mut() {
+        unwrap_descriptions(items);
+    }
+    if let Some(JSONSchemaPropsOrBool::Schema(extra)) = s.additional_properties.as_mut() {
+        unwrap_descriptions(extra);
+    }
 }
 
 /// The CRD rendered as YAML, as committed in `crds/`.
@@ -566,15 +629,17 @@ mod tests {
     }
 
     #[test]
-    fn name_must_be_a_dns_1035_label() {
-        let check = |name: &str| {
-            let mut e = McpEndpoint::new(name, McpEndpointSpec::default());
-            e.metadata.namespace = Some("a".into());
-            e.validate_cel()
-        };
-        assert!(check("team-a-readonly").is_ok());
-        assert!(check("1abc").is_err());
-        assert!(check(&"a".repeat(64)).is_err());
+    fn the_name_rule_sits_on_metadata_name_and_descriptions_are_one_paragraph() {
+        let crd = serde_json::to_value(definition()).unwrap();
+        let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let rules =
+            &root["properties"]["metadata"]["properties"]["name"]["x-kubernetes-validations"];
+        assert_eq!(rules[0]["rule"], json!(NAME_RULE));
+        assert!(root.get("x-kubernetes-validations").is_none());
+        let access = root["properties"]["spec"]["properties"]["access"]["description"]
+            .as_str()
+            .unwrap();
+        assert!(!access.contains('\n'), "{access}");
     }
 
     #[test]
