@@ -741,15 +741,10 @@ async fn tokens_rotate_by_annotation_and_referenced_secrets_are_watched() {
     })
     .await;
     eprintln!("referenced Secret noticed after {:?}", started.elapsed());
-    let d = Api::<Deployment>::namespaced(client.clone(), &ns.name)
-        .get("ref")
-        .await
-        .unwrap();
-    let vol = d.spec.unwrap().template.spec.unwrap().volumes.unwrap()[0]
-        .secret
-        .clone()
-        .unwrap();
-    assert_eq!(vol.secret_name.as_deref(), Some("byo"));
+    assert_eq!(
+        token_volume(&client, &ns.name, "ref").await.as_deref(),
+        Some("byo")
+    );
     op.stop().await;
     ns.delete().await;
 }

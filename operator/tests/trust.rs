@@ -590,15 +590,7 @@ async fn a_token_secret_that_did_not_opt_in_is_never_used() {
         .await
         .unwrap();
     wait_condition(&admin, n, "app", "RbacReady", "True").await;
-    let d = Api::<Deployment>::namespaced(admin.clone(), n)
-        .get("app")
-        .await
-        .unwrap();
-    let vol = d.spec.unwrap().template.spec.unwrap().volumes.unwrap()[0]
-        .secret
-        .clone()
-        .unwrap();
-    assert_eq!(vol.secret_name.as_deref(), Some("db"));
+    assert_eq!(token_volume(&admin, n, "app").await.as_deref(), Some("db"));
     op.stop().await;
     ns.delete().await;
 }

@@ -201,3 +201,20 @@ pub async fn owned_rbac(client: &Client, ns: &str, name: &str) -> Vec<String> {
     }
     out
 }
+
+/// The Secret the endpoint's Deployment mounts as its token.
+pub async fn token_volume(client: &Client, ns: &str, name: &str) -> Option<String> {
+    let d = Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .ok()?;
+    d.spec?
+        .template
+        .spec?
+        .volumes?
+        .first()?
+        .secret
+        .as_ref()?
+        .secret_name
+        .clone()
+}

@@ -204,6 +204,7 @@ const fn row(
     }
 }
 
+/// A row on cluster-scoped kinds.
 const fn cluster(
     when: When,
     group: &'static str,
@@ -212,12 +213,8 @@ const fn cluster(
     why: &'static str,
 ) -> Row {
     Row {
-        when,
-        group,
-        resources,
-        verbs,
         cluster_kinds: true,
-        why,
+        ..row(when, group, resources, verbs, why)
     }
 }
 
