@@ -189,34 +189,37 @@ async fn token_source(ep: &McpEndpoint, ctx: &Context) -> Result<Result<Option<T
     let ns = names::namespace(ep);
     let (name, key) = secret::token_source(ep);
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let missing = || Token {
+        value: None,
+        problem: Some(format!(
+            "Secret {ns}/{name} (spec.auth.tokenSecretRef) not found"
+        )),
+    };
     let Some(meta) = secrets.get_metadata_opt(&name).await? else {
-        return Ok(Ok(Some(Token {
-            value: None,
-            problem: Some(format!(
-                "Secret {ns}/{name} (spec.auth.tokenSecretRef) not found"
-            )),
-        })));
+        return Ok(Ok(Some(missing())));
     };
     if let Some(why) = secret::not_opted_in(ep, &meta.metadata) {
         return Ok(Err(Refusal::TokenSecretNotAllowed(why)));
     }
-    let token = match secrets.get_opt(&name).await? {
-        Some(s) if s.data.as_ref().is_some_and(|d| d.contains_key(&key)) => Token {
+    let Some(s) = secrets.get_opt(&name).await? else {
+        return Ok(Ok(Some(missing())));
+    };
+    // Relabelled between the two reads: the object read decides, and its value goes unused.
+    if let Some(why) = secret::not_opted_in(ep, &s.metadata) {
+        return Ok(Err(Refusal::TokenSecretNotAllowed(why)));
+    }
+    let token = if s.data.as_ref().is_some_and(|d| d.contains_key(&key)) {
+        Token {
             value: secret_value(&s, &key),
             problem: None,
-        },
-        Some(_) => Token {
+        }
+    } else {
+        Token {
             value: None,
             problem: Some(format!(
                 "Secret {ns}/{name} has no key {key:?} (spec.auth.tokenSecretRef.key)"
             )),
-        },
-        None => Token {
-            value: None,
-            problem: Some(format!(
-                "Secret {ns}/{name} (spec.auth.tokenSecretRef) not found"
-            )),
-        },
+        }
     };
     Ok(Ok(Some(token)))
 }

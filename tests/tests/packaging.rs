@@ -1122,8 +1122,8 @@ async fn samples_reconcile_as_documented() {
         kubectl_args(&["apply", "--server-side", "-k", "config/samples"]),
         None,
     );
-    // The admin sample references its own token Secret.
-    let secret = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"platform-mcp-token","namespace":"kube-mcp-admin"},"stringData":{"token":"sample-token-for-tests"}}"#;
+    // The admin sample references its own token Secret, labelled for it as its comment says.
+    let secret = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"platform-mcp-token","namespace":"kube-mcp-admin","labels":{"kubemcp.io/token-for":"platform-readonly"}},"stringData":{"token":"sample-token-for-tests"}}"#;
     ok(
         kubectl_args(&["apply", "--server-side", "-f", "-"]),
         Some(secret),
