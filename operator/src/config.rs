@@ -96,17 +96,30 @@ pub struct Config {
     )]
     pub admin_namespaces: Vec<String>,
 
+    /// Images an endpoint may name in spec.image (comma list): an exact reference, or a
+    /// prefix ending in `*` (end it with `/` before the `*`, e.g. `registry.example.com/kube-mcp/*`).
+    /// --server-image is always allowed; empty: only it.
+    #[arg(
+        long,
+        env = "KUBE_MCP_ALLOWED_IMAGES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_images: Vec<String>,
+
     /// Highest access an endpoint may ask for: ReadOnly, NonDestructive or Full.
     #[arg(
         long,
         env = "KUBE_MCP_MAX_ACCESS",
         value_enum,
-        default_value = "Full",
+        default_value = "ReadOnly",
         global = true
     )]
     pub max_access: MaxAccess,
 
-    /// Whether endpoints may be granted cluster-scoped reads (nodes, namespaces, ...) via a ClusterRole.
+    /// Whether cluster-wide endpoints (namespaces: ["*"]) may read cluster-scoped kinds (nodes,
+    /// namespaces, persistent volumes, storage classes, CRDs). Namespace-scoped endpoints never
+    /// get a cluster-scoped rule.
     #[arg(long, env = "KUBE_MCP_ALLOW_CLUSTER_READS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub allow_cluster_reads: bool,
 
@@ -222,7 +235,8 @@ impl Default for Config {
         Self {
             server_image: DEFAULT_IMAGE.into(),
             admin_namespaces: vec![],
-            max_access: MaxAccess::Full,
+            allowed_images: vec![],
+            max_access: MaxAccess::ReadOnly,
             allow_cluster_reads: true,
             network_policies: true,
             watch_namespaces: vec![],
@@ -258,7 +272,9 @@ mod tests {
                 .server_image
                 .starts_with("ghcr.io/kube-mcp/kube-mcp-server:")
         );
-        assert_eq!(c.config.max_access(), Access::Full);
+        assert_eq!(c.config.max_access(), Access::ReadOnly);
+        assert_eq!(d.max_access(), Access::ReadOnly);
+        assert!(c.config.allowed_images.is_empty() && d.allowed_images.is_empty());
         assert!(c.config.allow_cluster_reads && c.config.network_policies);
         assert!(!c.config.leader_elect);
         assert_eq!(c.config.metrics_addr, d.metrics_addr);
@@ -304,7 +320,12 @@ mod tests {
             "--leader-elect=true",
             "--lease-namespace=ops",
             "--api-server-endpoints=10.0.0.1:6443,[fd00::1]:443",
+            "--allowed-images=registry.example.com/kube-mcp/*,ghcr.io/x/y:1",
         ]);
+        assert_eq!(
+            c.config.allowed_images,
+            ["registry.example.com/kube-mcp/*", "ghcr.io/x/y:1"]
+        );
         assert_eq!(
             c.config.api_server_endpoints,
             [

@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::crd::{Access, McpEndpoint, SecretsPolicy};
 use crate::guard::Grant;
-use crate::{labels, meta, names, secret};
+use crate::{image, labels, meta, names, secret};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction, KeyToPath,
@@ -103,12 +103,7 @@ pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
     let env = env(&settings(ep, grant));
     let (secret_name, secret_key) = secret::token_source(ep);
     let hash = config_hash(&env, &secret_name, &secret_key);
-    let image = ep
-        .spec
-        .image
-        .clone()
-        .filter(|i| !i.is_empty())
-        .unwrap_or_else(|| cfg.server_image.clone());
+    let image = image::effective(ep, cfg);
     let container = Container {
         name: names::CONTAINER_NAME.into(),
         image: Some(image),
@@ -225,7 +220,11 @@ mod tests {
 
     fn render(spec: McpEndpointSpec) -> Deployment {
         let e = ep("team-a", spec);
-        let cfg = Config::default();
+        let cfg = Config {
+            max_access: crate::config::MaxAccess::Full,
+            allowed_images: vec!["example.com/*".into()],
+            ..Config::default()
+        };
         let g = evaluate(&e, &cfg).unwrap();
         deployment(&e, &g, &cfg)
     }
@@ -467,7 +466,8 @@ mod tests {
               "app.kubernetes.io/name": "kube-mcp-server",
               "app.kubernetes.io/part-of": "kube-mcp",
               "kubemcp.io/owner-name": "ep",
-              "kubemcp.io/owner-namespace": "team-a"
+              "kubemcp.io/owner-namespace": "team-a",
+              "kubemcp.io/owner-uid": "0000-uid"
             },
             "ownerReferences": [{
               "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint", "name": "ep",
@@ -486,7 +486,8 @@ mod tests {
                   "app.kubernetes.io/name": "kube-mcp-server",
                   "app.kubernetes.io/part-of": "kube-mcp",
                   "kubemcp.io/owner-name": "ep",
-                  "kubemcp.io/owner-namespace": "team-a"
+                  "kubemcp.io/owner-namespace": "team-a",
+                  "kubemcp.io/owner-uid": "0000-uid"
                 },
                 "annotations": {"kubemcp.io/config-hash": hash}
               },

@@ -864,15 +864,17 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
             r.verbs
         );
     }
-    // Cluster reads go through a ClusterRole the operator could only create
-    // because it holds those reads itself.
+    // A namespace-scoped endpoint gets no cluster-scoped rule at all.
     let cr_name = format!("kube-mcp:{n}:{name}");
-    Api::<ClusterRole>::all(client.clone())
-        .get(&cr_name)
-        .await
-        .unwrap();
+    assert!(
+        Api::<ClusterRole>::all(client.clone())
+            .get_opt(&cr_name)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    // Deleting the endpoint runs the finalizer: the cluster-scoped grant goes.
+    // Deleting the endpoint runs the finalizer and takes its grants with it.
     ok(
         kubectl_args(&[
             "-n",
@@ -885,15 +887,14 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
         ]),
         None,
     );
-    let crs = Api::<ClusterRole>::all(client.clone());
+    let roles = Api::<Role>::namespaced(client.clone(), n);
     eventually(
-        "the endpoint's ClusterRole to be removed",
+        "the endpoint's Role to be removed",
         Duration::from_secs(30),
         || {
-            let crs = crs.clone();
-            let cr_name = cr_name.clone();
+            let roles = roles.clone();
             async move {
-                match crs.get_opt(&cr_name).await {
+                match roles.get_opt(name).await {
                     Ok(None) => Ok(()),
                     Ok(Some(_)) => Err("still there".into()),
                     Err(e) => Err(e.to_string()),
