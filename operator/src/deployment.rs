@@ -52,6 +52,7 @@ pub fn settings(ep: &McpEndpoint, grant: &Grant) -> Settings {
         auth_token_file: Some(names::TOKEN_FILE.into()),
         allowed_hosts: hosts,
         allowed_origins: ep.spec.allowed_origins.clone(),
+        endpoint: Some(format!("{ns}/{name}")),
         ..Settings::default()
     }
 }
@@ -518,7 +519,9 @@ mod tests {
                     {"name": "SPAWN_MAX_BUFFER", "value": "1048576"},
                     {"name": "KUBE_MCP_TOOL_TIMEOUT_SECONDS", "value": "60"},
                     {"name": "KUBE_MCP_MAX_SESSIONS", "value": "1000"},
-                    {"name": "KUBE_MCP_SESSION_IDLE_SECONDS", "value": "300"}
+                    {"name": "KUBE_MCP_SESSION_IDLE_SECONDS", "value": "300"},
+                    {"name": "KUBE_MCP_ENDPOINT", "value": "team-a/ep"},
+                    {"name": "KUBE_MCP_AUDIT_LEVEL", "value": "metadata"}
                   ],
                   "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                   "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "initialDelaySeconds": 5, "periodSeconds": 10},
