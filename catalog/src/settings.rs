@@ -138,6 +138,14 @@ pub const OTEL_ENV: &[EnvVar] = &[
         "grpc (default, as the seed) or http/protobuf",
     ),
     var(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "the traces-only collector URL; wins over OTEL_EXPORTER_OTLP_ENDPOINT",
+    ),
+    var(
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "the traces-only protocol; wins over OTEL_EXPORTER_OTLP_PROTOCOL",
+    ),
+    var(
         "OTEL_SERVICE_NAME",
         "the service.name of the traces (default: kube-mcp-server)",
     ),
