@@ -117,6 +117,16 @@ pub struct Config {
     )]
     pub max_access: MaxAccess,
 
+    /// Audit level of endpoints whose spec.audit.level is unset: off, metadata or request.
+    #[arg(
+        long,
+        env = "KUBE_MCP_DEFAULT_AUDIT_LEVEL",
+        value_enum,
+        default_value = "metadata",
+        global = true
+    )]
+    pub default_audit_level: kube_mcp_catalog::settings::AuditLevel,
+
     /// Whether cluster-wide endpoints (namespaces: ["*"]) may read cluster-scoped kinds (nodes,
     /// namespaces, persistent volumes, storage classes, CRDs). Namespace-scoped endpoints never
     /// get a cluster-scoped rule.
@@ -237,6 +247,7 @@ impl Default for Config {
             admin_namespaces: vec![],
             allowed_images: vec![],
             max_access: MaxAccess::ReadOnly,
+            default_audit_level: kube_mcp_catalog::settings::AuditLevel::Metadata,
             allow_cluster_reads: true,
             network_policies: true,
             watch_namespaces: vec![],

@@ -97,6 +97,28 @@ fn default_token_key() -> String {
     crate::names::TOKEN_KEY.to_string()
 }
 
+// How much of each tool call the server's audit log records. Not a doc
+// comment: schemars would put it over the field's description in the CRD.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditLevel {
+    /// Reads are not recorded; writes and refusals still are.
+    Off,
+    /// Who called which tool, where, with what result; no arguments.
+    Metadata,
+    /// Metadata plus the arguments, with Secret values and tokens redacted.
+    Request,
+}
+
+/// The server's audit log.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
+pub struct AuditSpec {
+    /// Off (reads not recorded; writes and refusals still are), Metadata (who called which tool,
+    /// where, with what result) or Request (also the arguments, Secret values and tokens
+    /// redacted). Default: the operator's --default-audit-level (Metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<AuditLevel>,
+}
+
 /// Who may reach the endpoint's pods.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -244,6 +266,11 @@ pub struct McpEndpointSpec {
     /// them). Default: pods of the endpoint's own namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkSpec>,
+
+    /// The server's audit log (one JSON record per tool call and refused request, on the pod's
+    /// stdout). Default: the operator's --default-audit-level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSpec>,
 }
 
 impl Default for McpEndpointSpec {
@@ -260,6 +287,7 @@ impl Default for McpEndpointSpec {
             image: None,
             resources: None,
             network: None,
+            audit: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The server's settings and its Deployment.
 
 use crate::config::Config;
-use crate::crd::{Access, McpEndpoint, SecretsPolicy};
+use crate::crd::{Access, AuditLevel, McpEndpoint, SecretsPolicy};
 use crate::guard::Grant;
 use crate::{image, labels, meta, names, secret};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
@@ -12,7 +12,9 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube_mcp_catalog::settings::{SecretsMode, Settings, Transport};
+use kube_mcp_catalog::settings::{
+    AuditLevel as ServerAuditLevel, SecretsMode, Settings, Transport,
+};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -20,7 +22,7 @@ use std::collections::BTreeMap;
 pub const RUN_AS: i64 = 65532;
 
 /// The server settings of an endpoint: what the Deployment's env renders.
-pub fn settings(ep: &McpEndpoint, grant: &Grant) -> Settings {
+pub fn settings(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Settings {
     let name = names::base(ep);
     let ns = names::namespace(ep);
     let mut hosts = vec![
@@ -53,6 +55,12 @@ pub fn settings(ep: &McpEndpoint, grant: &Grant) -> Settings {
         allowed_hosts: hosts,
         allowed_origins: ep.spec.allowed_origins.clone(),
         endpoint: Some(format!("{ns}/{name}")),
+        audit_level: match ep.spec.audit.as_ref().and_then(|a| a.level) {
+            Some(AuditLevel::Off) => ServerAuditLevel::Off,
+            Some(AuditLevel::Metadata) => ServerAuditLevel::Metadata,
+            Some(AuditLevel::Request) => ServerAuditLevel::Request,
+            None => cfg.default_audit_level,
+        },
         ..Settings::default()
     }
 }
@@ -101,7 +109,7 @@ fn probe(path: &str, initial: i32) -> Probe {
 /// The Deployment running kube-mcp-server for the endpoint.
 pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
     let ns = names::namespace(ep);
-    let env = env(&settings(ep, grant));
+    let env = env(&settings(ep, grant, cfg));
     let (secret_name, secret_key) = secret::token_source(ep);
     let hash = config_hash(&env, &secret_name, &secret_key);
     let image = image::effective(ep, cfg);
@@ -443,6 +451,44 @@ mod tests {
                 .as_deref(),
             Some(crate::config::DEFAULT_IMAGE)
         );
+    }
+
+    #[test]
+    fn audit_level_from_the_spec_else_the_operators_default() {
+        use crate::crd::{AuditLevel, AuditSpec};
+        let level = |spec_level: Option<AuditLevel>, default| {
+            let e = ep(
+                "team-a",
+                McpEndpointSpec {
+                    audit: Some(AuditSpec { level: spec_level }),
+                    ..Default::default()
+                },
+            );
+            let cfg = Config {
+                default_audit_level: default,
+                ..Config::default()
+            };
+            let g = evaluate(&e, &cfg).unwrap();
+            env_map(&deployment(&e, &g, &cfg))["KUBE_MCP_AUDIT_LEVEL"].clone()
+        };
+        // (spec.audit.level, operator default, rendered)
+        for (spec_level, default, want) in [
+            (None, ServerAuditLevel::Metadata, "metadata"),
+            (None, ServerAuditLevel::Request, "request"),
+            (Some(AuditLevel::Off), ServerAuditLevel::Request, "off"),
+            (Some(AuditLevel::Request), ServerAuditLevel::Off, "request"),
+            (
+                Some(AuditLevel::Metadata),
+                ServerAuditLevel::Off,
+                "metadata",
+            ),
+        ] {
+            assert_eq!(
+                level(spec_level, default),
+                want,
+                "{spec_level:?} {default:?}"
+            );
+        }
     }
 
     /// Snapshot of one full rendered Deployment (regenerate deliberately when the shape changes).

@@ -93,6 +93,14 @@ async fn bad_specs_are_refused_in_words() {
             json(r#"{"access": "Admin"}"#),
             vec![r#"spec.access: Unsupported value: "Admin""#, "ReadOnly"],
         ),
+        (
+            "audit",
+            json(r#"{"audit": {"level": "RequestResponse"}}"#),
+            vec![
+                r#"spec.audit.level: Unsupported value: "RequestResponse""#,
+                "Metadata",
+            ],
+        ),
     ];
     for (name, spec, want) in cases {
         let err = dry_run(&ns.name, name, spec).expect_err(name);
@@ -139,6 +147,7 @@ async fn spec_may_be_left_out_and_defaults_are_documented() {
         ("secrets", "Default: Masked"),
         ("replicas", "Default: 1"),
         ("namespaces", "Default (absent): its own namespace"),
+        ("audit.level", "--default-audit-level"),
     ] {
         let out = kubectl()
             .args(["explain", &format!("mcpendpoints.spec.{field}")])
