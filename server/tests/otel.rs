@@ -6,6 +6,7 @@
 
 use axum::body::Bytes;
 use axum::response::IntoResponse;
+use kube_mcp_tests::fixture::until;
 use kube_mcp_tests::mcp::McpClient;
 use kube_mcp_tests::server::{ServerProcess, free_port};
 use kube_mcp_tests::test_namespace;
@@ -21,7 +22,7 @@ use prost::Message;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kube-mcp-server");
 
@@ -148,23 +149,18 @@ impl Receiver {
 
     /// Waits (at most 20 s) until a span satisfies `found`.
     async fn wait_for(&self, what: &str, found: impl Fn(&Received) -> bool) -> Received {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(20) {
-            if let Some(r) = self.store.lock().unwrap().iter().find(|r| found(r)) {
-                return r.clone();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "no {what} span within 20s over {}; received: {:#?}",
-            self.protocol,
-            self.store
+        let what = format!("a {what} span over {}", self.protocol);
+        until(&what, Duration::from_secs(20), || {
+            let hit = self
+                .store
                 .lock()
                 .unwrap()
                 .iter()
-                .map(|r| &r.span.name)
-                .collect::<Vec<_>>()
-        );
+                .find(|r| found(r))
+                .cloned();
+            async move { hit }
+        })
+        .await
     }
 
     fn children_of(&self, parent: &Span) -> Vec<Span> {
@@ -263,22 +259,19 @@ async fn tool_call_traces(receiver: Receiver) {
     );
 
     // Its Kubernetes requests are its children: CLIENT spans of the same trace.
-    let start = Instant::now();
-    let kube = loop {
-        let children = receiver.children_of(span);
-        let list = children.iter().find(|c| {
-            attr(c, "http.url")
-                .is_some_and(|u| u.contains(&format!("/namespaces/{}/pods", ns.name)))
-        });
-        if let Some(c) = list {
-            break c.clone();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no pods request under {span:#?}: {children:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let pods = format!("/namespaces/{}/pods", ns.name);
+    let kube = until(
+        "the pods request as a child span",
+        Duration::from_secs(20),
+        || {
+            let hit = receiver
+                .children_of(span)
+                .into_iter()
+                .find(|c| attr(c, "http.url").is_some_and(|u| u.contains(&pods)));
+            async move { hit }
+        },
+    )
+    .await;
     assert_eq!(kube.kind, SpanKind::Client as i32);
     assert_eq!(attr(&kube, "http.method").as_deref(), Some("GET"));
     assert_eq!(attr(&kube, "http.status_code").as_deref(), Some("200"));
