@@ -1,6 +1,6 @@
 //! Benchmark driver pieces (the `kube-mcp-bench` binary): seeding the control
 //! plane, starting kube-mcp-server and its peers, measuring latency,
-//! throughput, memory and start-up, operator scale, and the report.
+//! throughput, memory and start-up, operator scale, the audit and tracing variants, and the report.
 
 pub mod measure;
 pub mod operator;
@@ -9,3 +9,4 @@ pub mod report;
 pub mod seed;
 pub mod stats;
 pub mod targets;
+pub mod variants;

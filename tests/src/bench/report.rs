@@ -13,7 +13,7 @@ fn f(v: &Value) -> Option<f64> {
     v.as_f64()
 }
 
-fn ms(x: Option<f64>) -> String {
+pub(crate) fn ms(x: Option<f64>) -> String {
     match x {
         None => "–".into(),
         Some(x) if x >= 100.0 => format!("{x:.0}"),
@@ -22,14 +22,14 @@ fn ms(x: Option<f64>) -> String {
     }
 }
 
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+pub(crate) fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
         _ => None,
     }
 }
 
-fn x(r: Option<f64>) -> String {
+pub(crate) fn x(r: Option<f64>) -> String {
     match r {
         None => "–".into(),
         Some(r) if r >= 10.0 => format!("{r:.0}x"),
@@ -38,7 +38,7 @@ fn x(r: Option<f64>) -> String {
     }
 }
 
-fn mib(v: &Value) -> String {
+pub(crate) fn mib(v: &Value) -> String {
     v.as_f64()
         .map(|b| format!("{:.1}", b / 1048576.0))
         .unwrap_or_else(|| "–".into())
@@ -51,7 +51,7 @@ fn lat<'a>(r: &'a Value, target: &str, scenario: &str) -> &'a Value {
     }
 }
 
-fn p(r: &Value, target: &str, scenario: &str, q: &str) -> Option<f64> {
+pub(crate) fn p(r: &Value, target: &str, scenario: &str, q: &str) -> Option<f64> {
     f(&lat(r, target, scenario)["latency"][q])
 }
 
@@ -453,6 +453,8 @@ pub fn markdown(r: &Value) -> String {
             s["tools"]
         );
     }
+
+    o.push_str(&super::variants::section(r, &scenarios));
 
     // Operator.
     let _ = writeln!(o, "\n## Operator scale\n");

@@ -43,6 +43,8 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub struct Programs {
     pub kube_mcp: PathBuf,
+    /// More environment for kube-mcp-server (the audit and trace modes).
+    pub kube_mcp_env: Vec<(String, String)>,
     /// `node` and the seed's `dist/index.js`.
     pub node: PathBuf,
     pub seed_js: Option<PathBuf>,
@@ -108,7 +110,8 @@ pub fn spawn(kind: Kind, p: &Programs) -> Result<Running> {
                 .env("HOST", "127.0.0.1")
                 .env("PORT", port.to_string())
                 .env("RUST_LOG", "warn")
-                .env("PATH", &path);
+                .env("PATH", &path)
+                .envs(p.kube_mcp_env.iter().map(|(k, v)| (k, v)));
             c
         }
         Kind::Seed => {

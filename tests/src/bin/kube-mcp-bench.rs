@@ -7,6 +7,7 @@
 use anyhow::{Context as _, Result};
 use clap::Parser;
 use kube_mcp_tests::bench::targets::{Kind, Programs, Scenario};
+use kube_mcp_tests::bench::variants::{OtlpSink, Variant};
 use kube_mcp_tests::bench::{measure, operator, report, seed};
 use kube_mcp_tests::controlplane::{ControlPlane, Options};
 use serde_json::{Value, json};
@@ -35,11 +36,13 @@ struct Cli {
     /// Output directory for benchmarks.json and benchmarks.md.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Which to measure (comma list of floor, kube-mcp, go-peer, seed).
+    /// Which to measure (comma list of floor, kube-mcp, go-peer, seed, and
+    /// kube-mcp-audit-off, kube-mcp-audit-request, kube-mcp-traced: the
+    /// server again with the audit level or tracing changed).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "floor,kube-mcp,go-peer,seed"
+        default_value = "floor,kube-mcp,go-peer,seed,kube-mcp-audit-off,kube-mcp-audit-request,kube-mcp-traced"
     )]
     only: Vec<String>,
     #[arg(long, default_value_t = 100)]
@@ -308,6 +311,7 @@ async fn main() -> Result<()> {
     let layout = Arc::new(layout);
     let programs = Programs {
         kube_mcp: server_bin.clone(),
+        kube_mcp_env: vec![],
         node: node.clone(),
         seed_js: Some(seed_dir.join("dist").join("index.js")).filter(|p| p.is_file()),
         go_peer: go_peer_binary(&peers),
@@ -334,6 +338,24 @@ async fn main() -> Result<()> {
         }
         eprintln!("[bench] {}", kind.title());
         report["targets"][kind.key()] = measure::server(kind, &programs, &layout, &cfg).await;
+        write_partial(&report);
+    }
+
+    for variant in Variant::ALL {
+        if !wanted(variant.key()) {
+            continue;
+        }
+        eprintln!("[bench] kube-mcp-server, {}", variant.title());
+        let sink = OtlpSink::start().await?;
+        let programs = Programs {
+            kube_mcp_env: variant.env(&sink.url),
+            ..programs.clone()
+        };
+        let mut v = measure::server(Kind::KubeMcp, &programs, &layout, &cfg).await;
+        if variant == Variant::Traced {
+            v["otlp"] = sink.received();
+        }
+        report["targets"][variant.key()] = v;
         write_partial(&report);
     }
 
