@@ -120,16 +120,16 @@ pub fn router(
         .route("/sse", get(sse_connect))
         .route("/messages", post(sse_message))
         .layer(middleware::from_fn_with_state(state.clone(), check_request));
-    let mut open = Router::new();
     // RFC 9728 metadata: at the well-known root and with the endpoint's
-    // path appended (where MCP clients look first); public by design.
-    if let Some(r) = &state.auth.resource {
-        open = open.route(resource::WELL_KNOWN, get(resource_metadata));
-        if r.metadata_path != resource::WELL_KNOWN {
-            open = open.route(&r.metadata_path, get(resource_metadata));
-        }
-    }
-    open.route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+    // path appended (where MCP clients look first); public by design, and a
+    // plain 404 (not a 401) where there is none, so clients stop looking.
+    Router::new()
+        .route(resource::WELL_KNOWN, get(resource_metadata))
+        .route(
+            &format!("{}/{{*path}}", resource::WELL_KNOWN),
+            get(resource_metadata),
+        )
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .merge(protected)
@@ -193,14 +193,15 @@ fn json_error(status: StatusCode, message: String) -> Response {
 }
 
 /// The protected resource metadata document.
-async fn resource_metadata(State(s): State<AppState>) -> Response {
+async fn resource_metadata(State(s): State<AppState>, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
     match &s.auth.resource {
-        Some(r) => (
+        Some(r) if path == resource::WELL_KNOWN || path == r.metadata_path => (
             [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
             Json(r.document()),
         )
             .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

@@ -147,6 +147,25 @@ impl Pki {
     }
 }
 
+/// A fresh CA and a serving certificate for loopback (127.0.0.1,
+/// localhost) signed by it, for test servers that speak HTTPS.
+pub fn loopback_serving() -> Result<(CertPair, CertPair), Error> {
+    let ca_key = KeyPair::generate().map_err(pki_err("CA key"))?;
+    let params = ca_params();
+    let ca_cert = params.self_signed(&ca_key).map_err(pki_err("CA"))?;
+    let ca = CertPair {
+        cert_pem: ca_cert.pem(),
+        key_pem: ca_key.serialize_pem(),
+    };
+    let issuer = Issuer::new(params, ca_key);
+    let mut server = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .map_err(pki_err("loopback SANs"))?;
+    server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    server.use_authority_key_identifier_extension = true;
+    Ok((ca, sign(&server, &issuer, "loopback server")?))
+}
+
 /// True when `params` names `name` as a DNS or IP subject alternative name.
 pub fn has_san(params: &CertificateParams, name: &str) -> bool {
     params.subject_alt_names.iter().any(|san| match san {

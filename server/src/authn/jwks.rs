@@ -4,6 +4,7 @@
 //! [`MIN_REFRESH`] however many such tokens arrive.
 
 use super::Failure;
+use super::fetch::Fetcher;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse};
 use serde_json::Value;
@@ -15,8 +16,6 @@ use std::time::{Duration, Instant};
 pub const MIN_REFRESH: Duration = Duration::from_secs(5);
 /// Keys older than this are read again before use.
 pub const MAX_AGE: Duration = Duration::from_secs(600);
-/// Largest discovery or key document read.
-const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
 /// One usable verification key.
 #[derive(Clone)]
@@ -99,51 +98,14 @@ struct State {
 
 pub struct KeyCache {
     issuer: String,
-    http: reqwest::Client,
+    http: Fetcher,
     state: RwLock<State>,
     /// One read at a time; the others wait for it and use its keys.
     refreshing: tokio::sync::Mutex<()>,
 }
 
-/// Reads a JSON document of bounded size.
-async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, String> {
-    let mut resp = http
-        .get(url)
-        .header(http::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
-    if !resp.status().is_success() {
-        return Err(format!("GET {url}: HTTP {}", resp.status()));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?
-    {
-        if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-            return Err(format!("GET {url}: larger than {MAX_DOCUMENT_BYTES} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("GET {url}: not JSON ({e})"))
-}
-
-/// An error with its causes (reqwest's own text omits TLS and DNS details).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cur = c.source();
-    }
-    out
-}
-
 impl KeyCache {
-    pub fn new(issuer: String, http: reqwest::Client) -> Self {
+    pub fn new(issuer: String, http: Fetcher) -> Self {
         Self {
             issuer,
             http,
@@ -202,7 +164,7 @@ impl KeyCache {
             "{}/.well-known/openid-configuration",
             self.issuer.trim_end_matches('/')
         );
-        let discovery = get_json(&self.http, &discovery_url).await?;
+        let discovery = self.http.get_json(&discovery_url).await?;
         let issuer = discovery.get("issuer").and_then(Value::as_str);
         if issuer != Some(self.issuer.as_str()) {
             return Err(format!(
@@ -215,7 +177,7 @@ impl KeyCache {
             .and_then(Value::as_str)
             .filter(|u| u.starts_with("https://"))
             .ok_or_else(|| format!("{discovery_url} has no https jwks_uri"))?;
-        let keys = Keys::from_document(&get_json(&self.http, jwks_uri).await?);
+        let keys = Keys::from_document(&self.http.get_json(jwks_uri).await?);
         if keys.is_empty() {
             return Err(format!("{jwks_uri} holds no usable signing key"));
         }

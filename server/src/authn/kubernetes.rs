@@ -30,7 +30,20 @@ pub struct TokenReviewer {
 
 /// What a review's status means for this server.
 pub fn judge(status: &TokenReviewStatus, audiences: &[String]) -> Result<Principal, Failure> {
+    let wrong_audience = || {
+        Failure::Invalid(format!(
+            "the token is not for this server's audience; request one for {} \
+             (kubectl create token <sa> --audience {0}, or a projected token with that audience)",
+            audiences.first().map(String::as_str).unwrap_or_default()
+        ))
+    };
     if status.authenticated != Some(true) {
+        // The API server refuses a token minted for another audience when
+        // asked for ours; its error says so (and holds no token material).
+        let error = status.error.as_deref().unwrap_or_default();
+        if error.contains("audience") {
+            return Err(wrong_audience());
+        }
         return Err(Failure::Invalid(
             "the API server does not accept this token (unknown, expired, or its pod is gone)"
                 .into(),
@@ -44,11 +57,7 @@ pub fn judge(status: &TokenReviewStatus, audiences: &[String]) -> Result<Princip
         .flatten()
         .any(|a| audiences.contains(a));
     if !ours {
-        return Err(Failure::Invalid(format!(
-            "the token is not for this server's audience; request one for {} \
-             (kubectl create token <sa> --audience {0}, or a projected token with that audience)",
-            audiences.first().map(String::as_str).unwrap_or_default()
-        )));
+        return Err(wrong_audience());
     }
     let user = status.user.clone().unwrap_or_default();
     let username = user.username.filter(|u| !u.is_empty()).ok_or_else(|| {
@@ -179,5 +188,20 @@ mod tests {
             why.contains("--audience https://mcp.example.com/mcp"),
             "{why}"
         );
+        // What the API server answers for a token minted for its own audience.
+        let mut other = status(false, None);
+        other.error = Some(
+            "[invalid bearer token, token audiences [\"https://kubernetes.default.svc\"] \
+             is invalid for the target audiences [\"https://mcp.example.com/mcp\"]]"
+                .into(),
+        );
+        let Err(Failure::Invalid(why)) = judge(&other, &ours) else {
+            unreachable!()
+        };
+        assert!(why.contains("--audience"), "{why}");
+        let Err(Failure::Invalid(why)) = judge(&status(false, None), &ours) else {
+            unreachable!()
+        };
+        assert!(why.contains("does not accept"), "{why}");
     }
 }

@@ -4,6 +4,7 @@
 //! more: it never becomes the credentials of a Kubernetes request.
 
 pub mod claims;
+mod fetch;
 pub mod jwks;
 pub mod kubernetes;
 pub mod oidc;
@@ -301,7 +302,8 @@ mod tests {
 
     #[test]
     fn presented_credentials() {
-        let cases: &[(&[(&'static str, &str)], Option<&str>)] = &[
+        type Case<'a> = (&'a [(&'static str, &'a str)], Option<&'a str>);
+        let cases: &[Case] = &[
             (&[], None),
             (&[("x-mcp-auth", "a")], Some("a")),
             (&[("authorization", "Bearer b")], Some("b")),

@@ -4,6 +4,7 @@
 //! the required scopes.
 
 use super::claims::{self, Mapping};
+use super::fetch::Fetcher;
 use super::jwks::KeyCache;
 use super::{AuthnError, Failure};
 use crate::config::Settings;
@@ -12,7 +13,6 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 use std::str::FromStr;
-use std::time::Duration;
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY: u64 = 30;
@@ -60,30 +60,6 @@ pub fn algorithms(names: &[String]) -> Result<Vec<Algorithm>, AuthnError> {
         .collect()
 }
 
-fn http_client(settings: &Settings) -> Result<reqwest::Client, AuthnError> {
-    // reqwest is built without a bundled crypto provider: use kube's (ring).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(path) = &settings.oidc_ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            AuthnError::Config(format!("KUBE_MCP_OIDC_CA_FILE {}: {e}", path.display()))
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            AuthnError::Config(format!(
-                "KUBE_MCP_OIDC_CA_FILE {} holds no PEM certificate: {e}",
-                path.display()
-            ))
-        })?;
-        builder = builder.tls_certs_only(certs);
-    }
-    builder
-        .build()
-        .map_err(|e| AuthnError::Config(format!("cannot build the OIDC HTTP client: {e}")))
-}
-
 impl OidcVerifier {
     pub fn new(
         settings: &Settings,
@@ -104,7 +80,10 @@ impl OidcVerifier {
             &settings.oidc_groups_prefix,
         );
         Ok(Self {
-            keys: KeyCache::new(issuer.clone(), http_client(settings)?),
+            keys: KeyCache::new(
+                issuer.clone(),
+                Fetcher::new(settings.oidc_ca_file.as_deref())?,
+            ),
             issuer,
             audiences,
             mapping,

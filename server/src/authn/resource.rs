@@ -29,7 +29,7 @@ impl Resource {
         scopes: Vec<String>,
     ) -> Result<Self, String> {
         let how = "give the URL clients use for the MCP endpoint, e.g. https://mcp.example.com/mcp";
-        let parsed = reqwest::Url::parse(url.trim())
+        let parsed = url::Url::parse(url.trim())
             .map_err(|e| format!("KUBE_MCP_RESOURCE_URL {url:?} is not a URL ({e}); {how}"))?;
         if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
             return Err(format!(

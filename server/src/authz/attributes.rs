@@ -142,11 +142,7 @@ mod tests {
         Attributes::Resource {
             verb: verb.into(),
             group: group.into(),
-            version: if group.is_empty() {
-                "v1".into()
-            } else {
-                "v1".into()
-            },
+            version: "v1".into(),
             resource: resource.into(),
             subresource: sub.into(),
             namespace: ns.into(),
@@ -157,7 +153,8 @@ mod tests {
     #[test]
     fn requests_table() {
         let get = Method::GET;
-        let cases: Vec<(Method, &str, Option<&str>, &str, Vec<Attributes>)> = vec![
+        type Case<'a> = (Method, &'a str, Option<&'a str>, &'a str, Vec<Attributes>);
+        let cases: Vec<Case> = vec![
             (
                 get.clone(),
                 "/api/v1/namespaces/a/pods",
