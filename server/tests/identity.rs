@@ -423,3 +423,65 @@ async fn callers_through_one_endpoint_get_what_their_own_rbac_allows() {
     client.close().await;
     ns.delete().await;
 }
+
+/// The first SSE event of a GET /sse: the URL to POST messages to.
+async fn sse_endpoint(resp: &mut reqwest::Response) -> String {
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk())
+            .await
+            .expect("the endpoint event in time")
+            .expect("the SSE stream")
+            .expect("the endpoint event before the stream ends");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if let Some(line) = seen.lines().find_map(|l| l.strip_prefix("data:"))
+            && seen.contains("\n\n")
+        {
+            return line.trim().to_string();
+        }
+    }
+    panic!("no endpoint event: {seen:?}");
+}
+
+#[tokio::test]
+async fn a_legacy_sse_session_takes_messages_only_from_the_caller_that_opened_it() {
+    let ns = test_namespace("id-sse").await;
+    service_account(&ns, "alice").await;
+    service_account(&ns, "mallory").await;
+    let server = start(&[
+        ("KUBE_MCP_AUTH_MODES", "kubernetes".into()),
+        ("KUBE_MCP_RESOURCE_URL", RESOURCE.into()),
+        ("ENABLE_UNSAFE_SSE_TRANSPORT", "true".into()),
+    ])
+    .await;
+    let alice = service_account_token_for(&ns.client, &ns.name, "alice", RESOURCE).await;
+    let mallory = service_account_token_for(&ns.client, &ns.name, "mallory", RESOURCE).await;
+    let http = reqwest::Client::new();
+    let mut stream = http
+        .get(format!("{}/sse", server.base))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let path = sse_endpoint(&mut stream).await;
+    let post = |token: String| {
+        http.post(format!("{}{path}", server.base))
+            .header("content-type", "application/json")
+            .bearer_auth(token)
+            .body(INIT)
+            .send()
+    };
+    let theirs = post(mallory).await.unwrap();
+    assert_eq!(theirs.status(), 403, "another caller's message is refused");
+    let body = theirs.text().await.unwrap();
+    assert!(body.contains("opened by another caller"), "{body}");
+    assert_eq!(
+        post(alice).await.unwrap().status(),
+        202,
+        "the opener's message is taken"
+    );
+    drop(stream);
+    ns.delete().await;
+}
