@@ -485,3 +485,44 @@ async fn a_legacy_sse_session_takes_messages_only_from_the_caller_that_opened_it
     drop(stream);
     ns.delete().await;
 }
+
+#[tokio::test]
+async fn a_server_that_may_not_review_tokens_says_what_it_needs() {
+    use base64::Engine;
+    let ns = test_namespace("id-norights").await;
+    service_account(&ns, "bare-server").await;
+    service_account(&ns, "agent").await;
+    let own = service_account_token(&ns.client, &ns.name, "bare-server").await;
+    let cluster = kube_mcp_tests::cluster();
+    let ca = base64::engine::general_purpose::STANDARD.encode(cluster.ca_pem());
+    let server = start(&[
+        ("KUBE_MCP_AUTH_MODES", "kubernetes".into()),
+        ("KUBE_MCP_RESOURCE_URL", RESOURCE.into()),
+        ("K8S_SERVER", cluster.server_url().to_string()),
+        ("K8S_TOKEN", own),
+        ("K8S_CA_DATA", ca),
+    ])
+    .await;
+    let agent = service_account_token_for(&ns.client, &ns.name, "agent", RESOURCE).await;
+    let resp = reqwest::Client::new()
+        .post(&server.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .bearer_auth(&agent)
+        .body(INIT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503, "the token was not judged");
+    assert!(
+        resp.headers().get("www-authenticate").is_none(),
+        "no challenge: the client's token is not at fault"
+    );
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.contains("create on tokenreviews (system:auth-delegator)"),
+        "{body}"
+    );
+    assert!(!body.contains(&agent) && !server.log().contains(&agent));
+    ns.delete().await;
+}
