@@ -2,9 +2,10 @@
 //! kube-mcp-server per authentication mode (the static token, a
 //! ServiceAccount token reviewed by the API server's TokenReview, a JWT from
 //! a test OIDC issuer) and with per-caller authorization (a
-//! SubjectAccessReview per Kubernetes request). Answers are cached for 10 s,
-//! so a client calling steadily pays a review once per token and request
-//! shape; the `new_token` series makes every request present a token the
+//! SubjectAccessReview per Kubernetes request). Review answers are cached for
+//! 10 s, so a client calling steadily pays a review once per token and
+//! request shape (a JWT is verified on every request, with cached keys); the
+//! `new_token_initialize` series makes every request present a token the
 //! server has not seen, which is the uncached cost of authentication.
 
 use super::measure::{Config, Conn, latency};

@@ -628,7 +628,7 @@ fn identity(r: &Value, o: &mut String) {
     }
     let _ = writeln!(
         o,
-        "\nOne server per row, the same tool calls; the client is bound to `view`. Reviews (TokenReview, SubjectAccessReview) and verified JWTs are cached for {} s, so the tool-call columns are what a client calling steadily pays; the last column is an MCP `initialize` with a token the server has not seen ({} of them per row: a new TokenRequest token, a newly signed JWT; the static token is always the same), which is the uncached cost of authentication.",
+        "\nOne server per row, the same tool calls; the client is bound to `view`. TokenReview and SubjectAccessReview answers are cached for {} s and the issuer's keys until a token names an unknown one (each JWT's signature and claims are checked on every request), so the tool-call columns are what a client calling steadily pays; the last column is an MCP `initialize` with a token the server has not seen ({} of them per row: a new TokenRequest token, a newly signed JWT; the static token is always the same), which is the uncached cost of authentication.",
         id["cache_ttl_s"], id["new_tokens"]
     );
     for n in notes {
