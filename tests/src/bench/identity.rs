@@ -6,7 +6,9 @@
 //! 10 s, so a client calling steadily pays a review once per token and
 //! request shape (a JWT is verified on every request, with cached keys); the
 //! `new_token_initialize` series makes every request present a token the
-//! server has not seen, which is the uncached cost of authentication.
+//! server has not seen (the uncached cost of authentication), and
+//! `new_caller_first_call` is each such caller's first tool call (the
+//! uncached cost of a SubjectAccessReview in the Caller rows).
 
 use super::measure::{Config, Conn, latency};
 use super::seed::Layout;
@@ -29,6 +31,7 @@ const RESOURCE: &str = "https://mcp.bench.example/mcp";
 const SCOPE: &str = "mcp:tools";
 const STATIC: &str = "bench-static-token";
 const CALLER_NS: &str = "default";
+/// Callers `bench-caller-0` ..= `bench-caller-NEW_TOKENS`, each its own user.
 const CALLER_SA: &str = "bench-caller";
 const GROUP: &str = "bench-viewers";
 /// Requests with a token never seen before, per row.
@@ -86,23 +89,27 @@ const ROWS: [Row; 5] = [
 /// the OIDC group, so Caller authorization allows what is measured.
 async fn grant_view(client: &kube::Client) -> Result<()> {
     let ssa = PatchParams::apply("kube-mcp-bench").force();
-    let sa: ServiceAccount = serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "ServiceAccount",
-        "metadata": {"name": CALLER_SA, "namespace": CALLER_NS},
-    }))?;
-    Api::<ServiceAccount>::namespaced(client.clone(), CALLER_NS)
-        .patch(CALLER_SA, &ssa, &Patch::Apply(&sa))
-        .await
-        .context("creating the caller's ServiceAccount")?;
+    let mut subjects = vec![json!(
+        {"kind": "Group", "name": format!("oidc:{GROUP}"), "apiGroup": "rbac.authorization.k8s.io"}
+    )];
+    for n in 0..=NEW_TOKENS {
+        let name = format!("{CALLER_SA}-{n}");
+        let sa: ServiceAccount = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": CALLER_NS},
+        }))?;
+        Api::<ServiceAccount>::namespaced(client.clone(), CALLER_NS)
+            .patch(&name, &ssa, &Patch::Apply(&sa))
+            .await
+            .context("creating the callers' ServiceAccounts")?;
+        subjects.push(json!({"kind": "ServiceAccount", "name": name, "namespace": CALLER_NS}));
+    }
     let name = "kube-mcp-bench-caller-view";
     let crb: ClusterRoleBinding = serde_json::from_value(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
         "metadata": {"name": name},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-        "subjects": [
-            {"kind": "ServiceAccount", "name": CALLER_SA, "namespace": CALLER_NS},
-            {"kind": "Group", "name": format!("oidc:{GROUP}"), "apiGroup": "rbac.authorization.k8s.io"},
-        ],
+        "subjects": subjects,
     }))?;
     Api::<ClusterRoleBinding>::all(client.clone())
         .patch(name, &ssa, &Patch::Apply(&crb))
@@ -122,7 +129,8 @@ async fn new_token(c: Credential, client: &kube::Client, issuer: &OidcIssuer, n:
     match c {
         Credential::Static => STATIC.to_string(),
         Credential::ServiceAccount => {
-            crate::service_account_token_for(client, CALLER_NS, CALLER_SA, RESOURCE).await
+            let sa = format!("{CALLER_SA}-{n}");
+            crate::service_account_token_for(client, CALLER_NS, &sa, RESOURCE).await
         }
         Credential::Oidc => oidc_token(issuer, n),
     }
@@ -214,22 +222,41 @@ async fn measure_row(row: &Row, set: &Setup<'_>) -> Result<Value> {
     conn.close().await;
 
     let http = reqwest::Client::new();
-    let mut took = vec![];
+    let (tool, args) = Scenario::GetDeploymentYaml
+        .call(Kind::KubeMcp, layout)
+        .map_err(anyhow::Error::msg)?;
+    let (mut initialized, mut first_calls, mut errors) = (vec![], vec![], vec![]);
     for n in 1..=NEW_TOKENS {
         let token = new_token(row.credential, client, issuer, n).await;
-        took.push(
+        initialized.push(
             initialize(&http, &server.url, &token)
                 .await
                 .with_context(|| {
                     format!("{}: initialize with a new token\n{}", row.key, server.log())
                 })?,
         );
+        // The token is reviewed now; the caller's first tool call still
+        // needs its own SubjectAccessReview (Caller rows).
+        let mcp = match row.credential {
+            Credential::Static => McpClient::connect(&server.url, Some(&token)).await,
+            _ => McpClient::connect_bearer(&server.url, &token).await,
+        }
+        .map_err(|e| anyhow::anyhow!("{}: connect: {e}", row.key))?;
+        let conn = Conn::Mcp(mcp, tool, args.clone());
+        let call = conn.call().await;
+        match call.error {
+            None => first_calls.push(call.took),
+            Some(e) => errors.push(e),
+        }
+        conn.close().await;
     }
     server.terminate().await;
     Ok(json!({
         "title": row.title,
         "scenarios": scenarios,
-        "new_token_initialize": stats::summarize(&took),
+        "new_token_initialize": stats::summarize(&initialized),
+        "new_caller_first_call": stats::summarize(&first_calls),
+        "new_caller_errors": errors,
     }))
 }
 

@@ -592,8 +592,10 @@ fn identity(r: &Value, o: &mut String) {
     for (_, title) in &keys {
         let _ = write!(head, "{title}: p50 / p90 | ");
     }
-    head.push_str("request with a token not seen before: p50 / p90 |");
-    let _ = writeln!(o, "{head}\n|---|{}---|", "---|".repeat(keys.len()));
+    head.push_str(
+        "request with a token not seen before: p50 / p90 | a new caller's first call: p50 / p90 |",
+    );
+    let _ = writeln!(o, "{head}\n|---|{}---|---|", "---|".repeat(keys.len()));
     let mut notes = vec![];
     for row in id["rows"].as_array().into_iter().flatten() {
         let key = row["key"].as_str().unwrap_or("?");
@@ -618,17 +620,22 @@ fn identity(r: &Value, o: &mut String) {
                 ));
             }
         }
-        let n = &row["new_token_initialize"];
+        if let Some(e) = row["new_caller_errors"].as_array().and_then(|e| e.first()) {
+            notes.push(format!("{key}, a new caller's first call failed: {e}"));
+        }
+        let (n, c) = (&row["new_token_initialize"], &row["new_caller_first_call"]);
         let _ = writeln!(
             o,
-            "{line}{} / {} |",
+            "{line}{} / {} | {} / {} |",
             ms(f(&n["p50_ms"])),
-            ms(f(&n["p90_ms"]))
+            ms(f(&n["p90_ms"])),
+            ms(f(&c["p50_ms"])),
+            ms(f(&c["p90_ms"]))
         );
     }
     let _ = writeln!(
         o,
-        "\nOne server per row, the same tool calls; the client is bound to `view`. TokenReview and SubjectAccessReview answers are cached for {} s and the issuer's keys until a token names an unknown one (each JWT's signature and claims are checked on every request), so the tool-call columns are what a client calling steadily pays; the last column is an MCP `initialize` with a token the server has not seen ({} of them per row: a new TokenRequest token, a newly signed JWT; the static token is always the same), which is the uncached cost of authentication.",
+        "\nOne server per row, the same tool calls; the client is bound to `view`. TokenReview and SubjectAccessReview answers are cached for {} s and the issuer's keys until a token names an unknown one (each JWT's signature and claims are checked on every request), so the tool-call columns are what a client calling steadily pays; the next column is an MCP `initialize` with a token the server has not seen ({} of them per row, each for another caller: a new TokenRequest token, a newly signed JWT; the static token is always the same), the uncached cost of authentication; the last is that caller's first tool call (get one deployment), which with `authorize: Caller` includes an uncached SubjectAccessReview.",
         id["cache_ttl_s"], id["new_tokens"]
     );
     for n in notes {
