@@ -3,6 +3,7 @@
 
 use crate::audit::{self, Audit};
 use crate::call::{self, Call, Session};
+use crate::identity::Principal;
 use crate::metrics::Metrics;
 use crate::origin::Origin;
 use crate::telemetry::{self, Named};
@@ -67,14 +68,15 @@ impl McpHandler {
     /// The handler for a new MCP session: shares everything but the
     /// session's own choices.
     pub fn for_session(&self) -> Self {
-        self.for_session_from(Origin::default())
+        self.for_client(Origin::default(), None)
     }
 
-    /// [`Self::for_session`] for a session whose requests do not carry
-    /// their origin (legacy SSE).
-    pub fn for_session_from(&self, origin: Origin) -> Self {
+    /// The handler for a session whose requests do not carry their origin
+    /// and caller to the handler (legacy SSE): `origin` and `caller` are the
+    /// request that opened it.
+    pub fn for_client(&self, origin: Origin, caller: Option<Arc<Principal>>) -> Self {
         Self {
-            session: Arc::new(Session::new(origin)),
+            session: Arc::new(Session::new(origin, caller)),
             ..self.clone()
         }
     }
@@ -98,6 +100,16 @@ impl McpHandler {
         telemetry::request_span(context, &origin, method, named)
     }
 
+    /// Who made an MCP request: the caller its HTTP request authenticated
+    /// as (streamable HTTP), else the session's.
+    fn caller_of(&self, context: &RequestContext<RoleServer>) -> Option<Arc<Principal>> {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Arc<Principal>>().cloned())
+            .or_else(|| self.session.caller.clone())
+    }
+
     fn prompt_offered(&self) -> bool {
         prompts::NEEDS.iter().all(|t| self.ctx.filter.allows(*t))
     }
@@ -109,6 +121,7 @@ impl McpHandler {
         origin: &Origin,
         name: &str,
         args: Option<JsonObject>,
+        caller: Option<Arc<Principal>>,
     ) -> Result<CallToolResult, McpError> {
         let audit = self.audit.begin(name, args.as_ref());
         let refuse = |rule, message: String| {
@@ -139,7 +152,7 @@ impl McpHandler {
         }
         let started = Instant::now();
         let limit = Duration::from_secs(self.ctx.settings.tool_timeout_seconds.max(1));
-        let call = Call::new(self.session.clone());
+        let call = Call::by(self.session.clone(), caller);
         let run = tokio::time::timeout(limit, tools::call(&self.ctx, spec.id, args));
         let result = match call::within(call.clone(), run).await {
             Ok(r) => r,
@@ -183,6 +196,7 @@ impl McpHandler {
     async fn read(
         &self,
         request: ReadResourceRequestParams,
+        caller: Option<Arc<Principal>>,
     ) -> Result<ReadResourceResponse, McpError> {
         if !self.ctx.filter.allows(ToolId::KubectlGet)
             || !resources::URIS.iter().any(|(u, _, _)| *u == request.uri)
@@ -192,7 +206,7 @@ impl McpHandler {
                 None,
             ));
         }
-        let call = Call::new(self.session.clone());
+        let call = Call::by(self.session.clone(), caller);
         match call::within(call.clone(), resources::read(&self.ctx, &request.uri)).await {
             Ok(text) => {
                 let text = call.redact(&text);
@@ -250,7 +264,12 @@ impl ServerHandler for McpHandler {
         let origin = Origin::of(&context, &self.session.origin);
         let span =
             telemetry::request_span(&context, &origin, "tools/call", Named::Tool(&request.name));
-        let run = self.run_tool(&origin, &request.name, request.arguments);
+        let run = self.run_tool(
+            &origin,
+            &request.name,
+            request.arguments,
+            self.caller_of(&context),
+        );
         telemetry::traced(span, run, |r| r.is_error == Some(true))
             .await
             .map(Into::into)
@@ -276,7 +295,8 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let span = self.span(&context, "resources/read", Named::Resource(&request.uri));
-        telemetry::traced(span, self.read(request), |_| false).await
+        let caller = self.caller_of(&context);
+        telemetry::traced(span, self.read(request, caller), |_| false).await
     }
 
     async fn list_prompts(

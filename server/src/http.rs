@@ -4,11 +4,13 @@
 //! /metrics stay open for probes and scrapers.
 
 use crate::audit::Refuser;
-use crate::auth::TokenCheck;
+use crate::authn::Failure;
+use crate::authn::{Authenticator, resource};
 use crate::guard::{Denied, HostGuard};
 use crate::handler::McpHandler;
+use crate::identity::Principal;
 use crate::metrics::StatusLabel;
-use crate::origin::{Caller, CallerAuth, Origin, Transport};
+use crate::origin::{Origin, Transport};
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
@@ -58,6 +60,8 @@ struct SseSession {
     to_server: futures::channel::mpsc::Sender<ClientJsonRpcMessage>,
     last_active: std::time::Instant,
     stop: CancellationToken,
+    /// Who opened it: its messages must come from the same caller.
+    caller: Option<Arc<Principal>>,
 }
 
 type SseSessions = Arc<Mutex<HashMap<String, SseSession>>>;
@@ -66,7 +70,7 @@ type SseSessions = Arc<Mutex<HashMap<String, SseSession>>>;
 struct AppState {
     handler: McpHandler,
     guard: Arc<HostGuard>,
-    token: TokenCheck,
+    auth: Arc<Authenticator>,
     sse: SseSessions,
     sessions: Arc<LocalSessionManager>,
     stateless: bool,
@@ -78,7 +82,7 @@ struct AppState {
 pub fn router(
     handler: McpHandler,
     guard: HostGuard,
-    token: TokenCheck,
+    auth: Authenticator,
     stateless: bool,
     limits: Limits,
     shutdown: CancellationToken,
@@ -90,7 +94,7 @@ pub fn router(
     let state = AppState {
         handler: handler.clone(),
         guard: Arc::new(guard),
-        token,
+        auth: Arc::new(auth),
         sse: Arc::default(),
         sessions: sessions.clone(),
         stateless,
@@ -118,7 +122,15 @@ pub fn router(
         .route("/sse", get(sse_connect))
         .route("/messages", post(sse_message))
         .layer(middleware::from_fn_with_state(state.clone(), check_request));
+    // RFC 9728 metadata: at the well-known root and with the endpoint's
+    // path appended (where MCP clients look first); public by design, and a
+    // plain 404 (not a 401) where there is none, so clients stop looking.
     Router::new()
+        .route(resource::WELL_KNOWN, get(resource_metadata))
+        .route(
+            &format!("{}/{{*path}}", resource::WELL_KNOWN),
+            get(resource_metadata),
+        )
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -182,8 +194,22 @@ fn json_error(status: StatusCode, message: String) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Host/Origin first (403), then the token (401); each refusal is an audit
-/// record. A request let through carries its [`Caller`].
+/// The protected resource metadata document.
+async fn resource_metadata(State(s): State<AppState>, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    match &s.auth.resource {
+        Some(r) if path == resource::WELL_KNOWN || path == r.metadata_path => (
+            [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+            Json(r.document()),
+        )
+            .into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Host/Origin first (403), then the caller's credentials (401, 403 for a
+/// missing scope); each refusal is an audit record. A request let in
+/// carries its caller.
 async fn check_request(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let refused = |by, rule, reason: &str, req: &Request| {
         let transport = if req.uri().path().starts_with("/mcp") {
@@ -223,33 +249,36 @@ async fn check_request(State(s): State<AppState>, mut req: Request, next: Next) 
         refused(by, "not_allowed", &why.to_string(), &req);
         return json_error(StatusCode::FORBIDDEN, format!("Forbidden: {why}"));
     }
-    if !s.token.allows(headers) {
-        // Says which case it was, never what was sent.
-        let sent =
-            headers.contains_key("x-mcp-auth") || headers.contains_key(header::AUTHORIZATION);
-        let (rule, reason) = if sent {
-            ("wrong_token", "wrong token")
-        } else {
-            ("no_token", "no token")
-        };
-        tracing::warn!(%client, reason, path = %req.uri().path(), "refused a request: 401 Unauthorized");
-        refused(Refuser::Auth, rule, reason, &req);
-        let mut resp = json_error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized: send the server's token in the X-MCP-AUTH header or as Authorization: Bearer".into(),
-        );
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        return resp;
+    match s.auth.authenticate(headers).await {
+        Ok(Some(caller)) => {
+            req.extensions_mut().insert(caller);
+        }
+        Ok(None) => {}
+        Err(failure) => {
+            // Says which case it was, never what was sent.
+            let reason = match &failure {
+                Failure::Missing => "no token".to_string(),
+                Failure::Invalid(why) | Failure::Unavailable(why) => why.clone(),
+                Failure::InsufficientScope(s) => format!("missing scope(s) {}", s.join(" ")),
+            };
+            let status = failure.status();
+            tracing::warn!(%client, %reason, path = %req.uri().path(), "refused a request: {status}");
+            let rule = match &failure {
+                Failure::Missing => "no_token",
+                Failure::Invalid(_) => "invalid_token",
+                Failure::InsufficientScope(_) => "insufficient_scope",
+                Failure::Unavailable(_) => "unavailable",
+            };
+            refused(Refuser::Auth, rule, &reason, &req);
+            let mut resp = json_error(status, failure.message(&s.auth.modes));
+            if let Some(c) = resource::challenge(&failure, s.auth.resource.as_ref())
+                && let Ok(v) = header::HeaderValue::from_str(&c)
+            {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            return resp;
+        }
     }
-    let auth = if s.token.enabled() {
-        CallerAuth::Token
-    } else {
-        CallerAuth::None
-    };
-    req.extensions_mut().insert(Caller::with(auth));
     next.run(req).await
 }
 
@@ -312,6 +341,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 
 /// GET /sse: a session whose first event names the URL to POST messages to.
 async fn sse_connect(State(s): State<AppState>, req: Request) -> Response {
+    let caller = req.extensions().get::<Arc<Principal>>().cloned();
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = futures::channel::mpsc::channel::<ClientJsonRpcMessage>(64);
     let (to_client, from_server) = futures::channel::mpsc::channel(64);
@@ -330,6 +360,7 @@ async fn sse_connect(State(s): State<AppState>, req: Request) -> Response {
                 to_server,
                 last_active: std::time::Instant::now(),
                 stop: ct.clone(),
+                caller: caller.clone(),
             },
         );
     }
@@ -338,7 +369,7 @@ async fn sse_connect(State(s): State<AppState>, req: Request) -> Response {
         session: Some(id.clone()),
         ..Origin::of_http(Transport::Sse, &parts)
     };
-    let handler = s.handler.for_session_from(origin);
+    let handler = s.handler.for_client(origin, caller);
     let sessions = s.sse.clone();
     let session_id = id.clone();
     let session_ct = ct.clone();
@@ -405,8 +436,10 @@ struct SessionQuery {
 async fn sse_message(
     State(s): State<AppState>,
     Query(q): Query<SessionQuery>,
+    caller: Option<axum::Extension<Arc<Principal>>>,
     body: String,
 ) -> Response {
+    let caller = caller.map(|axum::Extension(c)| c);
     let message: ClientJsonRpcMessage = match serde_json::from_str(&body) {
         Ok(m) => m,
         Err(e) => {
@@ -422,15 +455,27 @@ async fn sse_message(
         .unwrap_or_else(|e| e.into_inner())
         .get_mut(&q.session_id)
         .map(|session| {
-            session.last_active = std::time::Instant::now();
-            session.to_server.clone()
+            let same = match (&session.caller, &caller) {
+                (Some(a), Some(b)) => a.same_caller(b),
+                (None, None) => true,
+                _ => false,
+            };
+            if same {
+                session.last_active = std::time::Instant::now();
+            }
+            same.then(|| session.to_server.clone())
         });
     match sender {
+        Some(None) => json_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden: this SSE session was opened by another caller; open your own with GET /sse"
+                .into(),
+        ),
         None => json_error(
             StatusCode::NOT_FOUND,
             format!("no SSE session {:?}; open GET /sse first", q.session_id),
         ),
-        Some(mut tx) => match tx.send(message).await {
+        Some(Some(mut tx)) => match tx.send(message).await {
             Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
             Err(_) => json_error(StatusCode::GONE, "the SSE session has ended".into()),
         },

@@ -1,27 +1,31 @@
 //! Where an MCP request came from: the caller, the transport, the session
 //! and the client's address, as the audit log and the traces name them.
 
+use crate::identity::{Method, Principal};
 use axum::extract::ConnectInfo;
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 use serde::Serialize;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// How a caller proved who it is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CallerAuth {
-    /// Nothing: the server has no token (or speaks stdio to its parent).
+    /// Nothing: the server checks no credentials (or speaks stdio to its parent).
     #[default]
     None,
     /// The server's shared token (MCP_AUTH_TOKEN / KUBE_MCP_AUTH_TOKEN_FILE).
     Token,
+    /// A ServiceAccount token (TokenReview).
+    Kubernetes,
+    /// A JWT from the OIDC issuer.
+    Oidc,
 }
 
-/// Who made a request, as far as the server knows. With the shared token
-/// every caller looks alike; per-caller identities (a ServiceAccount through
-/// a TokenReview, an OIDC subject) add a [`CallerAuth`] variant and fill
-/// `subject` and `groups`.
+/// Who made a request, as the audit log names it: how it authenticated,
+/// and, for per-caller identities, the Kubernetes user name and groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Caller {
     pub auth: CallerAuth,
@@ -36,6 +40,23 @@ impl Caller {
         Self {
             auth,
             ..Self::default()
+        }
+    }
+
+    /// The caller the authentication layer let in; `None`: no credentials
+    /// were asked for.
+    pub fn of(principal: Option<&Principal>) -> Self {
+        let Some(p) = principal else {
+            return Self::default();
+        };
+        Self {
+            auth: match p.method {
+                Method::Token => CallerAuth::Token,
+                Method::Kubernetes => CallerAuth::Kubernetes,
+                Method::Oidc => CallerAuth::Oidc,
+            },
+            subject: p.username.clone(),
+            groups: p.groups.clone(),
         }
     }
 }
@@ -88,7 +109,7 @@ impl Origin {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             request_id: None,
-            caller: extensions.get::<Caller>().cloned().unwrap_or_default(),
+            caller: Caller::of(extensions.get::<Arc<Principal>>().map(|p| &**p)),
             client: extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.to_string()),
@@ -117,7 +138,8 @@ mod tests {
             .header(SESSION_HEADER, "abc")
             .body(())
             .unwrap();
-        req.extensions_mut().insert(Caller::with(CallerAuth::Token));
+        req.extensions_mut()
+            .insert(Arc::new(Principal::shared_token()));
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 4242))));
         let (parts, ()) = req.into_parts();
@@ -129,5 +151,29 @@ mod tests {
             serde_json::to_value(&o).unwrap(),
             serde_json::json!({"transport": "http", "session": "abc", "caller": {"auth": "token"}, "client": "127.0.0.1:4242"})
         );
+    }
+
+    #[test]
+    fn callers_are_named_from_the_principal() {
+        let sa = Principal {
+            method: Method::Kubernetes,
+            username: Some("system:serviceaccount:a:agent".into()),
+            groups: vec!["system:serviceaccounts".into()],
+            ..Principal::shared_token()
+        };
+        for (principal, want) in [
+            (None, serde_json::json!({"auth": "none"})),
+            (
+                Some(Principal::shared_token()),
+                serde_json::json!({"auth": "token"}),
+            ),
+            (
+                Some(sa),
+                serde_json::json!({"auth": "kubernetes", "subject": "system:serviceaccount:a:agent", "groups": ["system:serviceaccounts"]}),
+            ),
+        ] {
+            let got = serde_json::to_value(Caller::of(principal.as_ref())).unwrap();
+            assert_eq!(got, want);
+        }
     }
 }

@@ -278,7 +278,7 @@ async fn each_call_and_refusal_is_one_record_and_no_secret_reaches_any() {
         http,
         [
             ("auth", "no_token"),
-            ("auth", "wrong_token"),
+            ("auth", "invalid_token"),
             ("host", "not_allowed")
         ]
     );

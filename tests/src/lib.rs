@@ -22,11 +22,12 @@ pub mod kubeconfig;
 pub mod kubelet;
 pub mod mcp;
 pub mod node;
+pub mod oidc;
 pub mod pki;
 pub mod server;
 
 pub use controlplane::{ControlPlane, Error, Options};
 pub use fixture::{
     TestNamespace, admin_client, client_with_token, cluster, kubectl, real_node,
-    real_node_namespace, service_account_token, test_namespace,
+    real_node_namespace, service_account_token, service_account_token_for, test_namespace,
 };

@@ -45,14 +45,16 @@ pub enum Refuser {
     Scope,
     /// A rule of the gate on the kube client (Secrets, workloads).
     Gate,
+    /// The caller's own RBAC (KUBE_MCP_AUTHORIZE=caller).
+    Caller,
 }
 
 impl Refuser {
     fn of_gate(by: &str) -> Self {
-        if by == "scope" {
-            Refuser::Scope
-        } else {
-            Refuser::Gate
+        match by {
+            "scope" => Refuser::Scope,
+            "caller" => Refuser::Caller,
+            _ => Refuser::Gate,
         }
     }
 }

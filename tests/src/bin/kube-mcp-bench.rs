@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use clap::Parser;
 use kube_mcp_tests::bench::targets::{Kind, Programs, Scenario};
 use kube_mcp_tests::bench::variants::{OtlpSink, Variant};
-use kube_mcp_tests::bench::{measure, operator, report, seed};
+use kube_mcp_tests::bench::{identity, measure, operator, report, seed};
 use kube_mcp_tests::controlplane::{ControlPlane, Options};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -36,13 +36,14 @@ struct Cli {
     /// Output directory for benchmarks.json and benchmarks.md.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Which to measure (comma list of floor, kube-mcp, go-peer, seed, and
+    /// Which to measure (comma list of floor, kube-mcp, go-peer, seed,
+    /// identity: kube-mcp-server per authentication mode, and
     /// kube-mcp-audit-off, kube-mcp-audit-request, kube-mcp-traced: the
     /// server again with the audit level or tracing changed).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "floor,kube-mcp,go-peer,seed,kube-mcp-audit-off,kube-mcp-audit-request,kube-mcp-traced"
+        default_value = "floor,kube-mcp,go-peer,seed,identity,kube-mcp-audit-off,kube-mcp-audit-request,kube-mcp-traced"
     )]
     only: Vec<String>,
     #[arg(long, default_value_t = 100)]
@@ -358,6 +359,14 @@ async fn main() -> Result<()> {
         report["targets"][variant.key()] = v;
         write_partial(&report);
     }
+
+    report["identity"] = if wanted("identity") {
+        eprintln!("[bench] identity: kube-mcp-server per authentication mode");
+        identity::run(&server_bin, cp.kubeconfig_path(), &client, &layout, &cfg).await
+    } else {
+        json!({"skipped": "not selected (--only)"})
+    };
+    write_partial(&report);
 
     report["operator"] = if cli.skip_operator {
         json!({"not_run": "--skip-operator"})
