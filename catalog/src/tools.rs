@@ -227,22 +227,59 @@ const fn cluster_rule(
     }
 }
 
-/// Same kinds as [`NS_KINDS`] with other verbs (log is read-only by nature).
+/// The namespaced kinds a write tool may create, change or delete: the
+/// `edit` ClusterRole's set. Left out on purpose: `pods/log` (read-only by
+/// nature), `endpoints` and `endpointslices` (writing them redirects a
+/// Service's traffic), `events`, `leases` and `controllerrevisions` (written
+/// by controllers, not users), `resourcequotas` and `limitranges` (the
+/// namespace's limits are the platform's), and `mcpendpoints` (an endpoint
+/// that creates endpoints would grant itself more through the operator).
+const WRITE_KINDS: &[Rule] = &[
+    rule(
+        &[""],
+        &[
+            "pods",
+            "services",
+            "configmaps",
+            "persistentvolumeclaims",
+            "replicationcontrollers",
+            "serviceaccounts",
+        ],
+        &[],
+    ),
+    rule(
+        &["apps"],
+        &["deployments", "replicasets", "statefulsets", "daemonsets"],
+        &[],
+    ),
+    rule(&["batch"], &["jobs", "cronjobs"], &[]),
+    rule(&["autoscaling"], &["horizontalpodautoscalers"], &[]),
+    rule(&["policy"], &["poddisruptionbudgets"], &[]),
+    rule(
+        &["networking.k8s.io"],
+        &["ingresses", "networkpolicies"],
+        &[],
+    ),
+    rule(&[""], &[SECRETS], &[]),
+];
+
+/// [`WRITE_KINDS`] with `verbs`.
 const fn with_verbs<const N: usize>(verbs: &'static [&'static str]) -> [Rule; N] {
     let mut out = [rule(&[], &[], &[]); N];
     let mut i = 0;
     while i < N {
-        out[i] = NS_KINDS[i];
+        out[i] = WRITE_KINDS[i];
         out[i].verbs = verbs;
         i += 1;
     }
     out
 }
 
-const NS_N: usize = NS_KINDS.len();
-static NS_WRITE: [Rule; NS_N] = with_verbs::<NS_N>(WRITE);
-static NS_DELETE: [Rule; NS_N] = with_verbs::<NS_N>(DELETE);
+const WRITE_N: usize = WRITE_KINDS.len();
+static NS_WRITE: [Rule; WRITE_N] = with_verbs::<WRITE_N>(WRITE);
+static NS_DELETE: [Rule; WRITE_N] = with_verbs::<WRITE_N>(DELETE);
 
+const NS_N: usize = NS_KINDS.len();
 /// Rules for tools that read any namespaced or cluster kind.
 const GET_N: usize = NS_N + CLUSTER_READ.len();
 static GET_RULES: [Rule; GET_N] = concat_rules::<GET_N>(NS_KINDS, CLUSTER_READ);
@@ -268,19 +305,26 @@ const LOG_RULES: &[Rule] = &[
     rule(&["batch"], &["jobs", "cronjobs"], &["get", "list"]),
 ];
 
-const SCALE_RULES: &[Rule] = &[rule(
-    &["apps"],
-    &[
-        "deployments",
-        "deployments/scale",
-        "statefulsets",
-        "statefulsets/scale",
-        "replicasets",
-        "replicasets/scale",
-    ],
-    &["get", "patch", "update"],
-)];
+/// The scale subresource is patched; the workload itself is only read.
+const SCALE_RULES: &[Rule] = &[
+    rule(
+        &["apps"],
+        &["deployments", "statefulsets", "replicasets"],
+        &["get"],
+    ),
+    rule(
+        &["apps"],
+        &[
+            "deployments/scale",
+            "statefulsets/scale",
+            "replicasets/scale",
+        ],
+        &["get", "patch"],
+    ),
+];
 
+/// Rollouts patch the workload; revisions (ReplicaSets, ControllerRevisions)
+/// and pods are only read.
 const ROLLOUT_RULES: &[Rule] = &[
     rule(
         &["apps"],
@@ -291,7 +335,12 @@ const ROLLOUT_RULES: &[Rule] = &[
             "replicasets",
             "controllerrevisions",
         ],
-        &["get", "list", "watch", "patch"],
+        READ,
+    ),
+    rule(
+        &["apps"],
+        &["deployments", "daemonsets", "statefulsets"],
+        &["patch"],
     ),
     rule(&[""], &["pods"], &["get", "list"]),
 ];
@@ -303,13 +352,17 @@ const NODE_RULES: &[Rule] = &[
     cluster_rule(&["apps"], &["daemonsets"], &["get"]),
 ];
 
-const EXEC_RULES: &[Rule] = &[rule(&[""], &["pods", "pods/exec"], &["get", "create"])];
+/// Exec opens `pods/exec` (POST, or a websocket GET authorized as `create`).
+const EXEC_RULES: &[Rule] = &[
+    rule(&[""], &["pods"], &["get"]),
+    rule(&[""], &["pods/exec"], &["get", "create"]),
+];
 
-const PORT_FORWARD_RULES: &[Rule] = &[rule(
-    &[""],
-    &["pods", "services", "pods/portforward"],
-    &["get", "list", "create"],
-)];
+/// Port-forward finds the pod (directly or through a Service) and opens `pods/portforward`.
+const PORT_FORWARD_RULES: &[Rule] = &[
+    rule(&[""], &["pods", "services"], &["get", "list"]),
+    rule(&[""], &["pods/portforward"], &["get", "create"]),
+];
 
 /// Helm stores releases in Secrets and may create any kind a chart holds;
 /// the broad write set is what a Full endpoint with helm tools accepts.
@@ -660,6 +713,37 @@ mod tests {
                     assert!(
                         ["get", "list", "watch"].contains(v),
                         "{} asks for {v}",
+                        t.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn named_write_rules_never_reach_what_grants_more_or_redirects_traffic() {
+        // Helm's wildcard is the one exception, offered only with Secrets visible.
+        let never = [
+            "mcpendpoints",
+            "endpoints",
+            "endpointslices",
+            "resourcequotas",
+            "limitranges",
+            "roles",
+            "rolebindings",
+            "leases",
+            "pods/log",
+        ];
+        for t in CATALOG.iter().filter(|t| t.needs != Needs::VisibleSecrets) {
+            for r in t.rules {
+                let writes = r
+                    .verbs
+                    .iter()
+                    .any(|v| !["get", "list", "watch"].contains(v));
+                for res in r.resources.iter().filter(|_| writes) {
+                    assert!(
+                        !never.contains(res) && *res != "*",
+                        "{} may write {res}",
                         t.name
                     );
                 }

@@ -31,11 +31,31 @@ pub enum Command {
     Run,
     /// Print the McpEndpoint CRD as YAML and exit.
     Crd,
-    /// Print the ClusterRole the operator itself needs as YAML and exit.
+    /// Print the ClusterRole the operator itself needs as YAML and exit
+    /// (config/rbac/cluster_role.yaml).
     Rbac {
         /// Name of the ClusterRole.
         #[arg(long, default_value = "kube-mcp-operator")]
         name: String,
+        /// Print only the rules (the chart's files/operator-rules.yaml).
+        #[arg(long)]
+        rules: bool,
+    },
+    /// Print the ValidatingAdmissionPolicies and bindings as YAML and exit
+    /// (config/admission/policies.yaml).
+    Admission {
+        /// Prefix of the policies' names (the operator's fullname).
+        #[arg(long, default_value = "kube-mcp-operator")]
+        name: String,
+        /// The operator's namespace.
+        #[arg(long = "namespace", default_value = "kube-mcp-system")]
+        namespace: String,
+        /// The operator's ServiceAccount.
+        #[arg(long, default_value = "kube-mcp-operator")]
+        service_account: String,
+        /// Print the chart's templates/admission.yaml instead (names left to Helm).
+        #[arg(long)]
+        helm: bool,
     },
 }
 
@@ -76,17 +96,30 @@ pub struct Config {
     )]
     pub admin_namespaces: Vec<String>,
 
+    /// Images an endpoint may name in spec.image (comma list): an exact reference, or a
+    /// prefix ending in `*` (end it with `/` before the `*`, e.g. `registry.example.com/kube-mcp/*`).
+    /// --server-image is always allowed; empty: only it.
+    #[arg(
+        long,
+        env = "KUBE_MCP_ALLOWED_IMAGES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_images: Vec<String>,
+
     /// Highest access an endpoint may ask for: ReadOnly, NonDestructive or Full.
     #[arg(
         long,
         env = "KUBE_MCP_MAX_ACCESS",
         value_enum,
-        default_value = "Full",
+        default_value = "ReadOnly",
         global = true
     )]
     pub max_access: MaxAccess,
 
-    /// Whether endpoints may be granted cluster-scoped reads (nodes, namespaces, ...) via a ClusterRole.
+    /// Whether cluster-wide endpoints (namespaces: ["*"]) may read cluster-scoped kinds (nodes,
+    /// namespaces, persistent volumes, storage classes, CRDs). Namespace-scoped endpoints never
+    /// get a cluster-scoped rule.
     #[arg(long, env = "KUBE_MCP_ALLOW_CLUSTER_READS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub allow_cluster_reads: bool,
 
@@ -129,6 +162,17 @@ pub struct Config {
     /// (re-read at each verification; for tests and clusters the operator cannot resolve).
     #[arg(long, env = "KUBE_MCP_VERIFY_ADDRESS_MAP", global = true)]
     pub verify_address_map: Option<PathBuf>,
+
+    /// The API server's addresses (`IP:PORT`, comma list) endpoints' NetworkPolicies
+    /// let the server reach; empty: the `kubernetes` Service and EndpointSlices in
+    /// `default`, read at start-up.
+    #[arg(
+        long,
+        env = "KUBE_MCP_API_SERVER_ENDPOINTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub api_server_endpoints: Vec<SocketAddr>,
 
     /// Namespace the operator's pods run in (downward API `POD_NAMESPACE`; in a pod,
     /// read from the ServiceAccount mount when unset). With --verify, endpoints'
@@ -191,7 +235,8 @@ impl Default for Config {
         Self {
             server_image: DEFAULT_IMAGE.into(),
             admin_namespaces: vec![],
-            max_access: MaxAccess::Full,
+            allowed_images: vec![],
+            max_access: MaxAccess::ReadOnly,
             allow_cluster_reads: true,
             network_policies: true,
             watch_namespaces: vec![],
@@ -200,6 +245,7 @@ impl Default for Config {
             lease_namespace: None,
             verify: true,
             verify_address_map: None,
+            api_server_endpoints: vec![],
             operator_namespace: None,
             log_format: LogFormat::Text,
         }
@@ -226,7 +272,9 @@ mod tests {
                 .server_image
                 .starts_with("ghcr.io/kube-mcp/kube-mcp-server:")
         );
-        assert_eq!(c.config.max_access(), Access::Full);
+        assert_eq!(c.config.max_access(), Access::ReadOnly);
+        assert_eq!(d.max_access(), Access::ReadOnly);
+        assert!(c.config.allowed_images.is_empty() && d.allowed_images.is_empty());
         assert!(c.config.allow_cluster_reads && c.config.network_policies);
         assert!(!c.config.leader_elect);
         assert_eq!(c.config.metrics_addr, d.metrics_addr);
@@ -271,7 +319,20 @@ mod tests {
             "/tmp/map",
             "--leader-elect=true",
             "--lease-namespace=ops",
+            "--api-server-endpoints=10.0.0.1:6443,[fd00::1]:443",
+            "--allowed-images=registry.example.com/kube-mcp/*,ghcr.io/x/y:1",
         ]);
+        assert_eq!(
+            c.config.allowed_images,
+            ["registry.example.com/kube-mcp/*", "ghcr.io/x/y:1"]
+        );
+        assert_eq!(
+            c.config.api_server_endpoints,
+            [
+                "10.0.0.1:6443".parse::<SocketAddr>().unwrap(),
+                "[fd00::1]:443".parse().unwrap()
+            ]
+        );
         assert!(!c.config.verify);
         assert_eq!(
             c.config.verify_address_map.as_deref(),
@@ -288,6 +349,10 @@ mod tests {
         assert!(!c.config.network_policies);
         assert_eq!(c.config.watch_namespaces, ["a", "b"]);
         assert!(matches!(parse(&["crd"]).command, Some(Command::Crd)));
+        assert!(matches!(
+            parse(&["admission", "--namespace=ops", "--helm"]).command,
+            Some(Command::Admission { namespace, helm: true, .. }) if namespace == "ops"
+        ));
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! enum generated from the server's catalog, so no name is spelled here.
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSON, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+    ValidationRule,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::{Schema, SchemaGenerator, json_schema};
@@ -70,7 +74,9 @@ pub enum SecretsPolicy {
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthSpec {
-    /// A Secret in the endpoint's namespace holding the token; absent: the operator generates one.
+    /// A Secret in the endpoint's namespace holding the token; it must carry the label
+    /// `kubemcp.io/token-for: <endpoint name>`. Default (absent): the operator generates a token
+    /// into the Secret `<endpoint name>-token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_secret_ref: Option<SecretKeyRef>,
 }
@@ -78,10 +84,10 @@ pub struct AuthSpec {
 /// A key of a Secret in the endpoint's namespace.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 pub struct SecretKeyRef {
-    /// Secret name.
+    /// Name of the Secret (labelled `kubemcp.io/token-for: <endpoint name>`).
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
-    /// Key inside the Secret's data.
+    /// Key inside the Secret's data. Default: token.
     #[serde(default = "default_token_key")]
     #[schemars(length(min = 1, max = 253))]
     pub key: String,
@@ -95,7 +101,7 @@ fn default_token_key() -> String {
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkSpec {
-    /// Peers allowed to connect; absent: pods of the endpoint's own namespace.
+    /// Peers allowed to connect. Default (absent): pods of the endpoint's own namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_from: Option<Vec<NetworkPeer>>,
 }
@@ -111,6 +117,8 @@ pub struct NetworkPeer {
 }
 
 /// An MCP endpoint: a kube-mcp-server deployment with least-privilege RBAC.
+// Clippy reads the printcolumn entries' repeated `type_ = "string"` as duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "kubemcp.io",
@@ -123,66 +131,117 @@ pub struct NetworkPeer {
     namespaced,
     status = "McpEndpointStatus",
     cel,
-    validation = Rule::new("size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')").message("metadata.name must be a DNS-1035 label (at most 63 characters, a-z, 0-9, '-', starting with a letter): it names the endpoint's Service"),
-    printcolumn(name = "Access", type_ = "string", json_path = ".spec.access"),
-    printcolumn(name = "Tools", type_ = "integer", json_path = ".status.toolCount"),
+    printcolumn(
+        name = "Access",
+        type_ = "string",
+        json_path = ".spec.access",
+        description = "spec.access: the ceiling of the tool classes offered"
+    ),
+    printcolumn(
+        name = "Tools",
+        type_ = "integer",
+        json_path = ".status.toolCount",
+        description = "Number of tools offered"
+    ),
     printcolumn(
         name = "Ready",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason",
+        description = "Why the endpoint is (not) Ready; the Ready condition's message says more"
+    ),
+    printcolumn(
+        name = "Scope",
+        type_ = "string",
+        json_path = ".status.namespaces",
+        priority = 1,
+        description = "Namespaces the endpoint reaches ([\"*\"]: all)"
+    ),
+    printcolumn(
+        name = "Secrets",
+        type_ = "string",
+        json_path = ".spec.secrets",
+        priority = 1,
+        description = "spec.secrets: Hidden, Masked or Visible"
+    ),
+    printcolumn(
+        name = "Auth",
+        type_ = "string",
+        json_path = ".status.auth",
+        priority = 1,
+        description = "Where the token comes from: Generated or Secret"
+    ),
     printcolumn(name = "URL", type_ = "string", json_path = ".status.url"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct McpEndpointSpec {
-    /// Ceiling of the tool classes offered: ReadOnly, NonDestructive or Full.
+    /// Ceiling of the tool classes offered: ReadOnly (read-only tools), NonDestructive (also tools
+    /// that create and change, never delete) or Full (every tool). Default: ReadOnly. The
+    /// operator's --max-access caps it.
     #[serde(default)]
     pub access: Access,
 
-    /// Allowlist of tool names inside the access ceiling; absent: every tool the ceiling allows.
+    /// Allowlist of tool names inside the access ceiling. Default (absent): every tool the ceiling
+    /// allows. A listed tool the ceiling, scope or secrets setting rules out is not offered; the
+    /// ToolsDropped condition says which and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "tool_names_schema")]
     pub tools: Option<Vec<String>>,
 
-    /// Namespaces the endpoint may reach; absent: its own namespace. `["*"]` means cluster-wide.
+    /// Namespaces the endpoint may reach. Default (absent): its own namespace. At most 10;
+    /// `["*"]` means every namespace. Other namespaces, and `"*"`, are allowed only for endpoints
+    /// in one of the operator's admin namespaces (--admin-namespaces).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "namespaces_schema")]
     #[x_kube(validation = Rule::new("!self.exists(n, n == '*') || size(self) == 1").message("'*' (cluster-wide) must be the only entry of namespaces"))]
     pub namespaces: Option<Vec<String>>,
 
-    /// Hidden (no RBAC on Secrets), Masked (values shown as ***) or Visible.
+    /// What the server shows of Secrets: Hidden (no RBAC on Secrets at all), Masked (values shown
+    /// as ***) or Visible (values as stored; needed by the Helm tools). Default: Masked.
     #[serde(default)]
     pub secrets: SecretsPolicy,
 
-    /// Authentication of MCP clients.
+    /// Authentication of MCP clients. Default: a token the operator generates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthSpec>,
 
-    /// Extra Host header values accepted (the in-cluster Service names always are).
+    /// Extra Host header values accepted, e.g. mcp.example.com or mcp.example.com:8443 (the
+    /// in-cluster Service names always are). Default: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "hosts_schema")]
     pub allowed_hosts: Vec<String>,
 
-    /// Browser origins allowed to call the endpoint; empty: requests with an Origin header are refused.
+    /// Browser origins allowed to call the endpoint, e.g. https://app.example.com. Default: none,
+    /// and requests with an Origin header are refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "origins_schema")]
     pub allowed_origins: Vec<String>,
 
-    /// Number of server pods (1..=10).
+    /// Number of server pods, 1 to 10. Default: 1.
     #[serde(default = "default_replicas")]
     #[schemars(range(min = 1, max = 10))]
     pub replicas: i32,
 
-    /// Server image; absent: the operator's default.
+    /// Server image. Default (absent): the operator's --server-image. Another image runs only if
+    /// the operator's --allowed-images allows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
 
-    /// Resources of the server container.
+    /// Resources of the server container. Default: none set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
 
-    /// Network exposure of the server pods.
+    /// Who may connect to the server pods (through a NetworkPolicy, when the operator creates
+    /// them). Default: pods of the endpoint's own namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkSpec>,
 }
@@ -213,7 +272,7 @@ fn default_replicas() -> i32 {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct McpEndpointStatus {
-    /// Ready, RbacReady, Available, Verified, Degraded.
+    /// Ready, RbacReady, Available, ToolsDropped, Verified, Degraded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
@@ -241,6 +300,10 @@ pub struct McpEndpointStatus {
     /// What the server answered the operator's last completed MCP initialize and tools/list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<VerifiedServer>,
+    /// Where the token clients must send comes from: Generated (by the operator) or Secret
+    /// (spec.auth.tokenSecretRef).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
 }
 
 /// The server as the operator saw it through the endpoint's Service.
@@ -270,13 +333,42 @@ fn tool_names_schema(_: &mut SchemaGenerator) -> Schema {
 /// A DNS-1123 label (a namespace name) or `*`.
 pub const NAMESPACE_PATTERN: &str = r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$";
 
-fn namespaces_schema(_: &mut SchemaGenerator) -> Schema {
+/// A string array item checked by a CEL rule with a readable message (a
+/// `pattern` would report the bare regular expression).
+fn checked_items(max_items: u32, max_length: u32, pattern: &str, message: &str) -> Schema {
     json_schema!({
         "type": "array",
-        "minItems": 1,
-        "items": { "type": "string", "maxLength": 63, "pattern": NAMESPACE_PATTERN },
+        "default": [],
+        "maxItems": max_items,
+        "items": {
+            "type": "string",
+            "maxLength": max_length,
+            "x-kubernetes-validations": [{
+                "rule": format!("self.matches(r'{pattern}')"),
+                "message": message,
+            }],
+        },
         "x-kubernetes-list-type": "set",
     })
+}
+
+/// Most entries of `spec.namespaces`. The admission policies check, for the
+/// creator, a few permissions per namespace, and CEL caps how many `authorizer`
+/// checks one policy may make (docs/security.md); wider endpoints use `["*"]`.
+pub const MAX_NAMESPACES: usize = 10;
+
+fn namespaces_schema(_: &mut SchemaGenerator) -> Schema {
+    let mut s = checked_items(
+        MAX_NAMESPACES as u32,
+        63,
+        NAMESPACE_PATTERN,
+        "must be a namespace name (at most 63 characters of a-z, 0-9 and '-', starting and ending \
+         with a letter or digit) or \"*\" for every namespace",
+    );
+    // Absent means the own namespace: no default, and an empty list is refused.
+    s.remove("default");
+    s.insert("minItems".into(), 1.into());
+    s
 }
 
 /// A lower-case DNS name or IPv4 address, with an optional port.
@@ -284,27 +376,110 @@ pub const HOST_PATTERN: &str =
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$";
 
 fn hosts_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "array",
-        "items": { "type": "string", "maxLength": 253, "pattern": HOST_PATTERN },
-        "x-kubernetes-list-type": "set",
-    })
+    checked_items(
+        32,
+        253,
+        HOST_PATTERN,
+        "must be a lower-case host name or IPv4 address with an optional port, no scheme and no \
+         path, e.g. mcp.example.com or mcp.example.com:8443",
+    )
 }
 
 /// `scheme://host[:port]`, no path.
 pub const ORIGIN_PATTERN: &str = r"^https?://[^/\s]+$";
 
 fn origins_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "array",
-        "items": { "type": "string", "maxLength": 2048, "pattern": ORIGIN_PATTERN },
-        "x-kubernetes-list-type": "set",
-    })
+    checked_items(
+        32,
+        2048,
+        ORIGIN_PATTERN,
+        "must be an origin: http:// or https://, a host and an optional port, no path, e.g. \
+         https://app.example.com",
+    )
+}
+
+/// The rule on `metadata.name`: it names the endpoint's Service, so it must
+/// be a DNS-1035 label (a Kubernetes name may be longer and contain dots).
+pub const NAME_RULE: &str = "size(self) <= 63 && self.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')";
+
+/// The CRD as installed: what kube derives, plus what it cannot express.
+///
+/// - `spec` is optional and defaults to `{}` (every field has a default), so
+///   a bare `kind: McpEndpoint` with a name is a valid ReadOnly endpoint.
+/// - `metadata.name` carries its rule, so the error names the field and the
+///   value (a rule on the root would report `<nil>`).
+/// - descriptions are unwrapped (doc comments' line breaks would show in
+///   the middle of sentences in `kubectl explain`).
+pub fn definition() -> CustomResourceDefinition {
+    let mut crd = McpEndpoint::crd();
+    for v in &mut crd.spec.versions {
+        let Some(root) = v
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        else {
+            continue;
+        };
+        if let Some(required) = root.required.as_mut() {
+            required.retain(|r| r != "spec");
+            if required.is_empty() {
+                root.required = None;
+            }
+        }
+        let props = root.properties.get_or_insert_default();
+        if let Some(spec) = props.get_mut("spec") {
+            spec.default = Some(JSON(serde_json::json!({})));
+        }
+        let name = JSONSchemaProps {
+            type_: Some("string".into()),
+            x_kubernetes_validations: Some(vec![ValidationRule {
+                rule: NAME_RULE.into(),
+                message: Some(
+                    "must be a DNS-1035 label: at most 63 characters of a-z, 0-9 and '-', starting \
+                     with a letter and ending with a letter or digit (it names the endpoint's \
+                     Service), e.g. team-a-readonly"
+                        .into(),
+                ),
+                ..ValidationRule::default()
+            }]),
+            ..JSONSchemaProps::default()
+        };
+        props.insert(
+            "metadata".into(),
+            JSONSchemaProps {
+                type_: Some("object".into()),
+                properties: Some([("name".to_string(), name)].into()),
+                ..JSONSchemaProps::default()
+            },
+        );
+        unwrap_descriptions(root);
+    }
+    crd
+}
+
+/// Joins the lines of every description (a blank line stays a paragraph break).
+fn unwrap_descriptions(s: &mut JSONSchemaProps) {
+    if let Some(d) = s.description.as_mut() {
+        *d = d
+            .split("\n\n")
+            .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+    }
+    for p in s.properties.iter_mut().flat_map(|m| m.values_mut()) {
+        unwrap_descriptions(p);
+    }
+    if let Some(JSONSchemaPropsOrArray::Schema(items)) = s.items.as_mut() {
+        unwrap_descriptions(items);
+    }
+    if let Some(JSONSchemaPropsOrBool::Schema(extra)) = s.additional_properties.as_mut() {
+        unwrap_descriptions(extra);
+    }
 }
 
 /// The CRD rendered as YAML, as committed in `crds/`.
 pub fn crd_yaml() -> Result<String, serde_saphyr::SerializeError> {
-    serde_saphyr::to_string(&McpEndpoint::crd())
+    serde_saphyr::to_string(&definition())
 }
 
 #[cfg(test)]
@@ -341,11 +516,31 @@ mod tests {
             .iter()
             .map(|c| c.name.as_str())
             .collect();
-        assert_eq!(cols, ["Access", "Tools", "Ready", "URL", "Age"]);
+        assert_eq!(
+            cols,
+            [
+                "Access", "Tools", "Ready", "Reason", "Scope", "Secrets", "Auth", "URL", "Age"
+            ]
+        );
+        let wide: Vec<_> = v
+            .additional_printer_columns
+            .iter()
+            .flatten()
+            .filter(|c| c.priority == Some(1))
+            .map(|c| (c.name.as_str(), c.json_path.as_str()))
+            .collect();
+        assert_eq!(
+            wide,
+            [
+                ("Scope", ".status.namespaces"),
+                ("Secrets", ".spec.secrets"),
+                ("Auth", ".status.auth")
+            ]
+        );
     }
 
     fn spec_schema() -> serde_json::Value {
-        let crd = McpEndpoint::crd();
+        let crd = definition();
         let s = crd.spec.versions[0]
             .schema
             .clone()
@@ -363,6 +558,37 @@ mod tests {
         assert_eq!(s["properties"]["replicas"]["default"], json!(1));
         assert_eq!(s["properties"]["replicas"]["minimum"], json!(1.0));
         assert_eq!(s["properties"]["replicas"]["maximum"], json!(10.0));
+    }
+
+    #[test]
+    fn spec_is_optional_and_defaults_are_documented() {
+        let crd = definition();
+        let root = crd.spec.versions[0]
+            .schema
+            .clone()
+            .unwrap()
+            .open_api_v3_schema
+            .unwrap();
+        assert!(root.required.iter().flatten().all(|r| r != "spec"));
+        let s = spec_schema();
+        assert_eq!(s["default"], json!({}));
+        assert_eq!(s["properties"]["allowedHosts"]["default"], json!([]));
+        for (field, default) in [
+            ("access", "Default: ReadOnly"),
+            ("secrets", "Default: Masked"),
+            ("replicas", "Default: 1"),
+            ("tools", "Default (absent)"),
+            ("namespaces", "Default (absent)"),
+            ("image", "Default (absent)"),
+            ("allowedHosts", "Default: none"),
+        ] {
+            let d = s["properties"][field]["description"].as_str().unwrap();
+            assert!(d.contains(default), "{field}: {d}");
+            assert!(
+                !d.contains("..="),
+                "{field}: Rust syntax in a description: {d}"
+            );
+        }
     }
 
     #[test]
@@ -408,15 +634,17 @@ mod tests {
     }
 
     #[test]
-    fn name_must_be_a_dns_1035_label() {
-        let check = |name: &str| {
-            let mut e = McpEndpoint::new(name, McpEndpointSpec::default());
-            e.metadata.namespace = Some("a".into());
-            e.validate_cel()
-        };
-        assert!(check("team-a-readonly").is_ok());
-        assert!(check("1abc").is_err());
-        assert!(check(&"a".repeat(64)).is_err());
+    fn the_name_rule_sits_on_metadata_name_and_descriptions_are_one_paragraph() {
+        let crd = serde_json::to_value(definition()).unwrap();
+        let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let rules =
+            &root["properties"]["metadata"]["properties"]["name"]["x-kubernetes-validations"];
+        assert_eq!(rules[0]["rule"], json!(NAME_RULE));
+        assert!(root.get("x-kubernetes-validations").is_none());
+        let access = root["properties"]["spec"]["properties"]["access"]["description"]
+            .as_str()
+            .unwrap();
+        assert!(!access.contains('\n'), "{access}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::crd::{Access, McpEndpoint, SecretsPolicy};
 use crate::guard::Grant;
-use crate::{labels, meta, names, secret};
+use crate::{image, labels, meta, names, secret};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction, KeyToPath,
@@ -103,12 +103,7 @@ pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
     let env = env(&settings(ep, grant));
     let (secret_name, secret_key) = secret::token_source(ep);
     let hash = config_hash(&env, &secret_name, &secret_key);
-    let image = ep
-        .spec
-        .image
-        .clone()
-        .filter(|i| !i.is_empty())
-        .unwrap_or_else(|| cfg.server_image.clone());
+    let image = image::effective(ep, cfg);
     let container = Container {
         name: names::CONTAINER_NAME.into(),
         image: Some(image),
@@ -170,7 +165,7 @@ pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
-                    service_account_name: Some(names::base(ep)),
+                    service_account_name: Some(names::service_account(ep)),
                     automount_service_account_token: Some(true),
                     enable_service_links: Some(false),
                     security_context: Some(PodSecurityContext {
@@ -225,7 +220,11 @@ mod tests {
 
     fn render(spec: McpEndpointSpec) -> Deployment {
         let e = ep("team-a", spec);
-        let cfg = Config::default();
+        let cfg = Config {
+            max_access: crate::config::MaxAccess::Full,
+            allowed_images: vec!["example.com/*".into()],
+            ..Config::default()
+        };
         let g = evaluate(&e, &cfg).unwrap();
         deployment(&e, &g, &cfg)
     }
@@ -330,7 +329,7 @@ mod tests {
         );
         assert_eq!(sc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
         assert_eq!(pod.automount_service_account_token, Some(true));
-        assert_eq!(pod.service_account_name.as_deref(), Some("ep"));
+        assert_eq!(pod.service_account_name.as_deref(), Some("kube-mcp.ep"));
     }
 
     #[test]
@@ -467,7 +466,8 @@ mod tests {
               "app.kubernetes.io/name": "kube-mcp-server",
               "app.kubernetes.io/part-of": "kube-mcp",
               "kubemcp.io/owner-name": "ep",
-              "kubemcp.io/owner-namespace": "team-a"
+              "kubemcp.io/owner-namespace": "team-a",
+              "kubemcp.io/owner-uid": "0000-uid"
             },
             "ownerReferences": [{
               "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint", "name": "ep",
@@ -486,12 +486,13 @@ mod tests {
                   "app.kubernetes.io/name": "kube-mcp-server",
                   "app.kubernetes.io/part-of": "kube-mcp",
                   "kubemcp.io/owner-name": "ep",
-                  "kubemcp.io/owner-namespace": "team-a"
+                  "kubemcp.io/owner-namespace": "team-a",
+                  "kubemcp.io/owner-uid": "0000-uid"
                 },
                 "annotations": {"kubemcp.io/config-hash": hash}
               },
               "spec": {
-                "serviceAccountName": "ep",
+                "serviceAccountName": "kube-mcp.ep",
                 "automountServiceAccountToken": true,
                 "enableServiceLinks": false,
                 "securityContext": {
@@ -515,7 +516,9 @@ mod tests {
                     {"name": "DNS_REBINDING_PROTECTION", "value": "true"},
                     {"name": "DNS_REBINDING_ALLOWED_HOST", "value": "ep,ep.team-a,ep.team-a.svc,ep.team-a.svc.cluster.local"},
                     {"name": "SPAWN_MAX_BUFFER", "value": "1048576"},
-                    {"name": "KUBE_MCP_TOOL_TIMEOUT_SECONDS", "value": "60"}
+                    {"name": "KUBE_MCP_TOOL_TIMEOUT_SECONDS", "value": "60"},
+                    {"name": "KUBE_MCP_MAX_SESSIONS", "value": "1000"},
+                    {"name": "KUBE_MCP_SESSION_IDLE_SECONDS", "value": "300"}
                   ],
                   "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                   "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "initialDelaySeconds": 5, "periodSeconds": 10},

@@ -24,6 +24,9 @@ pub enum Error {
     Serialize(#[source] serde_json::Error),
     #[error("verification: {0}")]
     Verify(#[from] VerifyError),
+    /// An object under a child's name is not the endpoint's (never adopted).
+    #[error("{}", .0.message())]
+    NameConflict(crate::ownership::Conflict),
 }
 
 /// Why an MCP verification failed (the status says it too).
@@ -57,6 +60,7 @@ impl Error {
             Error::Serialize(_) => "serialize".into(),
             Error::Verify(VerifyError::Unreachable(_)) => "verify_unreachable".into(),
             Error::Verify(VerifyError::ToolsMismatch(_)) => "verify_tools_mismatch".into(),
+            Error::NameConflict(_) => "name_conflict".into(),
         }
     }
 }

@@ -36,7 +36,8 @@ pub struct Grant {
     /// Effective tools, in catalog order.
     pub tools: Vec<&'static ToolSpec>,
     pub scope: Scope,
-    /// Whether cluster-scoped catalog rules may be granted (operator policy).
+    /// Whether cluster-scoped catalog rules are granted: only to a cluster-wide
+    /// endpoint, and only if the operator's policy allows them.
     pub cluster_reads: bool,
     /// Tools the spec asked for (or the ceiling allows) that are not offered,
     /// one sentence each saying why.
@@ -55,6 +56,11 @@ pub enum Refusal {
     ScopeNotAllowed(String),
     AccessNotAllowed(String),
     NoEffectiveTools(String),
+    ImageNotAllowed(String),
+    /// `spec.auth.tokenSecretRef` names a Secret that did not opt in.
+    TokenSecretNotAllowed(String),
+    /// An object under a child's name is not the endpoint's.
+    NameConflict(String),
 }
 
 impl Refusal {
@@ -64,6 +70,9 @@ impl Refusal {
             Refusal::ScopeNotAllowed(_) => "ScopeNotAllowed",
             Refusal::AccessNotAllowed(_) => "AccessNotAllowed",
             Refusal::NoEffectiveTools(_) => "NoEffectiveTools",
+            Refusal::ImageNotAllowed(_) => "ImageNotAllowed",
+            Refusal::TokenSecretNotAllowed(_) => "TokenSecretNotAllowed",
+            Refusal::NameConflict(_) => "NameConflict",
         }
     }
 
@@ -71,7 +80,10 @@ impl Refusal {
         match self {
             Refusal::ScopeNotAllowed(m)
             | Refusal::AccessNotAllowed(m)
-            | Refusal::NoEffectiveTools(m) => m,
+            | Refusal::NoEffectiveTools(m)
+            | Refusal::ImageNotAllowed(m)
+            | Refusal::TokenSecretNotAllowed(m)
+            | Refusal::NameConflict(m) => m,
         }
     }
 }
@@ -150,12 +162,17 @@ pub fn evaluate(ep: &McpEndpoint, cfg: &Config) -> Result<Grant, Refusal> {
     } else {
         cfg.admin_namespaces.join(", ")
     };
+    // Listing namespaces is refused outside an admin namespace too, so the
+    // way out is the own namespace or an admin namespace.
+    let fix = format!(
+        "remove spec.namespaces (the endpoint then reaches its own namespace {own:?}), or create the \
+         endpoint in an admin namespace (--admin-namespaces: {admins})"
+    );
     let scope = requested_scope(ep);
     match &scope {
         Scope::Cluster if !admin => {
             return Err(Refusal::ScopeNotAllowed(format!(
-                "namespaces [\"*\"] (cluster-wide) is only allowed for endpoints in an admin namespace \
-                 (--admin-namespaces: {admins}); list namespaces explicitly in spec.namespaces or create the endpoint in an admin namespace"
+                "namespaces [\"*\"] (cluster-wide) is only allowed for endpoints in an admin namespace; {fix}"
             )));
         }
         Scope::Namespaces(list) if !admin => {
@@ -166,9 +183,8 @@ pub fn evaluate(ep: &McpEndpoint, cfg: &Config) -> Result<Grant, Refusal> {
                 .collect();
             if !foreign.is_empty() {
                 return Err(Refusal::ScopeNotAllowed(format!(
-                    "namespaces {foreign:?} are outside the endpoint's own namespace {own:?}; only endpoints in an \
-                     admin namespace (--admin-namespaces: {admins}) may reach other namespaces. Remove them from \
-                     spec.namespaces or create the endpoint in an admin namespace"
+                    "namespaces {foreign:?} are outside the endpoint's own namespace; only endpoints in an \
+                     admin namespace may reach other namespaces; {fix}"
                 )));
             }
         }
@@ -182,6 +198,9 @@ pub fn evaluate(ep: &McpEndpoint, cfg: &Config) -> Result<Grant, Refusal> {
             max.as_str(),
             max.as_str()
         )));
+    }
+    if let Some(why) = crate::image::refusal(ep, cfg) {
+        return Err(Refusal::ImageNotAllowed(why));
     }
     let offered = offer(
         ep.spec.access,
@@ -202,8 +221,8 @@ pub fn evaluate(ep: &McpEndpoint, cfg: &Config) -> Result<Grant, Refusal> {
         secrets: ep.spec.secrets,
         dropped: offered.explanations(),
         tools: offered.tools,
+        cluster_reads: cfg.allow_cluster_reads && scope == Scope::Cluster,
         scope,
-        cluster_reads: cfg.allow_cluster_reads,
     })
 }
 
@@ -414,6 +433,38 @@ pub(crate) mod tests {
         assert_eq!(o.dropped.len(), 1, "the write tool is reported as dropped");
         let got = effective_tools(Access::NonDestructive, Some(&list), m, &own());
         assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn scope_refusals_say_what_actually_works() {
+        for namespaces in [&["*"][..], &["b"][..]] {
+            let r = evaluate(
+                &ep("a", spec(Some(namespaces), Access::ReadOnly)),
+                &cfg(&["ops"], crate::config::MaxAccess::ReadOnly),
+            )
+            .unwrap_err();
+            let m = r.message();
+            assert!(
+                m.contains("remove spec.namespaces") && m.contains("\"a\"") && m.contains("ops"),
+                "{m}"
+            );
+            assert!(!m.contains("list namespaces explicitly"), "{m}");
+        }
+    }
+
+    #[test]
+    fn an_image_outside_the_policy_is_refused() {
+        let s = McpEndpointSpec {
+            image: Some("attacker.example/exfil".into()),
+            ..Default::default()
+        };
+        let r = evaluate(&ep("a", s.clone()), &Config::default()).unwrap_err();
+        assert_eq!(r.reason(), "ImageNotAllowed");
+        let allowed = Config {
+            allowed_images: vec!["attacker.example/*".into()],
+            ..Config::default()
+        };
+        assert!(evaluate(&ep("a", s), &allowed).is_ok());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::crd::McpEndpoint;
 use crate::names;
+use kube::ResourceExt;
 use std::collections::BTreeMap;
 
 pub const NAME: &str = "app.kubernetes.io/name";
@@ -13,6 +14,13 @@ pub const COMPONENT: &str = "app.kubernetes.io/component";
 pub const OWNER_NAMESPACE: &str = "kubemcp.io/owner-namespace";
 /// Name of the endpoint that caused an object (on every child).
 pub const OWNER_NAME: &str = "kubemcp.io/owner-name";
+/// UID of the endpoint that caused an object (on every child): what makes a
+/// cross-namespace or cluster-scoped object ours, since it cannot carry an
+/// owner reference.
+pub const OWNER_UID: &str = "kubemcp.io/owner-uid";
+/// A Secret may serve as the token of the endpoint this label names
+/// (`spec.auth.tokenSecretRef`); the operator reads no other Secret.
+pub const TOKEN_FOR: &str = "kubemcp.io/token-for";
 
 pub const APP_NAME: &str = "kube-mcp-server";
 pub const MANAGER: &str = "kube-mcp-operator";
@@ -39,6 +47,7 @@ pub fn labels(ep: &McpEndpoint) -> BTreeMap<String, String> {
     l.insert(COMPONENT.into(), COMPONENT_VALUE.into());
     l.insert(OWNER_NAMESPACE.into(), names::namespace(ep));
     l.insert(OWNER_NAME.into(), names::base(ep));
+    l.insert(OWNER_UID.into(), ep.uid().unwrap_or_default());
     l
 }
 

@@ -5,12 +5,16 @@
 //! per concept; [`reconcile`] is the only module that talks to the API server.
 
 pub mod admin;
+pub mod admission;
+pub mod apiserver;
+pub mod apply;
 pub mod config;
 pub mod crd;
 pub mod deployment;
 pub mod drift;
 pub mod error;
 pub mod guard;
+pub mod image;
 pub mod labels;
 pub mod leader;
 pub mod meta;
@@ -18,6 +22,8 @@ pub mod metrics;
 pub mod names;
 pub mod network_policy;
 pub mod operator_rbac;
+pub mod ownership;
+pub mod probe;
 pub mod rbac;
 pub mod reconcile;
 pub mod secret;

@@ -20,9 +20,32 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", kube_mcp_operator::crd::crd_yaml()?);
             return Ok(());
         }
-        Some(Command::Rbac { name }) => {
-            let role = kube_mcp_operator::operator_rbac::cluster_role(name);
-            print!("{}", serde_saphyr::to_string(&role)?);
+        Some(Command::Rbac { name, rules }) => {
+            use kube_mcp_operator::operator_rbac;
+            match rules {
+                true => print!("{}", operator_rbac::rules_yaml()?),
+                false => print!("{}", operator_rbac::yaml(name)?),
+            }
+            return Ok(());
+        }
+        Some(Command::Admission {
+            name,
+            namespace,
+            service_account,
+            helm,
+        }) => {
+            use kube_mcp_operator::admission;
+            match helm {
+                true => print!("{}", admission::helm_template()?),
+                false => print!(
+                    "{}",
+                    admission::yaml(&admission::Install {
+                        name: name.clone(),
+                        namespace: namespace.clone(),
+                        service_account: service_account.clone(),
+                    })?
+                ),
+            }
             return Ok(());
         }
         Some(Command::Run) | None => {}
@@ -66,6 +89,18 @@ async fn main() -> anyhow::Result<()> {
         },
         _ = shutdown.cancelled() => return Ok(()),
     };
+    if config.network_policies && config.api_server_endpoints.is_empty() {
+        match kube_mcp_operator::apiserver::discover(&client).await {
+            Ok(found) => config.api_server_endpoints = found,
+            Err(e) => tracing::warn!(error = %e, "cannot read the kubernetes Service in default"),
+        }
+        if config.api_server_endpoints.is_empty() {
+            tracing::warn!(
+                "the API server's address is unknown: endpoints' NetworkPolicies allow no egress to it \
+                 (set --api-server-endpoints)"
+            );
+        }
+    }
 
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
@@ -91,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
         max_access = ?config.max_access,
         allow_cluster_reads = config.allow_cluster_reads,
         network_policies = config.network_policies,
+        api_server_endpoints = ?config.api_server_endpoints,
         verify = config.verify,
         leader_elect = config.leader_elect,
         "kube-mcp-operator starting"

@@ -20,7 +20,7 @@ pub const SERVICE_PORT: i32 = 80;
 /// Name of the server container.
 pub const CONTAINER_NAME: &str = "kube-mcp-server";
 
-/// Name of the endpoint (also of its ServiceAccount, Deployment, Service, NetworkPolicy).
+/// Name of the endpoint (also of its Deployment, Service, NetworkPolicy and home Role).
 pub fn base(ep: &McpEndpoint) -> String {
     ep.name_any()
 }
@@ -30,25 +30,51 @@ pub fn namespace(ep: &McpEndpoint) -> String {
     ep.namespace().unwrap_or_else(|| "default".into())
 }
 
+/// Prefix of every endpoint ServiceAccount: admission policies recognise
+/// endpoint identities by the username prefix `system:serviceaccount:<ns>:kube-mcp.`.
+pub const SERVICE_ACCOUNT_PREFIX: &str = "kube-mcp.";
+
+/// The endpoint's ServiceAccount: `kube-mcp.<name>`.
+pub fn service_account(ep: &McpEndpoint) -> String {
+    format!("{SERVICE_ACCOUNT_PREFIX}{}", base(ep))
+}
+
+/// The ServiceAccount name earlier versions used (the endpoint's name); an
+/// owned one is removed on upgrade.
+pub fn legacy_service_account(ep: &McpEndpoint) -> String {
+    base(ep)
+}
+
 /// The generated token Secret: `<name>-token`.
 pub fn token_secret(ep: &McpEndpoint) -> String {
     format!("{}-token", base(ep))
 }
 
 /// Role/RoleBinding name in `target` namespace: the endpoint name at home,
-/// `kube-mcp-<ep-ns>-<ep-name>` elsewhere (so two namespaces' endpoints never collide).
+/// [`foreign`] elsewhere.
 pub fn role(ep: &McpEndpoint, target: &str) -> String {
-    let ns = namespace(ep);
-    if target == ns {
+    if target == namespace(ep) {
         base(ep)
     } else {
-        format!("kube-mcp-{ns}-{}", base(ep))
+        foreign(ep)
     }
 }
 
-/// ClusterRole/ClusterRoleBinding name: `kube-mcp-<ep-ns>-<ep-name>`.
+/// ClusterRole/ClusterRoleBinding name.
 pub fn cluster_role(ep: &McpEndpoint) -> String {
-    format!("kube-mcp-{}-{}", namespace(ep), base(ep))
+    foreign(ep)
+}
+
+/// Prefix of cluster-scoped and cross-namespace children (`kube-mcp:<ns>:<name>`);
+/// the operator's admission policy allows it only those names.
+pub const CLUSTER_NAME_PREFIX: &str = "kube-mcp:";
+
+/// `kube-mcp:<ep-ns>:<ep-name>`: the name of every object outside the
+/// endpoint's namespace. ':' occurs in no namespace or endpoint name (RBAC
+/// names allow it), so two endpoints never share one; `kube-mcp-<ns>-<name>`
+/// did (`team`/`a-prod` and `team-a`/`prod`).
+pub fn foreign(ep: &McpEndpoint) -> String {
+    format!("{CLUSTER_NAME_PREFIX}{}:{}", namespace(ep), base(ep))
 }
 
 /// The in-cluster URL of the MCP endpoint.

@@ -1,11 +1,12 @@
 //! The endpoint's NetworkPolicy: ingress from allowed peers on the server
-//! port, egress only to DNS and the API server.
+//! port, egress only to cluster DNS (kube-system pods `k8s-app=kube-dns`) and
+//! to the API server's addresses (`Config::api_server_endpoints`).
 
 use crate::config::Config;
 use crate::crd::McpEndpoint;
 use crate::{labels, meta, names};
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -18,6 +19,49 @@ fn port(p: i32, proto: &str) -> NetworkPolicyPort {
         protocol: Some(proto.into()),
         end_port: None,
     }
+}
+
+fn select(k: &str, v: &str) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(BTreeMap::from([(k.to_string(), v.to_string())])),
+        match_expressions: None,
+    }
+}
+
+/// DNS to the cluster's DNS pods, and each API server address on its port
+/// (one rule per port, so no address is reachable on another's port).
+fn egress(cfg: &Config) -> Vec<NetworkPolicyEgressRule> {
+    let mut rules = vec![NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            namespace_selector: Some(select("kubernetes.io/metadata.name", "kube-system")),
+            pod_selector: Some(select("k8s-app", "kube-dns")),
+            ip_block: None,
+        }]),
+        ports: Some(vec![port(53, "UDP"), port(53, "TCP")]),
+    }];
+    let mut by_port: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+    for a in &cfg.api_server_endpoints {
+        let bits = if a.is_ipv4() { 32 } else { 128 };
+        by_port
+            .entry(a.port())
+            .or_default()
+            .push(format!("{}/{bits}", a.ip()));
+    }
+    for (p, cidrs) in by_port {
+        rules.push(NetworkPolicyEgressRule {
+            to: Some(
+                cidrs
+                    .into_iter()
+                    .map(|cidr| NetworkPolicyPeer {
+                        ip_block: Some(IPBlock { cidr, except: None }),
+                        ..NetworkPolicyPeer::default()
+                    })
+                    .collect(),
+            ),
+            ports: Some(vec![port(i32::from(p), "TCP")]),
+        });
+    }
+    rules
 }
 
 /// The NetworkPolicy, or None when the operator's policy flag is off.
@@ -45,10 +89,6 @@ pub fn network_policy(ep: &McpEndpoint, cfg: &Config) -> Option<NetworkPolicy> {
     if cfg.verify
         && let Some(op_ns) = cfg.operator_namespace.as_deref().filter(|n| !n.is_empty())
     {
-        let select = |k: &str, v: &str| LabelSelector {
-            match_labels: Some(BTreeMap::from([(k.to_string(), v.to_string())])),
-            match_expressions: None,
-        };
         from.push(NetworkPolicyPeer {
             namespace_selector: Some(select("kubernetes.io/metadata.name", op_ns)),
             pod_selector: Some(select(labels::NAME, labels::MANAGER)),
@@ -68,16 +108,7 @@ pub fn network_policy(ep: &McpEndpoint, cfg: &Config) -> Option<NetworkPolicy> {
                 from: Some(from),
                 ports: Some(vec![port(names::SERVER_PORT, "TCP")]),
             }]),
-            egress: Some(vec![
-                NetworkPolicyEgressRule {
-                    to: None,
-                    ports: Some(vec![port(53, "UDP"), port(53, "TCP")]),
-                },
-                NetworkPolicyEgressRule {
-                    to: None,
-                    ports: Some(vec![port(443, "TCP"), port(6443, "TCP")]),
-                },
-            ]),
+            egress: Some(egress(cfg)),
         }),
     })
 }
@@ -110,22 +141,69 @@ mod tests {
             ing.ports.as_ref().unwrap()[0].port,
             Some(IntOrString::Int(8080))
         );
-        let egress_ports: Vec<_> = spec
-            .egress
-            .unwrap()
-            .iter()
-            .flat_map(|e| e.ports.clone().unwrap())
-            .map(|p| (p.port.unwrap(), p.protocol.unwrap()))
-            .collect();
-        assert_eq!(
-            egress_ports,
-            [
-                (IntOrString::Int(53), "UDP".to_string()),
-                (IntOrString::Int(53), "TCP".to_string()),
-                (IntOrString::Int(443), "TCP".to_string()),
-                (IntOrString::Int(6443), "TCP".to_string()),
-            ]
-        );
+        // Without known API server addresses: DNS only, never "any address".
+        let egress = spec.egress.unwrap();
+        assert_eq!(egress.len(), 1);
+        assert!(egress.iter().all(|e| e.to.is_some()));
+    }
+
+    /// (peer, port) pairs an egress list allows.
+    fn reachable(egress: &[NetworkPolicyEgressRule]) -> Vec<(String, String)> {
+        let mut out = vec![];
+        for e in egress {
+            for peer in e.to.as_ref().unwrap() {
+                let who = match (&peer.ip_block, &peer.pod_selector) {
+                    (Some(b), _) => b.cidr.clone(),
+                    (None, Some(p)) => format!(
+                        "{:?} in {:?}",
+                        p.match_labels.as_ref().unwrap(),
+                        peer.namespace_selector
+                            .as_ref()
+                            .unwrap()
+                            .match_labels
+                            .as_ref()
+                            .unwrap()
+                    ),
+                    _ => panic!("a peer that is neither an address nor pods: {peer:?}"),
+                };
+                for p in e.ports.as_ref().unwrap() {
+                    let port = match p.port.as_ref().unwrap() {
+                        IntOrString::Int(n) => n.to_string(),
+                        IntOrString::String(s) => s.clone(),
+                    };
+                    out.push((
+                        who.clone(),
+                        format!("{port}/{}", p.protocol.as_ref().unwrap()),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn egress_reaches_only_dns_pods_and_the_api_server() {
+        let cfg = Config {
+            api_server_endpoints: vec![
+                "10.96.0.1:443".parse().unwrap(),
+                "192.168.1.10:6443".parse().unwrap(),
+                "[fd00::10]:6443".parse().unwrap(),
+            ],
+            ..Config::default()
+        };
+        let np = network_policy(&ep("a", McpEndpointSpec::default()), &cfg).unwrap();
+        let dns = r#"{"k8s-app": "kube-dns"} in {"kubernetes.io/metadata.name": "kube-system"}"#;
+        let want: Vec<(String, String)> = [
+            (dns, "53/UDP"),
+            (dns, "53/TCP"),
+            ("10.96.0.1/32", "443/TCP"),
+            ("192.168.1.10/32", "6443/TCP"),
+            ("fd00::10/128", "6443/TCP"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(reachable(&np.spec.unwrap().egress.unwrap()), want);
     }
 
     #[test]

@@ -16,11 +16,11 @@ const READ_VERBS: &[&str] = &["get", "list", "watch"];
 /// (the helm rules of write-class tools include `delete` on `*`).
 const DELETE_VERBS: &[&str] = &["delete", "deletecollection"];
 
-/// The endpoint's ServiceAccount (same name as the endpoint).
+/// The endpoint's ServiceAccount (`kube-mcp.<name>`).
 pub fn service_account(ep: &McpEndpoint) -> ServiceAccount {
     let ns = names::namespace(ep);
     ServiceAccount {
-        metadata: meta::child(ep, &names::base(ep), Some(&ns)),
+        metadata: meta::child(ep, &names::service_account(ep), Some(&ns)),
         automount_service_account_token: Some(true),
         ..ServiceAccount::default()
     }
@@ -87,7 +87,7 @@ pub fn rules(grant: &Grant, scope: RuleScope) -> Vec<PolicyRule> {
 fn subject(ep: &McpEndpoint) -> Subject {
     Subject {
         kind: "ServiceAccount".into(),
-        name: names::base(ep),
+        name: names::service_account(ep),
         namespace: Some(names::namespace(ep)),
         api_group: None,
     }
@@ -125,16 +125,18 @@ pub fn roles(ep: &McpEndpoint, grant: &Grant) -> Vec<(Role, RoleBinding)> {
         .collect()
 }
 
-/// The ClusterRole and binding, when needed and allowed: the cluster-scoped
-/// catalog rules (if the policy allows cluster reads) plus, for a `*` scope,
-/// the namespaced rules cluster-wide.
+/// The ClusterRole and binding of a cluster-wide (`*`) endpoint: the
+/// namespaced rules everywhere, plus the cluster-scoped catalog rules if the
+/// policy allows cluster reads. A namespace-scoped endpoint gets none: its
+/// server refuses every cluster-level request, so a cluster rule would only
+/// be a right its ServiceAccount token carries around unused.
 pub fn cluster_role(ep: &McpEndpoint, grant: &Grant) -> Option<(ClusterRole, ClusterRoleBinding)> {
-    let mut rules = vec![];
+    if grant.scope != Scope::Cluster {
+        return None;
+    }
+    let mut rules = self::rules(grant, RuleScope::Namespaced);
     if grant.cluster_reads {
         rules.extend(self::rules(grant, RuleScope::Cluster));
-    }
-    if grant.scope == Scope::Cluster {
-        rules.extend(self::rules(grant, RuleScope::Namespaced));
     }
     if rules.is_empty() {
         return None;
@@ -160,12 +162,21 @@ pub fn cluster_role(ep: &McpEndpoint, grant: &Grant) -> Option<(ClusterRole, Clu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::config::{Config, MaxAccess};
     use crate::crd::McpEndpointSpec;
     use crate::guard::{evaluate, tests::ep};
     use kube_mcp_catalog::tools::{CATALOG, ToolClass};
 
     const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
+
+    /// Every access level allowed; `admins` may reach other namespaces.
+    fn cfg(admins: &[&str]) -> Config {
+        Config {
+            admin_namespaces: admins.iter().map(|s| s.to_string()).collect(),
+            max_access: MaxAccess::Full,
+            ..Config::default()
+        }
+    }
 
     fn grant(ns: &str, spec: McpEndpointSpec, cfg: &Config) -> (McpEndpoint, Grant) {
         let e = ep(ns, spec);
@@ -183,6 +194,14 @@ mod tests {
             .any(|r| r.resources.as_ref().unwrap().iter().any(|x| x == res))
     }
 
+    fn spec(access: Access, namespaces: Option<&[&str]>) -> McpEndpointSpec {
+        McpEndpointSpec {
+            access,
+            namespaces: namespaces.map(|v| v.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn read_only_grants_no_write_verb() {
         let (e, g) = grant("a", McpEndpointSpec::default(), &Config::default());
@@ -197,14 +216,17 @@ mod tests {
         );
         // Masked: secrets readable (masking happens in the server).
         assert!(names_resource(&rules, SECRETS));
-        let (cr, crb) = cluster_role(&e, &g).unwrap();
-        assert!(
-            all_verbs(cr.rules.as_ref().unwrap())
-                .iter()
-                .all(|v| READ_VERBS.contains(&v.as_str()))
-        );
-        assert_eq!(crb.role_ref.name, "kube-mcp-a-ep");
-        assert!(cr.metadata.owner_references.is_none());
+    }
+
+    #[test]
+    fn namespace_scoped_endpoints_get_no_cluster_rule() {
+        for access in [Access::ReadOnly, Access::NonDestructive, Access::Full] {
+            for scope in [None, Some(&["ops", "b"][..])] {
+                let (e, g) = grant("ops", spec(access, scope), &cfg(&["ops"]));
+                assert!(cluster_role(&e, &g).is_none(), "{access:?} {scope:?}");
+                assert!(!g.cluster_reads);
+            }
+        }
     }
 
     #[test]
@@ -215,7 +237,7 @@ mod tests {
                 secrets: SecretsPolicy::Hidden,
                 ..Default::default()
             };
-            let (e, g) = grant("a", s, &Config::default());
+            let (e, g) = grant("a", s, &cfg(&[]));
             let rules = roles(&e, &g)[0].0.rules.clone().unwrap();
             assert!(!names_resource(&rules, SECRETS), "{access:?}");
             assert!(
@@ -227,11 +249,7 @@ mod tests {
 
     #[test]
     fn non_destructive_writes_but_never_deletes() {
-        let s = McpEndpointSpec {
-            access: Access::NonDestructive,
-            ..Default::default()
-        };
-        let (e, g) = grant("a", s, &Config::default());
+        let (e, g) = grant("a", spec(Access::NonDestructive, None), &cfg(&[]));
         let rules = roles(&e, &g)[0].0.rules.clone().unwrap();
         let verbs = all_verbs(&rules);
         assert!(verbs.contains("create") && verbs.contains("patch"));
@@ -239,34 +257,47 @@ mod tests {
             !verbs.contains("delete") && !verbs.contains("deletecollection"),
             "{verbs:?}"
         );
+        let (e, g) = grant(
+            "ops",
+            spec(Access::NonDestructive, Some(&["*"])),
+            &cfg(&["ops"]),
+        );
         let (cr, _) = cluster_role(&e, &g).unwrap();
+        let cluster: Vec<PolicyRule> = rules_of_cluster_kinds(&cr);
         assert!(
-            all_verbs(cr.rules.as_ref().unwrap())
+            all_verbs(&cluster)
                 .iter()
-                .all(|v| READ_VERBS.contains(&v.as_str()))
+                .all(|v| READ_VERBS.contains(&v.as_str())),
+            "cluster-scoped kinds are only read below Full"
         );
     }
 
+    fn rules_of_cluster_kinds(cr: &ClusterRole) -> Vec<PolicyRule> {
+        cr.rules
+            .iter()
+            .flatten()
+            .filter(|r| names_resource(std::slice::from_ref(r), "nodes"))
+            .cloned()
+            .collect()
+    }
+
     #[test]
-    fn only_full_gets_cluster_writes() {
-        let cfg = Config {
-            admin_namespaces: vec!["a".into()],
-            ..Config::default()
-        };
-        let s = McpEndpointSpec {
-            access: Access::Full,
-            namespaces: Some(vec!["*".into()]),
-            ..Default::default()
-        };
-        let (e, g) = grant("a", s, &cfg);
+    fn only_full_cluster_wide_gets_cluster_writes() {
+        let (e, g) = grant("ops", spec(Access::Full, Some(&["*"])), &cfg(&["ops"]));
         let (cr, _) = cluster_role(&e, &g).unwrap();
         let verbs = all_verbs(cr.rules.as_ref().unwrap());
         assert!(
             verbs.iter().any(|v| WRITE_VERBS.contains(&v.as_str())),
             "{verbs:?}"
         );
+        assert!(names_resource(cr.rules.as_ref().unwrap(), "pods/eviction"));
         let ns = all_verbs(&rules(&g, RuleScope::Namespaced));
         assert!(ns.contains("delete"));
+        // Full in one namespace: nothing cluster-wide, no node or eviction right anywhere.
+        let (e, g) = grant("a", spec(Access::Full, None), &cfg(&[]));
+        assert!(cluster_role(&e, &g).is_none());
+        let home = roles(&e, &g)[0].0.rules.clone().unwrap();
+        assert!(!names_resource(&home, "nodes") && !names_resource(&home, "pods/eviction"));
     }
 
     #[test]
@@ -283,7 +314,7 @@ mod tests {
         let (e, g) = grant("a", s, &Config::default());
         assert!(roles(&e, &g).is_empty());
         assert!(cluster_role(&e, &g).is_none());
-        // A read-only tool with only namespaced rules: a Role, no ClusterRole.
+        // A read-only tool with only namespaced rules: a Role with exactly its resources.
         let ns_only = CATALOG
             .iter()
             .find(|t| {
@@ -318,25 +349,31 @@ mod tests {
 
     #[test]
     fn cluster_reads_follow_the_policy() {
-        let cfg = Config {
+        let wide = spec(Access::ReadOnly, Some(&["*"]));
+        let (e, g) = grant("ops", wide.clone(), &cfg(&["ops"]));
+        let (cr, _) = cluster_role(&e, &g).unwrap();
+        assert!(names_resource(cr.rules.as_ref().unwrap(), "nodes"));
+        let no_reads = Config {
             allow_cluster_reads: false,
-            ..Config::default()
+            ..cfg(&["ops"])
         };
-        let (e, g) = grant("a", McpEndpointSpec::default(), &cfg);
-        assert!(cluster_role(&e, &g).is_none());
+        let (e, g) = grant("ops", wide, &no_reads);
+        let (cr, _) = cluster_role(&e, &g).unwrap();
+        let rules = cr.rules.unwrap();
+        assert!(
+            names_resource(&rules, "pods"),
+            "namespaced kinds stay cluster-wide"
+        );
+        assert!(!names_resource(&rules, "nodes") && !names_resource(&rules, "namespaces"));
     }
 
     #[test]
     fn one_role_per_namespace_with_owner_only_at_home() {
-        let cfg = Config {
-            admin_namespaces: vec!["ops".into()],
-            ..Config::default()
-        };
-        let s = McpEndpointSpec {
-            namespaces: Some(vec!["ops".into(), "b".into()]),
-            ..Default::default()
-        };
-        let (e, g) = grant("ops", s, &cfg);
+        let (e, g) = grant(
+            "ops",
+            spec(Access::ReadOnly, Some(&["ops", "b"])),
+            &cfg(&["ops"]),
+        );
         let r = roles(&e, &g);
         let got: Vec<_> = r
             .iter()
@@ -353,43 +390,35 @@ mod tests {
             got,
             [
                 ("ops".into(), "ep".into(), true),
-                ("b".into(), "kube-mcp-ops-ep".into(), false)
+                ("b".into(), "kube-mcp:ops:ep".into(), false)
             ]
         );
         let rb = &r[1].1;
         let subj = &rb.subjects.as_ref().unwrap()[0];
         assert_eq!(
             (subj.name.as_str(), subj.namespace.as_deref()),
-            ("ep", Some("ops"))
+            ("kube-mcp.ep", Some("ops"))
         );
         let l = rb.metadata.labels.as_ref().unwrap();
         assert_eq!(l["kubemcp.io/owner-namespace"], "ops");
         assert_eq!(l["kubemcp.io/owner-name"], "ep");
+        assert_eq!(l["kubemcp.io/owner-uid"], "0000-uid");
     }
 
     #[test]
     fn cluster_scope_uses_a_cluster_role() {
-        let cfg = Config {
-            admin_namespaces: vec!["ops".into()],
-            ..Config::default()
-        };
-        let s = McpEndpointSpec {
-            namespaces: Some(vec!["*".into()]),
-            ..Default::default()
-        };
-        let (e, g) = grant("ops", s, &cfg);
+        let (e, g) = grant("ops", spec(Access::ReadOnly, Some(&["*"])), &cfg(&["ops"]));
         assert!(roles(&e, &g).is_empty());
-        let (cr, _) = cluster_role(&e, &g).unwrap();
+        let (cr, crb) = cluster_role(&e, &g).unwrap();
         assert!(names_resource(cr.rules.as_ref().unwrap(), "pods"));
+        assert_eq!(cr.metadata.name.as_deref(), Some("kube-mcp:ops:ep"));
+        assert_eq!(crb.role_ref.name, "kube-mcp:ops:ep");
+        assert!(cr.metadata.owner_references.is_none());
     }
 
     #[test]
     fn rules_are_merged_and_sorted() {
-        let s = McpEndpointSpec {
-            access: Access::Full,
-            ..Default::default()
-        };
-        let (_, g) = grant("a", s, &Config::default());
+        let (_, g) = grant("a", spec(Access::Full, None), &cfg(&[]));
         let r = rules(&g, RuleScope::Namespaced);
         let keys: Vec<_> = r
             .iter()

@@ -1,17 +1,19 @@
 //! The reconciler: the only module that talks to the API server.
 //!
-//! Fetch, call the pure builders, server-side apply with one field manager,
-//! prune what is no longer wanted, write status, publish Events on transitions.
+//! Fetch, call the pure builders, check every child's name is free or ours,
+//! server-side apply with one field manager ([`crate::apply`]), prune what is
+//! no longer wanted, write status, publish Events on transitions.
 
+use crate::apply::{self, Checked};
 use crate::config::Config;
-use crate::crd::VerifiedServer;
 use crate::crd::{CRD_NAME, McpEndpoint, McpEndpointStatus};
-use crate::error::{BuildError, Error, Result, VerifyError};
+use crate::error::{Error, Result, VerifyError};
 use crate::guard::{self, Grant, Refusal};
 use crate::metrics::Metrics;
 use crate::names::{FIELD_MANAGER, FINALIZER};
+use crate::ownership::{self, Claim};
 use crate::status::{self, Observed, Outcome, Verification};
-use crate::{deployment, drift, labels, names, network_policy, rbac, secret, service, verify};
+use crate::{deployment, labels, names, network_policy, probe, rbac, secret, service, verify};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
@@ -19,17 +21,14 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{DeleteParams, ListParams, PartialObjectMeta, Patch, PatchParams};
+use kube::api::{ListParams, PartialObjectMeta, Patch};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
-use kube::{Api, Client, CustomResourceExt, Resource, ResourceExt};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use kube::{Api, Client, Resource, ResourceExt};
 use std::collections::{BTreeSet, HashMap};
-use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -110,110 +109,6 @@ pub fn backoff(n: u32) -> Duration {
     BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
 }
 
-fn apply_params() -> PatchParams {
-    PatchParams::apply(FIELD_MANAGER).force()
-}
-
-/// The one apply path for every child: server-side apply, skipped (a read
-/// instead of a write) when the live object already is what we would apply.
-async fn apply<K>(api: &Api<K>, obj: &K) -> Result<K>
-where
-    K: Resource + Serialize + DeserializeOwned + Clone + Debug,
-{
-    let name = obj
-        .meta()
-        .name
-        .clone()
-        .ok_or(BuildError::MissingField("metadata.name"))?;
-    let fingerprint = drift::fingerprint(&serde_json::to_value(obj).map_err(Error::Serialize)?);
-    let mut obj = obj.clone();
-    obj.meta_mut()
-        .annotations
-        .get_or_insert_default()
-        .insert(drift::APPLIED.to_string(), fingerprint.clone());
-    if let Some(live) = api.get_opt(&name).await? {
-        let desired = serde_json::to_value(&obj).map_err(Error::Serialize)?;
-        let live_value = serde_json::to_value(&live).map_err(Error::Serialize)?;
-        if drift::up_to_date(&live_value, &desired, &fingerprint) {
-            return Ok(live);
-        }
-    }
-    Ok(api
-        .patch(&name, &apply_params(), &Patch::Apply(&obj))
-        .await?)
-}
-
-async fn delete<K>(api: &Api<K>, name: &str) -> Result<()>
-where
-    K: Resource + DeserializeOwned + Clone + Debug,
-{
-    match api.delete(name, &DeleteParams::background()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// An Api for a namespaced kind in `ns`, or for a cluster-scoped kind (`ns` None).
-trait ApiFor: Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug + Sized {
-    fn api_for(client: &Client, ns: Option<&str>) -> Api<Self>;
-}
-
-macro_rules! namespaced_api_for {
-    ($($k:ty),*) => {$(
-        impl ApiFor for $k {
-            fn api_for(client: &Client, ns: Option<&str>) -> Api<Self> {
-                Api::namespaced(client.clone(), ns.unwrap_or_default())
-            }
-        }
-    )*};
-}
-macro_rules! cluster_api_for {
-    ($($k:ty),*) => {$(
-        impl ApiFor for $k {
-            fn api_for(client: &Client, _: Option<&str>) -> Api<Self> {
-                Api::all(client.clone())
-            }
-        }
-    )*};
-}
-namespaced_api_for!(Role, RoleBinding);
-cluster_api_for!(ClusterRole, ClusterRoleBinding);
-
-/// Deletes every object of kind K (all namespaces, or cluster-scoped) caused by `ep`
-/// whose (namespace, name) is not in `keep`.
-async fn prune<K: ApiFor>(
-    client: &Client,
-    ep: &McpEndpoint,
-    keep: &BTreeSet<(String, String)>,
-) -> Result<()> {
-    let all: Api<K> = Api::all(client.clone());
-    let lp = ListParams::default().labels(&labels::owner_selector(
-        &names::namespace(ep),
-        &names::base(ep),
-    ));
-    for o in all.list_metadata(&lp).await? {
-        let key = (o.namespace().unwrap_or_default(), o.name_any());
-        if keep.contains(&key) {
-            continue;
-        }
-        let api = K::api_for(client, o.namespace().as_deref());
-        info!(endpoint = %status::describe(ep), kind = %K::kind(&()), ns = %key.0, name = %key.1, "removing object no longer granted");
-        delete(&api, &key.1).await?;
-    }
-    Ok(())
-}
-
-/// Removes every grant of `ep` (Roles, RoleBindings, ClusterRole, ClusterRoleBinding).
-async fn revoke_rbac(client: &Client, ep: &McpEndpoint) -> Result<()> {
-    let none = BTreeSet::new();
-    prune::<RoleBinding>(client, ep, &none).await?;
-    prune::<Role>(client, ep, &none).await?;
-    prune::<ClusterRoleBinding>(client, ep, &none).await?;
-    prune::<ClusterRole>(client, ep, &none).await?;
-    Ok(())
-}
-
 /// One reconcile, wrapped in the finalizer.
 pub async fn reconcile(ep: Arc<McpEndpoint>, ctx: Arc<Context>) -> Result<Action> {
     let _timer = ctx.metrics.start();
@@ -241,17 +136,35 @@ pub fn error_policy(ep: Arc<McpEndpoint>, err: &Error, ctx: Arc<Context>) -> Act
 }
 
 async fn apply_endpoint(ep: &McpEndpoint, ctx: &Context) -> Result<Action> {
-    match guard::evaluate(ep, &ctx.config) {
-        Ok(grant) => grant_endpoint(ep, &grant, ctx).await,
-        Err(refusal) => refuse(ep, &refusal, ctx).await,
+    let grant = match guard::evaluate(ep, &ctx.config) {
+        Ok(grant) => grant,
+        Err(refusal) => return refuse(ep, &refusal, ctx).await,
+    };
+    let token = match token_source(ep, ctx).await? {
+        Ok(token) => token,
+        Err(refusal) => return refuse(ep, &refusal, ctx).await,
+    };
+    match grant_endpoint(ep, &grant, token, ctx).await {
+        Err(Error::NameConflict(conflict)) => {
+            warn!(endpoint = %status::describe(ep), object = %conflict.object(), "name conflict: not taking over an object the endpoint did not create");
+            refuse(ep, &Refusal::NameConflict(conflict.message()), ctx).await
+        }
+        other => other,
     }
 }
 
+/// Takes away everything a refused endpoint was granted or runs; objects it
+/// does not own are never touched.
 async fn refuse(ep: &McpEndpoint, refusal: &Refusal, ctx: &Context) -> Result<Action> {
     let client = &ctx.client;
     let ns = names::namespace(ep);
-    revoke_rbac(client, ep).await?;
-    delete::<Deployment>(&Api::namespaced(client.clone(), &ns), &names::base(ep)).await?;
+    apply::revoke_rbac(client, ep).await?;
+    apply::delete_owned(
+        &Api::<Deployment>::namespaced(client.clone(), &ns),
+        &names::base(ep),
+        ep,
+    )
+    .await?;
     let new = status::compute(ep, &Outcome::Refused(refusal), now());
     write_status(ep, new, ctx).await?;
     // Nothing is deployed (status.verified is gone): verify afresh once granted again.
@@ -259,27 +172,168 @@ async fn refuse(ep: &McpEndpoint, refusal: &Refusal, ctx: &Context) -> Result<Ac
     Ok(Action::requeue(REQUEUE))
 }
 
-async fn grant_endpoint(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Action> {
+/// What the operator could read of the token clients must send.
+#[derive(Debug, Default)]
+struct Token {
+    value: Option<String>,
+    /// Why the referenced Secret cannot serve (missing Secret or key).
+    problem: Option<String>,
+}
+
+/// The referenced token Secret (`spec.auth.tokenSecretRef`), read only after
+/// its metadata shows it opted in; None for a generated token.
+async fn token_source(ep: &McpEndpoint, ctx: &Context) -> Result<Result<Option<Token>, Refusal>> {
+    if !secret::is_referenced(ep) {
+        return Ok(Ok(None));
+    }
+    let ns = names::namespace(ep);
+    let (name, key) = secret::token_source(ep);
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let missing = || Token {
+        value: None,
+        problem: Some(format!(
+            "Secret {ns}/{name} (spec.auth.tokenSecretRef) not found"
+        )),
+    };
+    let Some(meta) = secrets.get_metadata_opt(&name).await? else {
+        return Ok(Ok(Some(missing())));
+    };
+    if let Some(why) = secret::not_opted_in(ep, &meta.metadata) {
+        return Ok(Err(Refusal::TokenSecretNotAllowed(why)));
+    }
+    let Some(s) = secrets.get_opt(&name).await? else {
+        return Ok(Ok(Some(missing())));
+    };
+    // Relabelled between the two reads: the object read decides, and its value goes unused.
+    if let Some(why) = secret::not_opted_in(ep, &s.metadata) {
+        return Ok(Err(Refusal::TokenSecretNotAllowed(why)));
+    }
+    let token = if s.data.as_ref().is_some_and(|d| d.contains_key(&key)) {
+        Token {
+            value: secret_value(&s, &key),
+            problem: None,
+        }
+    } else {
+        Token {
+            value: None,
+            problem: Some(format!(
+                "Secret {ns}/{name} has no key {key:?} (spec.auth.tokenSecretRef.key)"
+            )),
+        }
+    };
+    Ok(Ok(Some(token)))
+}
+
+/// Every child of a granted endpoint, each checked for ownership before any is written.
+struct Children {
+    service_account: Checked<ServiceAccount>,
+    token: Option<Checked<Secret>>,
+    roles: Vec<(Checked<Role>, Checked<RoleBinding>)>,
+    cluster_role: Option<(Checked<ClusterRole>, Checked<ClusterRoleBinding>)>,
+    deployment: Checked<Deployment>,
+    service: Checked<Service>,
+    network_policy: Option<Checked<NetworkPolicy>>,
+}
+
+/// Builds the children and reads the live object of each name; a name held
+/// by an object the endpoint does not own fails the whole pass (NameConflict)
+/// before anything is written.
+async fn plan(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Children> {
+    let client = &ctx.client;
+    let ns = names::namespace(ep);
+    let service_account = apply::fetch(
+        &Api::<ServiceAccount>::namespaced(client.clone(), &ns),
+        rbac::service_account(ep),
+    )
+    .await?;
+    let token = if secret::is_referenced(ep) {
+        None
+    } else {
+        // Checked before its token is read: someone else's `<name>-token` is never used.
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+        let existing = secrets.get_opt(&names::token_secret(ep)).await?;
+        let owned = |s: &Secret| {
+            ownership::holds(&Claim::Reference(ep.uid().unwrap_or_default()), s.meta())
+        };
+        if let Some(s) = existing.as_ref().filter(|s| !owned(s)) {
+            return Err(Error::NameConflict(ownership::Conflict {
+                kind: "Secret".into(),
+                namespace: s.namespace(),
+                name: s.name_any(),
+            }));
+        }
+        let desired = secret::token_secret(ep, existing.as_ref(), secret::generate_token)?;
+        desired.map(|d| Checked::new(d, existing)).transpose()?
+    };
+    let mut roles = vec![];
+    for (role, binding) in rbac::roles(ep, grant) {
+        let rns = role.metadata.namespace.clone().unwrap_or_default();
+        let role = apply::fetch(&Api::<Role>::namespaced(client.clone(), &rns), role).await?;
+        let binding = apply::fetch(
+            &Api::<RoleBinding>::namespaced(client.clone(), &rns),
+            binding,
+        )
+        .await?;
+        roles.push((role, binding));
+    }
+    let cluster_role = match rbac::cluster_role(ep, grant) {
+        Some((cr, crb)) => Some((
+            apply::fetch(&Api::<ClusterRole>::all(client.clone()), cr).await?,
+            apply::fetch(&Api::<ClusterRoleBinding>::all(client.clone()), crb).await?,
+        )),
+        None => None,
+    };
+    let deployment = apply::fetch(
+        &Api::<Deployment>::namespaced(client.clone(), &ns),
+        deployment::deployment(ep, grant, &ctx.config),
+    )
+    .await?;
+    let service = apply::fetch(
+        &Api::<Service>::namespaced(client.clone(), &ns),
+        service::service(ep),
+    )
+    .await?;
+    let network_policy = match network_policy::network_policy(ep, &ctx.config) {
+        Some(np) => {
+            Some(apply::fetch(&Api::<NetworkPolicy>::namespaced(client.clone(), &ns), np).await?)
+        }
+        None => None,
+    };
+    Ok(Children {
+        service_account,
+        token,
+        roles,
+        cluster_role,
+        deployment,
+        service,
+        network_policy,
+    })
+}
+
+async fn grant_endpoint(
+    ep: &McpEndpoint,
+    grant: &Grant,
+    referenced: Option<Token>,
+    ctx: &Context,
+) -> Result<Action> {
     let client = &ctx.client;
     let cfg = &ctx.config;
     let ns = names::namespace(ep);
     let mut seen = Observed::default();
+    let children = plan(ep, grant, ctx).await?;
 
-    apply(
+    apply::apply(
         &Api::<ServiceAccount>::namespaced(client.clone(), &ns),
-        &rbac::service_account(ep),
+        children.service_account,
     )
     .await?;
 
-    // Token: generated (kept across reconciles) or referenced (checked).
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    let existing = secrets.get_opt(&names::token_secret(ep)).await?;
-    let mut token: Option<String> = None;
-    match secret::token_secret(ep, existing.as_ref(), secret::generate_token)? {
+    // Token: generated (kept across reconciles) or referenced (checked in token_source).
+    let token = match children.token {
         Some(s) => {
-            let rotated = existing.as_ref().is_some_and(|e| e.data != s.data);
-            apply(&secrets, &s).await?;
-            token = secret_value(&s, names::TOKEN_KEY);
+            let rotated = s.live().is_some_and(|l| l.data != s.desired().data);
+            let value = secret_value(s.desired(), names::TOKEN_KEY);
+            apply::apply(&Api::<Secret>::namespaced(client.clone(), &ns), s).await?;
             if rotated {
                 info!(endpoint = %status::describe(ep), "auth token rotated");
                 publish(
@@ -291,57 +345,60 @@ async fn grant_endpoint(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Resul
                 )
                 .await;
             }
+            value
         }
         None => {
-            let (name, key) = secret::token_source(ep);
-            seen.token_problem = match secrets.get_opt(&name).await? {
-                None => Some(format!(
-                    "Secret {ns}/{name} (spec.auth.tokenSecretRef) not found"
-                )),
-                Some(s) if !s.data.as_ref().is_some_and(|d| d.contains_key(&key)) => Some(format!(
-                    "Secret {ns}/{name} has no key {key:?} (spec.auth.tokenSecretRef.key)"
-                )),
-                Some(s) => {
-                    token = secret_value(&s, &key);
-                    None
-                }
-            };
+            let t = referenced.unwrap_or_default();
+            seen.token_problem = t.problem;
+            t.value
         }
-    }
+    };
 
     // RBAC: Roles before their bindings; prune what the scope no longer covers.
-    let roles = rbac::roles(ep, grant);
     let mut keep = BTreeSet::new();
-    for (role, binding) in &roles {
-        let rns = role.metadata.namespace.clone().unwrap_or_default();
-        apply(&Api::<Role>::namespaced(client.clone(), &rns), role).await?;
-        apply(
+    seen.roles = children.roles.len();
+    for (role, binding) in children.roles {
+        let rns = role
+            .desired()
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_default();
+        keep.insert((rns.clone(), role.desired().name_any()));
+        seen.rules = role.desired().rules.as_ref().map_or(0, Vec::len);
+        apply::apply(&Api::<Role>::namespaced(client.clone(), &rns), role).await?;
+        apply::apply(
             &Api::<RoleBinding>::namespaced(client.clone(), &rns),
             binding,
         )
         .await?;
-        keep.insert((rns, role.name_any()));
-        seen.rules = role.rules.as_ref().map_or(0, Vec::len);
     }
-    seen.roles = roles.len();
-    prune::<RoleBinding>(client, ep, &keep).await?;
-    prune::<Role>(client, ep, &keep).await?;
+    apply::prune::<RoleBinding>(client, ep, &keep).await?;
+    apply::prune::<Role>(client, ep, &keep).await?;
     let mut keep_cluster = BTreeSet::new();
-    if let Some((cr, crb)) = rbac::cluster_role(ep, grant) {
-        apply(&Api::<ClusterRole>::all(client.clone()), &cr).await?;
-        apply(&Api::<ClusterRoleBinding>::all(client.clone()), &crb).await?;
-        keep_cluster.insert((String::new(), cr.name_any()));
-        seen.rules += cr.rules.as_ref().map_or(0, Vec::len);
+    if let Some((cr, crb)) = children.cluster_role {
+        keep_cluster.insert((String::new(), cr.desired().name_any()));
+        seen.rules += cr.desired().rules.as_ref().map_or(0, Vec::len);
         seen.cluster_roles = 1;
+        apply::apply(&Api::<ClusterRole>::all(client.clone()), cr).await?;
+        apply::apply(&Api::<ClusterRoleBinding>::all(client.clone()), crb).await?;
     }
-    prune::<ClusterRoleBinding>(client, ep, &keep_cluster).await?;
-    prune::<ClusterRole>(client, ep, &keep_cluster).await?;
+    apply::prune::<ClusterRoleBinding>(client, ep, &keep_cluster).await?;
+    apply::prune::<ClusterRole>(client, ep, &keep_cluster).await?;
 
     // Workload and exposure.
-    let desired = deployment::deployment(ep, grant, cfg);
-    let deploy = apply(
+    let template = serde_json::to_value(
+        children
+            .deployment
+            .desired()
+            .spec
+            .as_ref()
+            .map(|s| &s.template),
+    )
+    .map_err(Error::Serialize)?;
+    let deploy = apply::apply(
         &Api::<Deployment>::namespaced(client.clone(), &ns),
-        &desired,
+        children.deployment,
     )
     .await?;
     let rolled_out = status::rolled_out(&deploy);
@@ -349,23 +406,29 @@ async fn grant_endpoint(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Resul
         seen.available_replicas = st.available_replicas.unwrap_or(0);
         seen.ready_replicas = st.ready_replicas.unwrap_or(0);
     }
-    apply(
+    apply::apply(
         &Api::<Service>::namespaced(client.clone(), &ns),
-        &service::service(ep),
+        children.service,
     )
     .await?;
     let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &ns);
-    match network_policy::network_policy(ep, cfg) {
+    match children.network_policy {
         Some(np) => {
-            apply(&policies, &np).await?;
+            apply::apply(&policies, np).await?;
         }
-        None => delete(&policies, &names::base(ep)).await?,
+        None => apply::delete_owned(&policies, &names::base(ep), ep).await?,
     }
+    // Earlier versions ran the server as a ServiceAccount named like the
+    // endpoint; the Deployment has moved off it, so an owned one goes.
+    apply::delete_owned(
+        &Api::<ServiceAccount>::namespaced(client.clone(), &ns),
+        &names::legacy_service_account(ep),
+        ep,
+    )
+    .await?;
 
     // MCP verification through the Service, only when something it depends on changed.
     let obj = ObjectRef::from_obj(ep);
-    let template = serde_json::to_value(desired.spec.as_ref().map(|s| &s.template))
-        .map_err(Error::Serialize)?;
     let fingerprint = token.as_deref().map(|t| verify::fingerprint(&template, t));
     seen.verification = match (&fingerprint, &seen.token_problem) {
         _ if !cfg.verify => Verification::Disabled,
@@ -378,11 +441,12 @@ async fn grant_endpoint(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Resul
             Verification::Unchanged
         }
         (Some(_), None) => {
-            probe(
+            probe::probe(
                 ep,
                 token.as_deref().unwrap_or_default(),
                 &grant.tool_names(),
-                ctx,
+                cfg,
+                &ctx.metrics,
             )
             .await
         }
@@ -416,84 +480,9 @@ fn secret_value(s: &Secret, key: &str) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-/// One MCP initialize + tools/list against the endpoint's Service with its token.
-async fn probe(ep: &McpEndpoint, token: &str, effective: &[String], ctx: &Context) -> Verification {
-    let started = std::time::Instant::now();
-    let outcome = tokio::time::timeout(verify::TIMEOUT, ask(ep, token, &ctx.config)).await;
-    let elapsed = started.elapsed();
-    let verification = match outcome {
-        Ok(Ok(server)) => Verification::Advertised(server),
-        Ok(Err(why)) => Verification::Unreachable(why),
-        Err(_) => Verification::Unreachable(format!("no answer within {:?}", verify::TIMEOUT)),
-    };
-    let result = match &verification {
-        Verification::Advertised(s) if status::tool_diff(effective, &s.tools).is_empty() => {
-            "tools_match"
-        }
-        Verification::Advertised(_) => "tools_mismatch",
-        _ => "unreachable",
-    };
-    ctx.metrics.verified(result, elapsed.as_secs_f64());
-    info!(endpoint = %status::describe(ep), result, latency = ?elapsed, "MCP verification");
-    verification
-}
-
-async fn ask(ep: &McpEndpoint, token: &str, cfg: &Config) -> Result<VerifiedServer, String> {
-    use rmcp::ServiceExt;
-    use rmcp::transport::StreamableHttpClientTransport;
-    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-
-    let map = match &cfg.verify_address_map {
-        Some(path) => {
-            let text = tokio::fs::read_to_string(path)
-                .await
-                .map_err(|e| format!("reading the address map {}: {e}", path.display()))?;
-            let (map, bad) = verify::parse_address_map(&text);
-            if !bad.is_empty() {
-                warn!(path = %path.display(), lines = ?bad, "ignoring address map lines that are not host=ip:port");
-            }
-            map
-        }
-        None => verify::AddressMap::new(),
-    };
-    let target = verify::target(ep, &map);
-    // The token goes to the Service host only: no redirects, no proxies.
-    let mut http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .connect_timeout(verify::TIMEOUT);
-    if let Some(addr) = target.resolve {
-        http = http.resolve(&target.host, addr);
-    }
-    let http = http.build().map_err(|e| e.to_string())?;
-    let mut value = http::HeaderValue::from_str(token)
-        .map_err(|_| "the token is not a valid header value".to_string())?;
-    value.set_sensitive(true);
-    let headers = HashMap::from([(http::HeaderName::from_static("x-mcp-auth"), value)]);
-    let transport = StreamableHttpClientTransport::with_client(
-        http,
-        StreamableHttpClientTransportConfig::with_uri(target.url.clone()).custom_headers(headers),
-    );
-    let service = ().serve(transport).await.map_err(|e| format!("initialize: {e}"))?;
-    let info = service.peer_info().and_then(|i| {
-        i.server_info
-            .as_ref()
-            .map(|s| (s.name.clone(), s.version.clone()))
-    });
-    let tools = service.list_all_tools().await;
-    let _ = service.cancel().await;
-    let tools = tools.map_err(|e| format!("tools/list: {e}"))?;
-    let (server_name, server_version) = info.unwrap_or_default();
-    Ok(VerifiedServer {
-        server_name,
-        server_version,
-        tools: status::catalog_order(tools.into_iter().map(|t| t.name.to_string()).collect()),
-    })
-}
-
 async fn cleanup(ep: &McpEndpoint, ctx: &Context) -> Result<Action> {
     info!(endpoint = %status::describe(ep), "endpoint deleted: removing cross-namespace and cluster-scoped grants");
-    revoke_rbac(&ctx.client, ep).await?;
+    apply::revoke_rbac(&ctx.client, ep).await?;
     ctx.remember_verified(ObjectRef::from_obj(ep), None);
     Ok(Action::await_change())
 }
@@ -514,11 +503,14 @@ async fn write_status(ep: &McpEndpoint, new: McpEndpointStatus, ctx: &Context) -
         "kind": McpEndpoint::kind(&()),
         "status": new,
     });
-    api.patch_status(&ep.name_any(), &apply_params(), &Patch::Apply(&body))
+    api.patch_status(&ep.name_any(), &apply::apply_params(), &Patch::Apply(&body))
         .await?;
     if let Some((warning, reason, note)) = status::transition(old, &new) {
         info!(endpoint = %status::describe(ep), %reason, "Ready changed");
         publish(ctx, ep, warning, &reason, note).await;
+    }
+    if let Some(note) = status::dropped_transition(old, &new) {
+        publish(ctx, ep, true, status::TOOLS_DROPPED, note).await;
     }
     Ok(())
 }
@@ -576,7 +568,7 @@ pub async fn check_crd(client: &Client) -> Result<(), String> {
 /// Installs or updates the CRD with server-side apply (tests, `--install-crd`-style tooling).
 pub async fn install_crd(client: &Client) -> Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    apply(&crds, &McpEndpoint::crd()).await?;
+    apply::apply(&crds, apply::fetch(&crds, crate::crd::definition()).await?).await?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use crate::{labels, meta, names};
 use base64::Engine;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use rand::TryRngCore;
 use std::collections::BTreeMap;
@@ -32,6 +33,39 @@ pub fn token_source(ep: &McpEndpoint) -> (String, String) {
     }
 }
 
+/// Whether the endpoint names its own token Secret (`spec.auth.tokenSecretRef`).
+pub fn is_referenced(ep: &McpEndpoint) -> bool {
+    ep.spec
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.token_secret_ref.is_some())
+}
+
+/// Why the referenced Secret may not serve as the endpoint's token, or None
+/// when it opted in with the label `kubemcp.io/token-for: <endpoint name>`.
+/// Otherwise anyone allowed to create an McpEndpoint could have the operator
+/// mount any Secret of the namespace into a pod and send its value over HTTP.
+pub fn not_opted_in(ep: &McpEndpoint, secret: &ObjectMeta) -> Option<String> {
+    let name = names::base(ep);
+    let labelled = secret
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::TOKEN_FOR))
+        .is_some_and(|v| *v == name);
+    if labelled {
+        return None;
+    }
+    let ns = names::namespace(ep);
+    let secret_name = secret.name.clone().unwrap_or_default();
+    Some(format!(
+        "Secret {ns}/{secret_name} (spec.auth.tokenSecretRef) is not labelled {}={name}; the operator uses only \
+         Secrets that opted in as an endpoint's token. Label it (kubectl -n {ns} label secret {secret_name} \
+         {}={name}) or remove spec.auth to have a token generated",
+        labels::TOKEN_FOR,
+        labels::TOKEN_FOR
+    ))
+}
+
 /// The rotate-token annotation value of the endpoint ("" when absent).
 fn rotation(ep: &McpEndpoint) -> String {
     ep.annotations()
@@ -50,13 +84,7 @@ pub fn token_secret(
     existing: Option<&Secret>,
     fresh: impl FnOnce() -> Result<String, BuildError>,
 ) -> Result<Option<Secret>, BuildError> {
-    if ep
-        .spec
-        .auth
-        .as_ref()
-        .and_then(|a| a.token_secret_ref.as_ref())
-        .is_some()
-    {
+    if is_referenced(ep) {
         return Ok(None);
     }
     let rotate = rotation(ep);
@@ -134,6 +162,32 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(token(&again), b"two");
+    }
+
+    #[test]
+    fn only_secrets_labelled_for_the_endpoint_may_serve() {
+        let e = ep("a", McpEndpointSpec::default());
+        let meta = |label: Option<(&str, &str)>| ObjectMeta {
+            name: Some("db".into()),
+            labels: label.map(|(k, v)| BTreeMap::from([(k.to_string(), v.to_string())])),
+            ..ObjectMeta::default()
+        };
+        assert_eq!(
+            not_opted_in(&e, &meta(Some((labels::TOKEN_FOR, "ep")))),
+            None
+        );
+        for m in [
+            meta(None),
+            meta(Some((labels::TOKEN_FOR, "other-endpoint"))),
+            meta(Some(("app", "ep"))),
+        ] {
+            let why = not_opted_in(&e, &m).unwrap();
+            assert!(
+                why.contains("Secret a/db")
+                    && why.contains("kubectl -n a label secret db kubemcp.io/token-for=ep"),
+                "{why}"
+            );
+        }
     }
 
     #[test]

@@ -11,9 +11,29 @@ pub const RBAC_READY: &str = "RbacReady";
 pub const AVAILABLE: &str = "Available";
 pub const VERIFIED: &str = "Verified";
 pub const DEGRADED: &str = "Degraded";
+/// True when tools the spec names (or the access level would allow) are not
+/// offered; the message has one sentence per tool saying why.
+pub const TOOLS_DROPPED: &str = "ToolsDropped";
 
 /// Conditions this module owns (others are kept as found).
-const OWNED: [&str; 5] = [READY, RBAC_READY, AVAILABLE, VERIFIED, DEGRADED];
+const OWNED: [&str; 6] = [
+    READY,
+    RBAC_READY,
+    AVAILABLE,
+    VERIFIED,
+    DEGRADED,
+    TOOLS_DROPPED,
+];
+
+/// `status.auth`: where the token clients must send comes from.
+pub fn auth_mode(ep: &McpEndpoint) -> &'static str {
+    let referenced = ep
+        .spec
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.token_secret_ref.is_some());
+    if referenced { "Secret" } else { "Generated" }
+}
 
 /// The outcome of the MCP verification of a pass.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -220,6 +240,7 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
                 namespaces: vec![],
                 ready_replicas: Some(0),
                 verified: None,
+                auth: Some(auth_mode(ep).into()),
             }
         }
         Outcome::Granted(grant, seen) => {
@@ -274,6 +295,30 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
                 ),
             };
             put(&mut conditions, ready);
+            let dropped = if grant.dropped.is_empty() {
+                cond(
+                    TOOLS_DROPPED,
+                    false,
+                    "AllOffered",
+                    "every tool spec.tools names (or the access level allows) is offered".into(),
+                    generation,
+                    &now,
+                )
+            } else {
+                cond(
+                    TOOLS_DROPPED,
+                    true,
+                    "NotOffered",
+                    format!(
+                        "{} tool(s) not offered: {}",
+                        grant.dropped.len(),
+                        grant.dropped.join("; ")
+                    ),
+                    generation,
+                    &now,
+                )
+            };
+            put(&mut conditions, dropped);
             let tools = grant.tool_names();
             let mut verified = old.verified.clone();
             let found = |ty: &str| old.conditions.iter().find(|c| c.type_ == ty).cloned();
@@ -310,10 +355,7 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
                             VERIFIED,
                             false,
                             "Unreachable",
-                            format!(
-                                "MCP initialize and tools/list at {} failed: {why}",
-                                names::url(ep)
-                            ),
+                            why.clone(),
                             generation,
                             &now,
                         ),
@@ -371,6 +413,7 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
                 namespaces: grant.scope.to_list(),
                 ready_replicas: Some(seen.ready_replicas),
                 verified,
+                auth: Some(auth_mode(ep).into()),
             }
         }
     }
@@ -396,6 +439,22 @@ pub fn transition(
     }
     let warning = new_ready.status != "True" && new_ready.reason != "NotAvailable";
     Some((warning, new_ready.reason.clone(), new_ready.message.clone()))
+}
+
+/// The ToolsDropped message to publish as a Warning Event: when tools became
+/// dropped, or the set of dropped tools changed.
+pub fn dropped_transition(
+    old: Option<&McpEndpointStatus>,
+    new: &McpEndpointStatus,
+) -> Option<String> {
+    let find = |s: Option<&McpEndpointStatus>| {
+        s?.conditions
+            .iter()
+            .find(|c| c.type_ == TOOLS_DROPPED && c.status == "True")
+            .map(|c| c.message.clone())
+    };
+    let now = find(Some(new))?;
+    (find(old).as_ref() != Some(&now)).then_some(now)
 }
 
 /// Name used in logs.
@@ -501,6 +560,48 @@ mod tests {
         };
         let s = compute(&e, &Outcome::Granted(&g, seen), t(10));
         assert_eq!(by_type(&s, READY).reason, "TokenSecretNotFound");
+    }
+
+    #[test]
+    fn dropped_tools_are_a_condition_and_one_warning_per_change() {
+        let write = kube_mcp_catalog::tools::CATALOG
+            .iter()
+            .find(|t| t.class == kube_mcp_catalog::tools::ToolClass::Write)
+            .unwrap()
+            .name;
+        let read = kube_mcp_catalog::tools::CATALOG[0].name;
+        let mut e = ep(
+            "a",
+            McpEndpointSpec {
+                tools: Some(vec![read.into(), write.into()]),
+                ..Default::default()
+            },
+        );
+        let g = evaluate(&e, &Config::default()).unwrap();
+        let s1 = compute(&e, &Outcome::Granted(&g, Observed::default()), t(10));
+        let c = by_type(&s1, TOOLS_DROPPED);
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str()),
+            ("True", "NotOffered")
+        );
+        assert!(
+            c.message.starts_with("1 tool(s) not offered: ") && c.message.contains(write),
+            "{}",
+            c.message
+        );
+        assert_eq!(s1.tools, [read]);
+        assert_eq!(
+            dropped_transition(None, &s1).as_deref(),
+            Some(c.message.as_str())
+        );
+        assert_eq!(dropped_transition(Some(&s1), &s1), None, "no repeat");
+        e.status = Some(s1.clone());
+        e.spec.tools = Some(vec![read.into()]);
+        let g = evaluate(&e, &Config::default()).unwrap();
+        let s2 = compute(&e, &Outcome::Granted(&g, Observed::default()), t(20));
+        assert_eq!(by_type(&s2, TOOLS_DROPPED).status, "False");
+        assert_eq!(dropped_transition(Some(&s1), &s2), None);
+        assert_eq!(s2.auth.as_deref(), Some("Generated"));
     }
 
     #[test]
@@ -645,7 +746,9 @@ mod tests {
             &e,
             &Outcome::Granted(
                 &g,
-                up(Verification::Unreachable("connection refused".into())),
+                up(Verification::Unreachable(
+                    "cannot reach http://ep.a.svc:80/mcp: the connection was refused (Connection refused (os error 111))".into(),
+                )),
             ),
             t(20),
         );
@@ -655,8 +758,9 @@ mod tests {
             ("False", "Unreachable")
         );
         assert!(
-            v.message.contains("http://ep.a.svc:80/mcp")
-                && v.message.contains("connection refused")
+            v.message.contains("http://ep.a.svc:80/mcp") && v.message.contains("refused"),
+            "{}",
+            v.message
         );
         assert_eq!(by_type(&down, DEGRADED).status, "False");
         assert_eq!(down.verified, ok.verified, "the last answer is kept");

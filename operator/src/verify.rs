@@ -87,6 +87,43 @@ pub fn fingerprint(pod_template: &serde_json::Value, token: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// One readable sentence for a failed verification step, from the messages
+/// of the error and its sources (outermost first): the outer layers (MCP
+/// client, transport worker, HTTP client) only wrap the cause, so the
+/// sentence says where and gives the innermost message, e.g.
+/// `cannot reach http://ep.a.svc:80/mcp: DNS lookup of ep.a.svc failed (…)`.
+pub fn failure(url: &str, host: &str, step: &str, chain: &[String]) -> String {
+    let root = chain
+        .iter()
+        .rev()
+        .map(|m| m.trim())
+        .find(|m| !m.is_empty())
+        .unwrap_or("unknown error");
+    let any = |needles: &[&str]| {
+        chain.iter().any(|m| {
+            let m = m.to_ascii_lowercase();
+            needles.iter().any(|n| m.contains(n))
+        })
+    };
+    if any(&[
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+    ]) {
+        format!("cannot reach {url}: DNS lookup of {host} failed ({root})")
+    } else if any(&["connection refused"]) {
+        format!("cannot reach {url}: the connection was refused ({root})")
+    } else if any(&[
+        "client error (connect)",
+        "tcp connect error",
+        "error trying to connect",
+    ]) {
+        format!("cannot reach {url}: {root}")
+    } else {
+        format!("MCP {step} at {url} failed: {root}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +157,58 @@ mod tests {
             target(&ep("b", McpEndpointSpec::default()), &map).resolve,
             None
         );
+    }
+
+    #[test]
+    fn failures_are_one_sentence_with_the_cause() {
+        let url = "http://ep.a.svc:80/mcp";
+        let s = |v: &[&str]| v.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+        let cases = [
+            (
+                s(&[
+                    "Send message error Transport [rmcp::transport::worker::WorkerTransport<rmcp::transport::streamable_http_client::StreamableHttpClientWorker<reqwest::Client>>] error: Client error: error sending request for url (http://ep.a.svc/mcp)",
+                    "Client error: error sending request for url (http://ep.a.svc/mcp)",
+                    "error sending request for url (http://ep.a.svc/mcp)",
+                    "client error (Connect)",
+                    "dns error",
+                    "failed to lookup address information: Name or service not known",
+                ]),
+                "cannot reach http://ep.a.svc:80/mcp: DNS lookup of ep.a.svc failed (failed to lookup address information: Name or service not known)",
+            ),
+            (
+                s(&[
+                    "error sending request",
+                    "client error (Connect)",
+                    "tcp connect error",
+                    "Connection refused (os error 111)",
+                ]),
+                "cannot reach http://ep.a.svc:80/mcp: the connection was refused (Connection refused (os error 111))",
+            ),
+            (
+                s(&[
+                    "error sending request",
+                    "client error (Connect)",
+                    "Network is unreachable (os error 101)",
+                ]),
+                "cannot reach http://ep.a.svc:80/mcp: Network is unreachable (os error 101)",
+            ),
+            (
+                s(&[
+                    "Send message error Transport [..] error: Auth required",
+                    "Auth required",
+                ]),
+                "MCP initialize at http://ep.a.svc:80/mcp failed: Auth required",
+            ),
+            (
+                s(&[]),
+                "MCP initialize at http://ep.a.svc:80/mcp failed: unknown error",
+            ),
+        ];
+        for (chain, want) in cases {
+            let got = failure(url, "ep.a.svc", "initialize", &chain);
+            assert_eq!(got, want);
+            assert!(!got.contains("WorkerTransport"), "{got}");
+        }
     }
 
     #[test]

@@ -56,6 +56,33 @@ fn crd_subcommand_prints_the_committed_crd() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
 }
 
+/// The packaged security artefacts are what the binary prints (one source).
+#[test]
+fn rbac_and_admission_subcommands_print_the_committed_files() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    for (args, path) in [
+        (&["rbac"][..], "config/rbac/cluster_role.yaml"),
+        (
+            &["rbac", "--rules"][..],
+            "charts/kube-mcp/files/operator-rules.yaml",
+        ),
+        (&["admission"][..], "config/admission/policies.yaml"),
+        (
+            &["admission", "--helm"][..],
+            "charts/kube-mcp/templates/admission.yaml",
+        ),
+    ] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let committed = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
+        assert!(
+            String::from_utf8(out.stdout).unwrap() == committed,
+            "{path} differs from `kube-mcp-operator {}`: run scripts/generate",
+            args.join(" ")
+        );
+    }
+}
+
 #[tokio::test]
 async fn run_serves_metrics_and_reconciles() {
     let ns = test_namespace("op-bin").await;

@@ -2,8 +2,10 @@
 //! in-process on each test's runtime with an admin client; RBAC denials come
 //! from the API server through tokens of the endpoints' ServiceAccounts.
 
+mod common;
+
+use common::*;
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,149 +13,14 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use kube_mcp_catalog::tools::{CATALOG, RuleScope, ToolClass};
-use kube_mcp_operator::config::Config;
 use kube_mcp_operator::crd::{Access, McpEndpoint, McpEndpointSpec, SecretsPolicy};
 use kube_mcp_operator::metrics::Metrics;
 use kube_mcp_operator::reconcile::{self, Context};
 use kube_mcp_operator::{labels, status};
 use kube_mcp_tests::{client_with_token, service_account_token, test_namespace};
-use tokio_util::sync::CancellationToken;
-
-const WAIT: Duration = Duration::from_secs(60);
-
-/// Polls `f` until it returns Some, or panics after `WAIT`.
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn install_crd(client: &Client) {
-    reconcile::install_crd(client)
-        .await
-        .expect("installing the CRD");
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    eventually("the CRD to be established", || async {
-        let crd = crds.get("mcpendpoints.kubemcp.io").await.ok()?;
-        let established = crd
-            .status?
-            .conditions?
-            .iter()
-            .any(|c| c.type_ == "Established" && c.status == "True");
-        established.then_some(())
-    })
-    .await;
-    // The endpoint API answers.
-    eventually("the McpEndpoint API", || async {
-        Api::<McpEndpoint>::all(client.clone())
-            .list(&ListParams::default().limit(1))
-            .await
-            .ok()
-    })
-    .await;
-}
-
-/// A controller watching `namespaces` only (tests run in parallel, each with its own policy).
-struct Operator {
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-    ctx: Arc<Context>,
-}
-
-impl Operator {
-    async fn start(client: &Client, config: Config) -> Operator {
-        install_crd(client).await;
-        Self::start_with(client.clone(), config).await
-    }
-
-    /// Runs the controller with `client` (the CRD must be installed).
-    async fn start_with(client: Client, config: Config) -> Operator {
-        let ctx = Arc::new(Context::new(client, config, Arc::new(Metrics::default())));
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(reconcile::run(ctx.clone(), stop.clone()));
-        Operator { stop, task, ctx }
-    }
-
-    async fn stop(self) {
-        self.stop.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
-    }
-}
-
-/// No MCP verification: these tests run no server process, so every
-/// verification would fail and be retried (e2e.rs tests verification).
-fn config(watch: &[&str], admins: &[&str]) -> Config {
-    Config {
-        watch_namespaces: watch.iter().map(|s| s.to_string()).collect(),
-        admin_namespaces: admins.iter().map(|s| s.to_string()).collect(),
-        verify: false,
-        ..Config::default()
-    }
-}
-
-async fn create(client: &Client, ns: &str, name: &str, spec: McpEndpointSpec) -> McpEndpoint {
-    let api: Api<McpEndpoint> = Api::namespaced(client.clone(), ns);
-    api.create(&PostParams::default(), &McpEndpoint::new(name, spec))
-        .await
-        .expect("creating the McpEndpoint")
-}
-
-async fn condition(client: &Client, ns: &str, name: &str, ty: &str) -> Option<(String, String)> {
-    let ep = Api::<McpEndpoint>::namespaced(client.clone(), ns)
-        .get(name)
-        .await
-        .ok()?;
-    let c = ep.status?.conditions.into_iter().find(|c| c.type_ == ty)?;
-    Some((c.status, c.reason))
-}
-
-async fn wait_condition(client: &Client, ns: &str, name: &str, ty: &str, want: &str) -> String {
-    eventually(&format!("{ns}/{name} {ty}={want}"), || async {
-        let (s, reason) = condition(client, ns, name, ty).await?;
-        (s == want).then_some(reason)
-    })
-    .await
-}
-
-fn code<T>(r: Result<T, kube::Error>) -> u16 {
-    match r {
-        Ok(_) => 200,
-        Err(kube::Error::Api(s)) => s.code,
-        Err(e) => panic!("unexpected error: {e}"),
-    }
-}
-
-async fn sa_client(admin: &Client, ns: &str, sa: &str) -> Client {
-    let token = service_account_token(admin, ns, sa).await;
-    client_with_token(&token).await
-}
-
-/// Waits until listing pods in `ns` with `client` answers `want` (the API
-/// server's RBAC authorizer sees Role changes through an informer, a few ms late).
-async fn settle(client: &Client, ns: &str, want: u16) {
-    eventually(&format!("list pods in {ns} to answer {want}"), || async {
-        let got = code(
-            Api::<Pod>::namespaced(client.clone(), ns)
-                .list(&ListParams::default())
-                .await,
-        );
-        (got == want).then_some(())
-    })
-    .await;
-}
 
 fn pod(name: &str) -> Pod {
     serde_json::from_value(serde_json::json!({
@@ -166,48 +33,6 @@ fn pod(name: &str) -> Pod {
 fn config_map(name: &str) -> ConfigMap {
     serde_json::from_value(serde_json::json!({"metadata": {"name": name}, "data": {"a": "b"}}))
         .unwrap()
-}
-
-async fn owned_rbac(client: &Client, ns: &str, name: &str) -> Vec<String> {
-    let lp = ListParams::default().labels(&labels::owner_selector(ns, name));
-    let mut out = vec![];
-    for r in Api::<Role>::all(client.clone())
-        .list_metadata(&lp)
-        .await
-        .unwrap()
-    {
-        out.push(format!(
-            "Role {}/{}",
-            r.namespace().unwrap_or_default(),
-            r.name_any()
-        ));
-    }
-    for r in Api::<RoleBinding>::all(client.clone())
-        .list_metadata(&lp)
-        .await
-        .unwrap()
-    {
-        out.push(format!(
-            "RoleBinding {}/{}",
-            r.namespace().unwrap_or_default(),
-            r.name_any()
-        ));
-    }
-    for r in Api::<ClusterRole>::all(client.clone())
-        .list_metadata(&lp)
-        .await
-        .unwrap()
-    {
-        out.push(format!("ClusterRole {}", r.name_any()));
-    }
-    for r in Api::<ClusterRoleBinding>::all(client.clone())
-        .list_metadata(&lp)
-        .await
-        .unwrap()
-    {
-        out.push(format!("ClusterRoleBinding {}", r.name_any()));
-    }
-    out
 }
 
 fn env_of(d: &Deployment) -> BTreeMap<String, String> {
@@ -401,7 +226,7 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
     )
     .await;
     wait_condition(&client, &admin_ns.name, "reach", "RbacReady", "True").await;
-    let cross = format!("kube-mcp-{}-reach", admin_ns.name);
+    let cross = format!("kube-mcp:{}:reach", admin_ns.name);
     let rb = Api::<RoleBinding>::namespaced(client.clone(), &target.name)
         .get(&cross)
         .await
@@ -423,8 +248,8 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
     );
     let caused = owned_rbac(&client, &admin_ns.name, "reach").await;
     assert!(
-        caused.iter().any(|c| c.starts_with("ClusterRole ")),
-        "{caused:?}"
+        !caused.iter().any(|c| c.starts_with("Cluster")),
+        "a namespace-scoped endpoint gets no cluster-scoped grant: {caused:?}"
     );
 
     let started = Instant::now();
@@ -467,7 +292,7 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
             .await
             .ok()?;
         let sa = Api::<ServiceAccount>::namespaced(client.clone(), ns)
-            .get_opt("reach")
+            .get_opt("kube-mcp.reach")
             .await
             .ok()?;
         let t = Api::<Secret>::namespaced(client.clone(), ns)
@@ -596,99 +421,6 @@ async fn refused_scope_grants_nothing() {
     op.stop().await;
     ns.delete().await;
     other.delete().await;
-}
-
-#[tokio::test]
-async fn bad_specs_are_rejected_by_the_api_server() {
-    let ns = test_namespace("op-bad").await;
-    let client = ns.client.clone();
-    install_crd(&client).await;
-    let api: Api<McpEndpoint> = Api::namespaced(client.clone(), &ns.name);
-    let reject = |name: &'static str, spec: McpEndpointSpec| {
-        let api = api.clone();
-        async move {
-            match api
-                .create(&PostParams::default(), &McpEndpoint::new(name, spec))
-                .await
-            {
-                Err(kube::Error::Api(s)) => {
-                    assert_eq!(s.code, 422, "{name}: {s:?}");
-                    s.message
-                }
-                other => panic!("{name}: expected a 422, got {other:?}"),
-            }
-        }
-    };
-    let msg = reject(
-        "unknown-tool",
-        McpEndpointSpec {
-            tools: Some(vec!["no_such_tool".into()]),
-            ..Default::default()
-        },
-    )
-    .await;
-    assert!(
-        msg.contains("spec.tools[0]") && msg.contains("no_such_tool"),
-        "{msg}"
-    );
-    let first = kube_mcp_catalog::tools::names().next().unwrap();
-    assert!(
-        msg.contains(first),
-        "the message lists the allowed names: {msg}"
-    );
-    eprintln!("unknown tool: {msg}");
-
-    let msg = reject(
-        "zero",
-        McpEndpointSpec {
-            replicas: 0,
-            ..Default::default()
-        },
-    )
-    .await;
-    assert!(msg.contains("spec.replicas"), "{msg}");
-    let msg = reject(
-        "many",
-        McpEndpointSpec {
-            replicas: 11,
-            ..Default::default()
-        },
-    )
-    .await;
-    assert!(msg.contains("spec.replicas"), "{msg}");
-    let msg = reject(
-        "star",
-        McpEndpointSpec {
-            namespaces: Some(vec!["*".into(), ns.name.clone()]),
-            ..Default::default()
-        },
-    )
-    .await;
-    assert!(msg.contains("must be the only entry"), "{msg}");
-    let msg = reject(
-        "host",
-        McpEndpointSpec {
-            allowed_hosts: vec!["not a host/".into()],
-            ..Default::default()
-        },
-    )
-    .await;
-    assert!(msg.contains("spec.allowedHosts[0]"), "{msg}");
-
-    // Defaults are filled in by the API server (GitOps sees no drift).
-    let raw = serde_json::json!({
-        "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint",
-        "metadata": {"name": "defaults"}, "spec": {},
-    });
-    let raw: kube::api::DynamicObject = serde_json::from_value(raw).unwrap();
-    let ar = kube::api::ApiResource::erase::<McpEndpoint>(&());
-    let dynamic: Api<kube::api::DynamicObject> =
-        Api::namespaced_with(client.clone(), &ns.name, &ar);
-    let stored = dynamic.create(&PostParams::default(), &raw).await.unwrap();
-    assert_eq!(stored.data["spec"]["access"], "ReadOnly");
-    assert_eq!(stored.data["spec"]["secrets"], "Masked");
-    assert_eq!(stored.data["spec"]["replicas"], 1);
-    ns.delete().await;
 }
 
 /// Snapshot of the resourceVersions of every child of an endpoint.
@@ -863,7 +595,10 @@ async fn operator_needs_only_its_printed_cluster_role() {
     let admin = ns.client.clone();
     install_crd(&admin).await;
     let role_name = format!("kube-mcp-operator-{}", ns.name);
-    let cr = kube_mcp_operator::operator_rbac::cluster_role(&role_name);
+    let mut cr = kube_mcp_operator::operator_rbac::cluster_role(&role_name);
+    cr.rules
+        .get_or_insert_with(Vec::new)
+        .extend(kube_mcp_operator::operator_rbac::escalate_rules());
     Api::<ClusterRole>::all(admin.clone())
         .patch(
             &role_name,
@@ -893,19 +628,24 @@ async fn operator_needs_only_its_printed_cluster_role() {
         )
         .await
         .unwrap();
-    let op_client = sa_client(&admin, &ns.name, "operator").await;
+    let op_client =
+        client_with_token(&service_account_token(&admin, &ns.name, "operator").await).await;
     eventually("the operator's RBAC to be effective", || async {
         reconcile::check_crd(&op_client).await.ok()
     })
     .await;
 
-    let op = Operator::start_with(op_client, config(&[&ns.name], &[])).await;
+    // Cluster-wide, Full, Secrets visible: the widest grant there is (helm's
+    // wildcard and the node rules in a ClusterRole).
+    let op = Operator::start_with(op_client, config(&[&ns.name], &[&ns.name])).await;
     create(
         &admin,
         &ns.name,
         "full",
         McpEndpointSpec {
             access: Access::Full,
+            namespaces: Some(vec!["*".into()]),
+            secrets: SecretsPolicy::Visible,
             ..Default::default()
         },
     )
@@ -992,7 +732,8 @@ async fn tokens_rotate_by_annotation_and_referenced_secrets_are_watched() {
         "no token generated"
     );
     let byo: Secret = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "byo"}, "stringData": {"t": "from-the-user"},
+        "metadata": {"name": "byo", "labels": {"kubemcp.io/token-for": "ref"}},
+        "stringData": {"t": "from-the-user"},
     }))
     .unwrap();
     let started = Instant::now();
@@ -1003,15 +744,10 @@ async fn tokens_rotate_by_annotation_and_referenced_secrets_are_watched() {
     })
     .await;
     eprintln!("referenced Secret noticed after {:?}", started.elapsed());
-    let d = Api::<Deployment>::namespaced(client.clone(), &ns.name)
-        .get("ref")
-        .await
-        .unwrap();
-    let vol = d.spec.unwrap().template.spec.unwrap().volumes.unwrap()[0]
-        .secret
-        .clone()
-        .unwrap();
-    assert_eq!(vol.secret_name.as_deref(), Some("byo"));
+    assert_eq!(
+        token_volume(&client, &ns.name, "ref").await.as_deref(),
+        Some("byo")
+    );
     op.stop().await;
     ns.delete().await;
 }

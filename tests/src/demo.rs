@@ -97,6 +97,12 @@ pub async fn install_crd(client: &Client, root: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// Installs the admission policies of config/admission (what every package
+/// installs), so demos and tests run under them.
+pub async fn install_admission(client: &Client, root: &Path) -> anyhow::Result<()> {
+    apply_file(client, &root.join("config/admission/policies.yaml")).await
+}
+
 /// Runs the kube-mcp-operator binary against `cp` with extra flags; it is
 /// killed when the returned child is dropped.
 pub fn spawn_operator(cp: &ControlPlane, args: &[&str]) -> anyhow::Result<tokio::process::Child> {
@@ -218,8 +224,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     } else {
         None
     };
-    step(started, "installing the McpEndpoint CRD");
+    step(
+        started,
+        "installing the McpEndpoint CRD and the admission policies",
+    );
     install_crd(&client, &opts.repo_root).await?;
+    install_admission(&client, &opts.repo_root).await?;
     step(started, "starting kube-mcp-operator");
     // Stands in for cluster DNS: the operator verifies the endpoint over MCP
     // at the address the kubelet harness gives its server.

@@ -17,6 +17,7 @@ pub mod controlplane;
 pub mod demo;
 pub mod fixture;
 pub mod forward;
+pub mod installed;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod mcp;

@@ -20,7 +20,8 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Api, Client};
 use serde_json::Value;
 
-use kube_mcp_tests::{cluster, kubectl, service_account_token, test_namespace};
+use kube_mcp_tests::installed::InstalledOperator;
+use kube_mcp_tests::{cluster, kubectl, test_namespace};
 
 // ---- helpers ---------------------------------------------------------------
 
@@ -210,29 +211,25 @@ fn argocd_cm_inlines_health_lua() {
     );
 }
 
+/// The health check as Argo CD runs an argocd-cm customization: gopher-lua
+/// without the standard libraries (tests/argocd/main.go, built by
+/// tests/argocd/build.sh), on every case of health_test.yaml.
 #[test]
 fn argocd_health_check_returns_the_expected_status_for_each_sample() {
-    let lua = ["lua5.1", "lua"]
-        .into_iter()
-        .find(|l| {
-            Command::new(l)
-                .arg("-v")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "no Lua interpreter: install lua5.1 (Argo CD runs gopher-lua, a Lua 5.1), e.g. \
-                 `apt-get install lua5.1`; scripts/test installs it"
-            )
-        });
-    let mut cmd = Command::new(lua);
-    cmd.arg("config/argocd/test.lua");
+    let mut build = Command::new("bash");
+    build.arg("tests/argocd/build.sh");
+    let bin = ok(build, None)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let mut cmd = Command::new(bin);
+    cmd.arg("config/argocd");
     let (cmd, out) = run(cmd, None);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "Lua health check cases failed: {}",
+        "health check cases failed: {}",
         show(&cmd, &out)
     );
     let cases = std::fs::read_dir(repo().join("config/argocd/testdata"))
@@ -353,6 +350,120 @@ fn chart_rbac_equals_the_kustomize_rbac() {
     );
 }
 
+/// The policies the chart renders are config/admission's, with the
+/// release's names; `admission.enabled=false` renders none.
+#[test]
+fn chart_admission_equals_the_kustomize_admission() {
+    let is_policy = |d: &&Value| {
+        d["apiVersion"] == "admissionregistration.k8s.io/v1"
+            && d["kind"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("ValidatingAdmissionPolicy"))
+    };
+    // Helm orders objects by kind: compare by (kind, name).
+    let keyed = |docs: Vec<&Value>| -> std::collections::BTreeMap<(String, String), Value> {
+        docs.into_iter()
+            .map(|d| {
+                let key = (
+                    d["kind"].as_str().unwrap().to_string(),
+                    d["metadata"]["name"].as_str().unwrap().to_string(),
+                );
+                (key, d.clone())
+            })
+            .collect()
+    };
+    let kustomize = yaml_docs(&read("config/admission/policies.yaml"));
+    let kustomize = keyed(kustomize.iter().collect());
+    let chart = yaml_docs(&helm_template(&[]).unwrap());
+    let chart = keyed(chart.iter().filter(is_policy).collect());
+    assert_eq!(
+        kustomize.keys().collect::<Vec<_>>(),
+        chart.keys().collect::<Vec<_>>()
+    );
+    for (key, k) in &kustomize {
+        assert!(
+            k == &chart[key],
+            "{key:?} differs between config/admission and the chart"
+        );
+    }
+    assert!(kustomize.len() >= 12, "{} objects", kustomize.len());
+
+    let mut other = helm();
+    other.args([
+        "template",
+        "team",
+        "charts/kube-mcp",
+        "--namespace",
+        "ops",
+        "--set",
+        "serviceAccount.name=op",
+    ]);
+    let other = yaml_docs(&ok(other, None));
+    let other: Vec<&Value> = other.iter().filter(is_policy).collect();
+    assert_eq!(other.len(), kustomize.len());
+    for d in &other {
+        let name = d["metadata"]["name"].as_str().unwrap();
+        assert!(name.starts_with("team-kube-mcp-operator-"), "{name}");
+    }
+    let text = serde_json::to_string(&other).unwrap();
+    assert!(
+        text.contains("request.userInfo.username == 'system:serviceaccount:ops:op'"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""name":"team-kube-mcp-operator-policy","namespace":"ops""#),
+        "{text}"
+    );
+
+    let off = yaml_docs(&helm_template(&["--set", "admission.enabled=false"]).unwrap());
+    assert_eq!(off.iter().filter(is_policy).count(), 0);
+}
+
+/// One image list for the operator and the admission policy, in both packages.
+#[test]
+fn the_operator_and_the_policy_read_the_same_allowed_images() {
+    let check = |docs: &[Value], want: &str| {
+        let cm = find(docs, "ConfigMap")
+            .into_iter()
+            .find(|c| c["metadata"]["name"] == "kube-mcp-operator-policy")
+            .expect("the policy ConfigMap");
+        assert_eq!(cm["data"]["allowedImages"], want);
+        let deploy = find(docs, "Deployment")[0];
+        let env = deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap();
+        let from = env
+            .iter()
+            .find(|e| e["name"] == "KUBE_MCP_ALLOWED_IMAGES")
+            .map(|e| e["valueFrom"]["configMapKeyRef"].clone());
+        assert_eq!(
+            from,
+            Some(serde_json::json!({"name": "kube-mcp-operator-policy", "key": "allowedImages"}))
+        );
+        let binding = find(docs, "ValidatingAdmissionPolicyBinding")
+            .into_iter()
+            .find(|b| b["spec"]["paramRef"].is_object())
+            .expect("a binding with params");
+        assert_eq!(
+            binding["spec"]["paramRef"]["name"],
+            "kube-mcp-operator-policy"
+        );
+        assert_eq!(binding["spec"]["paramRef"]["namespace"], "kube-mcp-system");
+    };
+    let server = "ghcr.io/kube-mcp/kube-mcp-server:0.1.0";
+    check(
+        &yaml_docs(&ok(kubectl_args(&["kustomize", "config/default"]), None)),
+        server,
+    );
+    check(&yaml_docs(&helm_template(&[]).unwrap()), server);
+    check(
+        &yaml_docs(
+            &helm_template(&["--set", "policy.allowedImages={registry.example/mcp/*}"]).unwrap(),
+        ),
+        &format!("{server},registry.example/mcp/*"),
+    );
+}
+
 #[test]
 fn chart_renders_values_into_operator_flags() {
     let docs = yaml_docs(
@@ -426,6 +537,10 @@ fn chart_refuses_values_it_cannot_honour() {
             "rbac.allowFullAccess=true",
         ),
         (&["--set", "replicas=2"][..], "leaderElection.enabled=true"),
+        (
+            &["--set", "serviceAccount.create=false"][..],
+            "serviceAccount.create=false needs serviceAccount.name",
+        ),
         (&["--set", "unknownValue=1"][..], "unknownValue"),
     ] {
         let err = helm_template(args).expect_err(&format!("{args:?} must be refused"));
@@ -468,12 +583,24 @@ fn helm_template_applies_with_server_dry_run() {
         ])
         .args(extra);
         let manifests = ok(cmd, None);
+        // --force-conflicts: the cluster-scoped objects (ClusterRole, policies)
+        // share their names with config/default's, installed by other tests.
         let out = ok(
-            kubectl_args(&["apply", "--server-side", "--dry-run=server", "-f", "-"]),
+            kubectl_args(&[
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--dry-run=server",
+                "-f",
+                "-",
+            ]),
             Some(&manifests),
         );
         for kind in [
             "customresourcedefinition.apiextensions.k8s.io/mcpendpoints.kubemcp.io",
+            "configmap/kube-mcp-operator-policy",
+            "validatingadmissionpolicy.admissionregistration.k8s.io/kube-mcp-operator-endpoint-secrets",
+            "validatingadmissionpolicybinding.admissionregistration.k8s.io/kube-mcp-operator-operator-images",
             "serviceaccount/kube-mcp-operator",
             "clusterrole.rbac.authorization.k8s.io/kube-mcp-operator",
             "clusterrolebinding.rbac.authorization.k8s.io/kube-mcp-operator",
@@ -583,160 +710,58 @@ fn kustomize_samples_build() {
             .any(|e| e["spec"]["namespaces"] == serde_json::json!(["*"])),
         "a cluster-wide sample"
     );
+    // Every token Secret a sample names comes with the samples, opted in to it.
+    for ep in &eps {
+        if let Some(name) = ep["spec"]["auth"]["tokenSecretRef"]["name"].as_str() {
+            let secret = find(&docs, "Secret")
+                .into_iter()
+                .find(|s| {
+                    s["metadata"]["name"] == name
+                        && s["metadata"]["namespace"] == ep["metadata"]["namespace"]
+                })
+                .unwrap_or_else(|| panic!("config/samples lacks the Secret {name}"));
+            assert_eq!(
+                secret["metadata"]["labels"]["kubemcp.io/token-for"],
+                ep["metadata"]["name"]
+            );
+        }
+    }
+    // How to admit an ingress controller besides the endpoint's namespace.
+    assert!(
+        eps.iter().any(|e| e["spec"]["network"]["allowFrom"]
+            .as_array()
+            .is_some_and(
+                |peers| peers.len() > 1 && peers.iter().any(|p| p["namespaceSelector"].is_object())
+            )),
+        "a sample admits an ingress controller"
+    );
 }
 
 // ---- the installed operator ------------------------------------------------
 
-/// The operator binary: `$KUBE_MCP_OPERATOR_BIN`, else the one `cargo build
-/// --workspace --bins` (or `-p kube-mcp-operator`) put next to this test
-/// executable in the target directory it was built into.
-fn operator_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("KUBE_MCP_OPERATOR_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("the test executable's path");
-    // target/<profile>/deps/packaging-<hash> -> target/<profile>/kube-mcp-operator
-    exe.ancestors()
-        .skip(1)
-        .take(3)
-        .map(|dir| dir.join("kube-mcp-operator"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "kube-mcp-operator is not built next to {}: run `cargo build -p kube-mcp-operator` \
-                 (scripts/test builds every binary), or point KUBE_MCP_OPERATOR_BIN at it",
-                exe.display()
-            )
-        })
-}
-
-/// kube-mcp-operator as installed by config/default, run as a local process:
-/// the Deployment's args and env, a token of its ServiceAccount, and
-/// --watch-namespaces limited to one test namespace.
-struct Operator {
-    child: tokio::process::Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
+/// The operator as installed by a package's Deployment `deploy`, run as a
+/// local process with its ServiceAccount's token.
+struct Operator;
 
 impl Operator {
-    /// The operator config/default installs.
-    async fn start(client: &Client, watch: &str) -> Operator {
+    /// The operator config/default installs, watching `watch`.
+    async fn start(client: &Client, watch: &str) -> InstalledOperator {
         let rendered = yaml_docs(&ok(kubectl_args(&["kustomize", "config/default"]), None));
         Self::start_as(client, watch, find(&rendered, "Deployment")[0]).await
     }
 
-    /// The operator of an installed Deployment manifest `deploy`.
-    async fn start_as(client: &Client, watch: &str, deploy: &Value) -> Operator {
+    async fn start_as(client: &Client, watch: &str, deploy: &Value) -> InstalledOperator {
         Self::start_with(client, watch, deploy, &[]).await
     }
 
-    /// Like [`Operator::start_as`], with `extra_env` set on top of the manifest's env
-    /// (what an overlay patching an env entry by name does).
+    /// With `extra_env` on top of the manifest's (what an overlay patching an env entry does).
     async fn start_with(
         client: &Client,
         watch: &str,
         deploy: &Value,
         extra_env: &[(&str, &str)],
-    ) -> Operator {
-        let pod = &deploy["spec"]["template"]["spec"];
-        let sa = pod["serviceAccountName"].as_str().unwrap();
-        let ns = deploy["metadata"]["namespace"].as_str().unwrap();
-        let container = &pod["containers"][0];
-
-        let token = service_account_token(client, ns, sa).await;
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, cluster().token_kubeconfig(sa, &token)).unwrap();
-        let log = dir.path().join("operator.log");
-        let port = kube_mcp_tests::server::free_port();
-
-        let mut cmd = tokio::process::Command::new(operator_bin());
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir.path())
-            .env("KUBECONFIG", &kubeconfig)
-            .env("POD_NAME", format!("kube-mcp-operator-{watch}"));
-        for e in container["env"].as_array().into_iter().flatten() {
-            if let Some(v) = e["value"].as_str() {
-                cmd.env(e["name"].as_str().unwrap(), v);
-            }
-        }
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        for a in container["args"].as_array().unwrap() {
-            let a = a.as_str().unwrap();
-            if a.starts_with("--metrics-addr") {
-                cmd.arg(format!("--metrics-addr=127.0.0.1:{port}"));
-            } else {
-                cmd.arg(a);
-            }
-        }
-        cmd.arg(format!("--watch-namespaces={watch}"));
-        let file = std::fs::File::create(&log).unwrap();
-        cmd.stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .kill_on_drop(true);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting the operator: {e}"));
-        let op = Operator {
-            child,
-            log,
-            _dir: dir,
-        };
-
-        // The probes of the manifests answer.
-        let http = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        let probe = |path: &'static str| {
-            let (http, url) = (http.clone(), format!("{base}{path}"));
-            async move {
-                match http.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => Ok(()),
-                    Ok(r) => Err(format!("{url}: {}", r.status())),
-                    Err(e) => Err(format!("{url}: {e}")),
-                }
-            }
-        };
-        let start = Instant::now();
-        loop {
-            if probe("/readyz").await.is_ok() {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the operator did not become ready; log:\n{}",
-                op.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        probe("/healthz").await.unwrap();
-        op
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Lines showing the API server refused the operator something.
-    fn denials(&self) -> Vec<String> {
-        self.log()
-            .lines()
-            .filter(|l| {
-                let l = l.to_ascii_lowercase();
-                l.contains("forbidden") || l.contains("code: 403")
-            })
-            .map(str::to_string)
-            .collect()
-    }
-
-    async fn stop(mut self) -> String {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
-        self.log()
+    ) -> InstalledOperator {
+        InstalledOperator::start(client, deploy, Some(watch), extra_env).await
     }
 }
 
@@ -747,7 +772,12 @@ fn readonly_sample(ns: &str) -> String {
     sample.replace("namespace: team-a", &format!("namespace: {ns}"))
 }
 
-async fn wait_ready(client: &Client, ns: &str, name: &str, op: &Operator) -> DynamicObject {
+async fn wait_ready(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    op: &InstalledOperator,
+) -> DynamicObject {
     let api = endpoint_api(client, ns);
     let start = Instant::now();
     loop {
@@ -790,7 +820,7 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
     // Every child exists, written by the operator with its own token.
     let n = &ns.name;
     Api::<ServiceAccount>::namespaced(client.clone(), n)
-        .get(name)
+        .get(&format!("kube-mcp.{name}"))
         .await
         .unwrap();
     Api::<Secret>::namespaced(client.clone(), n)
@@ -834,15 +864,17 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
             r.verbs
         );
     }
-    // Cluster reads go through a ClusterRole the operator could only create
-    // because it holds those reads itself.
-    let cr_name = format!("kube-mcp-{n}-{name}");
-    Api::<ClusterRole>::all(client.clone())
-        .get(&cr_name)
-        .await
-        .unwrap();
+    // A namespace-scoped endpoint gets no cluster-scoped rule at all.
+    let cr_name = format!("kube-mcp:{n}:{name}");
+    assert!(
+        Api::<ClusterRole>::all(client.clone())
+            .get_opt(&cr_name)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    // Deleting the endpoint runs the finalizer: the cluster-scoped grant goes.
+    // Deleting the endpoint runs the finalizer and takes its grants with it.
     ok(
         kubectl_args(&[
             "-n",
@@ -855,15 +887,14 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
         ]),
         None,
     );
-    let crs = Api::<ClusterRole>::all(client.clone());
+    let roles = Api::<Role>::namespaced(client.clone(), n);
     eventually(
-        "the endpoint's ClusterRole to be removed",
+        "the endpoint's Role to be removed",
         Duration::from_secs(30),
         || {
-            let crs = crs.clone();
-            let cr_name = cr_name.clone();
+            let roles = roles.clone();
             async move {
-                match crs.get_opt(&cr_name).await {
+                match roles.get_opt(name).await {
                     Ok(None) => Ok(()),
                     Ok(Some(_)) => Err("still there".into()),
                     Err(e) => Err(e.to_string()),
@@ -1121,11 +1152,19 @@ async fn samples_reconcile_as_documented() {
         kubectl_args(&["apply", "--server-side", "-k", "config/samples"]),
         None,
     );
-    // The admin sample references its own token Secret.
-    let secret = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"platform-mcp-token","namespace":"kube-mcp-admin"},"stringData":{"token":"sample-token-for-tests"}}"#;
-    ok(
-        kubectl_args(&["apply", "--server-side", "-f", "-"]),
-        Some(secret),
+    // The admin sample's own token Secret comes with the samples, opted in.
+    let token = Api::<Secret>::namespaced(client.clone(), "kube-mcp-admin")
+        .get("platform-mcp-token")
+        .await
+        .unwrap();
+    assert_eq!(
+        token
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("kubemcp.io/token-for")
+            .map(String::as_str),
+        Some("platform-readonly")
     );
     let rendered = yaml_docs(&ok(kubectl_args(&["kustomize", "config/default"]), None));
     let op = Operator::start_with(

@@ -43,7 +43,7 @@ app.kubernetes.io/component: operator
 {{- if .Values.serviceAccount.create }}
 {{- default (include "kube-mcp.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
-{{- default "default" .Values.serviceAccount.name }}
+{{- required "serviceAccount.create=false needs serviceAccount.name: the operator's ClusterRole is bound to that ServiceAccount, and binding it to the namespace's `default` would hand it to every pod there" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
 
@@ -53,6 +53,11 @@ app.kubernetes.io/component: operator
 
 {{- define "kube-mcp.serverImage" -}}
 {{- default (printf "ghcr.io/kube-mcp/kube-mcp-server:%s" .Chart.AppVersion) .Values.policy.serverImage }}
+{{- end }}
+
+{{/* Comma list of the images endpoints may run: the server image first, then policy.allowedImages. */}}
+{{- define "kube-mcp.allowedImages" -}}
+{{- prepend .Values.policy.allowedImages (include "kube-mcp.serverImage" .) | uniq | join "," }}
 {{- end }}
 
 {{/* Refuses value combinations the operator or its RBAC cannot honour. */}}

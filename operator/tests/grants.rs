@@ -1,0 +1,258 @@
+//! Exact least privilege, as the API server sees it: for every access level ×
+//! secrets mode × scope, the real reconciler grants an endpoint, and its
+//! ServiceAccount's rights (SubjectAccessReview, every verb × resource ×
+//! place) must equal the table in grants/table.rs, nothing more and nothing
+//! less. docs/grants.md is rendered from the same table.
+
+mod common;
+#[path = "grants/doc.rs"]
+mod doc;
+#[path = "grants/table.rs"]
+mod table;
+
+use common::*;
+use futures::StreamExt;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
+use kube::api::PostParams;
+use kube::{Api, Client};
+use kube_mcp_operator::crd::{Access, McpEndpointSpec, SecretsPolicy};
+use kube_mcp_tests::test_namespace;
+use std::time::{Duration, Instant};
+use table::{ACCESS, PLACES, Place, RESOURCES, SCOPES, SECRETS, SPECIAL, Scope, VERBS};
+
+/// SubjectAccessReviews in flight at once.
+const CONCURRENCY: usize = 16;
+
+#[test]
+fn docs_grants_md_is_the_table() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/grants.md");
+    let rendered = doc::render();
+    if std::env::var_os("KUBE_MCP_WRITE_DOCS").is_some() {
+        std::fs::write(path, &rendered).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == rendered,
+        "docs/grants.md drifted from operator/tests/grants/table.rs; regenerate with \
+         `KUBE_MCP_WRITE_DOCS=1 cargo test -p kube-mcp-operator --test grants docs`"
+    );
+}
+
+/// One endpoint of the matrix.
+struct Endpoint {
+    access: Access,
+    secrets: SecretsPolicy,
+    scope: Scope,
+    name: String,
+    home: String,
+}
+
+/// One question: may this endpoint's ServiceAccount `verb` the resource at `ns` ("" = cluster-wide)?
+#[derive(Clone)]
+struct Question {
+    endpoint: usize,
+    verb: &'static str,
+    resource: table::Resource,
+    place: Place,
+    namespace: String,
+}
+
+async fn ask(client: &Client, ep: &Endpoint, q: &Question) -> bool {
+    let (resource, subresource) = match q.resource.1.split_once('/') {
+        Some((r, s)) => (r, Some(s.to_string())),
+        None => (q.resource.1, None),
+    };
+    let sa = format!("system:serviceaccount:{}:kube-mcp.{}", ep.home, ep.name);
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(sa),
+            groups: Some(vec![
+                "system:serviceaccounts".into(),
+                format!("system:serviceaccounts:{}", ep.home),
+                "system:authenticated".into(),
+            ]),
+            resource_attributes: Some(ResourceAttributes {
+                namespace: (!q.namespace.is_empty()).then(|| q.namespace.clone()),
+                verb: Some(q.verb.into()),
+                group: Some(q.resource.0.into()),
+                resource: Some(resource.into()),
+                subresource,
+                ..ResourceAttributes::default()
+            }),
+            ..SubjectAccessReviewSpec::default()
+        },
+        ..SubjectAccessReview::default()
+    };
+    let answer = Api::<SubjectAccessReview>::all(client.clone())
+        .create(&PostParams::default(), &review)
+        .await
+        .unwrap_or_else(|e| panic!("SubjectAccessReview: {e}"));
+    answer.status.is_some_and(|s| s.allowed)
+}
+
+/// The questions whose answer differs from the table, as readable lines.
+async fn mismatches(
+    client: &Client,
+    endpoints: &[Endpoint],
+    questions: Vec<Question>,
+) -> Vec<(Question, String)> {
+    futures::stream::iter(questions)
+        .map(|q| async move {
+            let ep = &endpoints[q.endpoint];
+            let got = ask(client, ep, &q).await;
+            let want = table::allowed(ep.access, ep.secrets, ep.scope, q.verb, q.resource, q.place);
+            (got != want).then(|| {
+                let line = format!(
+                    "{} (access {}, secrets {:?}, scope {:?}): {} {}/{} at {:?} ({}): API server says {}, table says {}",
+                    ep.name,
+                    ep.access.as_str(),
+                    ep.secrets,
+                    ep.scope,
+                    q.verb,
+                    if q.resource.0.is_empty() { "core" } else { q.resource.0 },
+                    q.resource.1,
+                    q.place,
+                    if q.namespace.is_empty() { "cluster-wide" } else { &q.namespace },
+                    got,
+                    want
+                );
+                (q, line)
+            })
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(|m| async move { m })
+        .collect()
+        .await
+}
+
+#[tokio::test]
+async fn every_setting_grants_exactly_the_table() {
+    let team = test_namespace("grants-team").await;
+    let ops = test_namespace("grants-ops").await;
+    let listed = test_namespace("grants-listed").await;
+    let unlisted = test_namespace("grants-unlisted").await;
+    let admin = team.client.clone();
+    let op = Operator::start(&admin, config(&[&team.name, &ops.name], &[&ops.name])).await;
+
+    let mut endpoints = vec![];
+    for access in ACCESS {
+        for secrets in SECRETS {
+            for scope in SCOPES {
+                let (home, namespaces) = match scope {
+                    Scope::Own => (&team.name, None),
+                    Scope::List => (&ops.name, Some(vec![ops.name.clone(), listed.name.clone()])),
+                    Scope::All => (&ops.name, Some(vec!["*".to_string()])),
+                };
+                let name = format!("{access:?}-{secrets:?}-{scope:?}").to_lowercase();
+                let spec = McpEndpointSpec {
+                    access,
+                    secrets,
+                    namespaces,
+                    ..Default::default()
+                };
+                create(&admin, home, &name, spec).await;
+                endpoints.push(Endpoint {
+                    access,
+                    secrets,
+                    scope,
+                    name,
+                    home: home.clone(),
+                });
+            }
+        }
+    }
+    let started = Instant::now();
+    for ep in &endpoints {
+        wait_condition(&admin, &ep.home, &ep.name, "RbacReady", "True").await;
+    }
+    eprintln!(
+        "{} endpoints granted in {:?}",
+        endpoints.len(),
+        started.elapsed()
+    );
+    // The RBAC authorizer learns of new Roles through an informer.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let mut questions = vec![];
+    for (i, ep) in endpoints.iter().enumerate() {
+        for place in PLACES {
+            let namespace = match place {
+                Place::Home => ep.home.clone(),
+                Place::Listed => listed.name.clone(),
+                Place::Unlisted => unlisted.name.clone(),
+                Place::Cluster => String::new(),
+            };
+            let mut ask = |verb, resource: table::Resource| {
+                if resource.2 || place == Place::Cluster {
+                    let namespace = if resource.2 {
+                        namespace.clone()
+                    } else {
+                        String::new()
+                    };
+                    questions.push(Question {
+                        endpoint: i,
+                        verb,
+                        resource,
+                        place,
+                        namespace,
+                    });
+                }
+            };
+            for &resource in RESOURCES {
+                for verb in VERBS {
+                    ask(verb, resource);
+                }
+            }
+            for &(verb, group, resource, namespaced) in SPECIAL {
+                ask(verb, (group, resource, namespaced));
+            }
+        }
+    }
+    assert_eq!(
+        questions.len(),
+        endpoints.len() * doc::questions_per_endpoint()
+    );
+    let total = questions.len();
+    let started = Instant::now();
+    let mut wrong = mismatches(&admin, &endpoints, questions).await;
+    let elapsed = started.elapsed();
+    eprintln!(
+        "{total} SubjectAccessReviews in {elapsed:?} ({:.0}/s, {CONCURRENCY} at a time), {} differ",
+        total as f64 / elapsed.as_secs_f64(),
+        wrong.len()
+    );
+    if !wrong.is_empty() {
+        // One more look after a pause, for answers the authorizer had not caught up with.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let again = wrong.into_iter().map(|(q, _)| q).collect();
+        wrong = mismatches(&admin, &endpoints, again).await;
+    }
+    let lines: Vec<&str> = wrong.iter().take(60).map(|(_, l)| l.as_str()).collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of {total} answers differ from the table:\n{}",
+        wrong.len(),
+        lines.join("\n")
+    );
+
+    for ep in &endpoints {
+        Api::<kube_mcp_operator::McpEndpoint>::namespaced(admin.clone(), &ep.home)
+            .delete(&ep.name, &Default::default())
+            .await
+            .unwrap();
+    }
+    eventually("the cluster-scoped grants to go", || async {
+        let mut left = 0;
+        for ep in endpoints.iter().filter(|e| e.scope == Scope::All) {
+            left += owned_rbac(&admin, &ep.home, &ep.name).await.len();
+        }
+        (left == 0).then_some(())
+    })
+    .await;
+    op.stop().await;
+    for ns in [team, ops, listed, unlisted] {
+        ns.delete().await;
+    }
+}
