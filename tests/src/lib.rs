@@ -23,6 +23,7 @@ pub mod kubelet;
 pub mod mcp;
 pub mod node;
 pub mod pki;
+pub mod python;
 pub mod server;
 
 pub use controlplane::{ControlPlane, Error, Options};
