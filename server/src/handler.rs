@@ -206,14 +206,14 @@ impl ServerHandler for McpHandler {
         if !self.ctx.filter.allows(ToolId::KubectlGet) || !resources::is_known(&request.uri) {
             return Err(McpError::resource_not_found(
                 format!("unknown resource {}", request.uri),
-                None,
+                Some(serde_json::json!({"uri": request.uri})),
             ));
         }
         let call = Call::new(self.session.clone());
         match call::within(call.clone(), resources::read(&self.ctx, &request.uri)).await {
             Err(ToolError::UnknownResource(e)) => Err(McpError::resource_not_found(
                 call.redact(&e.to_string()),
-                None,
+                Some(serde_json::json!({"uri": request.uri})),
             )),
             Ok(text) => {
                 let text = call.redact(&text);

@@ -62,7 +62,7 @@ async fn completions_offer_namespaces_kinds_and_names_in_scope() {
         .complete_prompt_argument("k8s-diagnose", "namespace", &ns.name, None)
         .await
         .unwrap();
-    assert_eq!(got.values, [ns.name.clone()], "{got:?}");
+    assert_eq!(got.values, std::slice::from_ref(&ns.name), "{got:?}");
     let kube = svc
         .complete_prompt_argument("k8s-diagnose", "namespace", "kube-", None)
         .await
@@ -221,15 +221,17 @@ async fn the_resource_template_reads_any_namespaced_kind_in_scope() {
         .await
         .unwrap_err();
     assert!(outside.contains("outside"), "{outside}");
+    // An unknown kind is no resource; the error names the URI (SEP-2164).
+    let unknown = format!("k8s://{}/nosuchkinds", ns.name);
     match c
         .service
-        .read_resource(rmcp::model::ReadResourceRequestParams::new(format!(
-            "k8s://{}/nosuchkinds",
-            ns.name
-        )))
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(&unknown))
         .await
     {
-        Err(ServiceError::McpError(e)) => assert_eq!(e.code, ErrorCode::RESOURCE_NOT_FOUND),
+        Err(ServiceError::McpError(e)) => {
+            assert_eq!(e.code, ErrorCode::RESOURCE_NOT_FOUND);
+            assert_eq!(e.data, Some(json!({"uri": unknown})));
+        }
         other => panic!("an unknown kind is no resource: {other:?}"),
     }
     c.close().await;
