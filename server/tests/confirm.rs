@@ -103,7 +103,10 @@ async fn a_2025_session_is_asked_through_elicitation() {
     assert!(!out.is_error, "{out:?}");
     assert_eq!(
         c.asker.asked().last().unwrap(),
-        &format!("kube-mcp-server will delete pod {} in {}. Go ahead?", one[0], ns.name)
+        &format!(
+            "kube-mcp-server will delete pod {} in {}. Go ahead?",
+            one[0], ns.name
+        )
     );
     // Nothing to delete, nothing to ask: the tool reports the 404 itself.
     let before = c.asker.asked().len();
@@ -113,7 +116,10 @@ async fn a_2025_session_is_asked_through_elicitation() {
             json!({"resourceType": "pod", "name": "no-such-pod", "namespace": ns.name}),
         )
         .await;
-    assert!(missing.is_error && missing.text.contains("404"), "{missing:?}");
+    assert!(
+        missing.is_error && missing.text.contains("404"),
+        "{missing:?}"
+    );
     assert_eq!(c.asker.asked().len(), before);
     c.close().await;
 
@@ -121,7 +127,10 @@ async fn a_2025_session_is_asked_through_elicitation() {
     let no = pods(&ns, "no", 2).await;
     let c = client(&s, Answer::No, false).await;
     let out = c.call("kubectl_delete", delete_group(&ns, "no")).await;
-    assert!(out.is_error && out.text.contains("Not done: the user declined"), "{out:?}");
+    assert!(
+        out.is_error && out.text.contains("Not done: the user declined"),
+        "{out:?}"
+    );
     assert!(out.text.contains(&no.join(", ")), "{out:?}");
     assert!(intact(&ns, &no).await);
     // A drain is stated with the pods it would evict; no leaves the node alone.
@@ -133,11 +142,18 @@ async fn a_2025_session_is_asked_through_elicitation() {
         .await;
     assert!(drain.is_error, "{drain:?}");
     assert!(
-        c.asker.asked().last().unwrap().contains("drain node kwok-node-1: cordon it"),
+        c.asker
+            .asked()
+            .last()
+            .unwrap()
+            .contains("drain node kwok-node-1: cordon it"),
         "{:?}",
         c.asker.asked()
     );
-    let node = Api::<Node>::all(ns.client.clone()).get("kwok-node-1").await.unwrap();
+    let node = Api::<Node>::all(ns.client.clone())
+        .get("kwok-node-1")
+        .await
+        .unwrap();
     assert_ne!(node.spec.unwrap().unschedulable, Some(true), "not cordoned");
     c.close().await;
 
@@ -158,23 +174,37 @@ async fn a_2025_session_is_asked_through_elicitation() {
 async fn the_policy_decides_which_calls_ask_and_dry_runs_never_do() {
     let ns = test_namespace("cfp").await;
     let cm = |name: &str| {
-        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: {}}}\n", ns.name)
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: {}}}\n",
+            ns.name
+        )
     };
     let writes = server(&[("KUBE_MCP_CONFIRM", "writes")]).await;
     let c = client(&writes, Answer::Yes, false).await;
     let dry = c
-        .call("kubectl_apply", json!({"manifest": cm("dry"), "dryRun": true}))
+        .call(
+            "kubectl_apply",
+            json!({"manifest": cm("dry"), "dryRun": true}),
+        )
         .await;
     assert!(!dry.is_error, "{dry:?}");
     assert!(c.asker.asked().is_empty(), "a dry run never asks");
-    let real = c.call("kubectl_apply", json!({"manifest": cm("real")})).await;
+    let real = c
+        .call("kubectl_apply", json!({"manifest": cm("real")}))
+        .await;
     assert!(!real.is_error, "{real:?}");
     let asked = c.asker.asked();
     assert_eq!(asked.len(), 1, "{asked:?}");
-    assert!(asked[0].starts_with("kube-mcp-server will run kubectl_apply with manifest=apiVersion: v1"), "{asked:?}");
+    assert!(
+        asked[0].starts_with("kube-mcp-server will run kubectl_apply with manifest=apiVersion: v1"),
+        "{asked:?}"
+    );
     // Reads never ask.
-    c.call("kubectl_get", json!({"resourceType": "configmaps", "namespace": ns.name}))
-        .await;
+    c.call(
+        "kubectl_get",
+        json!({"resourceType": "configmaps", "namespace": ns.name}),
+    )
+    .await;
     assert_eq!(c.asker.asked().len(), 1);
     c.close().await;
 
@@ -193,7 +223,12 @@ async fn the_policy_decides_which_calls_ask_and_dry_runs_never_do() {
     let c = client(&deny, Answer::Unsupported, false).await;
     let out = c.call("kubectl_delete", delete_group(&ns, "deny")).await;
     assert!(out.is_error, "{out:?}");
-    for want in ["Not done", "no (form) elicitation", "KUBE_MCP_CONFIRM_FALLBACK=deny", &kept[0]] {
+    for want in [
+        "Not done",
+        "no (form) elicitation",
+        "KUBE_MCP_CONFIRM_FALLBACK=deny",
+        &kept[0],
+    ] {
         assert!(out.text.contains(want), "{want}: {}", out.text);
     }
     assert!(intact(&ns, &kept).await);
@@ -207,7 +242,11 @@ async fn the_policy_decides_which_calls_ask_and_dry_runs_never_do() {
     c.close().await;
 
     // A stateless server cannot ask a 2025 client mid-call: the fallback.
-    let stateless = server(&[("KUBE_MCP_STATELESS", "true"), ("KUBE_MCP_CONFIRM_FALLBACK", "deny")]).await;
+    let stateless = server(&[
+        ("KUBE_MCP_STATELESS", "true"),
+        ("KUBE_MCP_CONFIRM_FALLBACK", "deny"),
+    ])
+    .await;
     let kept = pods(&ns, "stl", 1).await;
     let c = client(&stateless, Answer::Yes, false).await;
     let out = c.call("kubectl_delete", delete_group(&ns, "stl")).await;
@@ -243,7 +282,12 @@ async fn a_2026_client_answers_an_input_required_result() {
 async fn the_python_sdk_answers_at_both_revisions() {
     let ns = test_namespace("cfy").await;
     let s = server(&[]).await;
-    for (mode, answer) in [("legacy", "yes"), ("legacy", "no"), ("2026-07-28", "yes"), ("2026-07-28", "no")] {
+    for (mode, answer) in [
+        ("legacy", "yes"),
+        ("legacy", "no"),
+        ("2026-07-28", "yes"),
+        ("2026-07-28", "no"),
+    ] {
         let group = format!("py{}{answer}", if mode == "legacy" { "l" } else { "m" });
         let names = pods(&ns, &group, 2).await;
         let run = python::run(&[
@@ -260,7 +304,12 @@ async fn the_python_sdk_answers_at_both_revisions() {
         ])
         .await;
         assert!(run.ok, "{mode} {answer}: {}", run.stderr);
-        assert_eq!(run.out["asked"], json!([statement(&ns, &names)]), "{}", run.out);
+        assert_eq!(
+            run.out["asked"],
+            json!([statement(&ns, &names)]),
+            "{}",
+            run.out
+        );
         if answer == "yes" {
             assert_eq!(run.out["call"]["is_error"], false, "{}", run.out);
             assert!(gone(&ns, &names).await, "{mode}");
@@ -323,7 +372,10 @@ fn yes() -> Value {
 
 fn state_of(answer: &Value) -> String {
     assert_eq!(answer["result"]["resultType"], "input_required", "{answer}");
-    answer["result"]["requestState"].as_str().unwrap().to_string()
+    answer["result"]["requestState"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -402,7 +454,11 @@ async fn sealed_state_resists_the_untrusted_party() {
     .await;
     assert_eq!(refused["error"]["code"], -32602, "{refused}");
     assert!(intact(&ns, &names).await);
-    let b = server(&[("KUBE_MCP_CONFIRM_KEY_FILE", key_file), ("KUBE_MCP_STATELESS", "true")]).await;
+    let b = server(&[
+        ("KUBE_MCP_CONFIRM_KEY_FILE", key_file),
+        ("KUBE_MCP_STATELESS", "true"),
+    ])
+    .await;
     let done = call_2026(
         &b.url,
         args.clone(),
@@ -428,7 +484,10 @@ async fn sealed_state_resists_the_untrusted_party() {
     .await;
     assert_eq!(expired["error"]["code"], -32602, "{expired}");
     assert!(
-        expired["error"]["message"].as_str().unwrap().contains("expired"),
+        expired["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
         "{expired}"
     );
     assert!(intact(&ns, &late).await);

@@ -8,7 +8,7 @@ use kube::Api;
 use kube::api::PostParams;
 use kube_mcp_tests::mcp::McpClient;
 use kube_mcp_tests::server::ServerProcess;
-use kube_mcp_tests::{TestNamespace, kubectl, python, test_namespace};
+use kube_mcp_tests::{TestNamespace, kubectl, npm, python, test_namespace};
 use rmcp::ServiceError;
 use rmcp::model::{CompletionContext, ErrorCode};
 use serde_json::{Value, json};
@@ -68,7 +68,10 @@ async fn completions_offer_namespaces_kinds_and_names_in_scope() {
         .await
         .unwrap();
     assert!(kube.values.contains(&"kube-system".to_string()), "{kube:?}");
-    assert!(kube.values.iter().all(|v| v.starts_with("kube-")), "{kube:?}");
+    assert!(
+        kube.values.iter().all(|v| v.starts_with("kube-")),
+        "{kube:?}"
+    );
 
     // The keyword matches pod names: those in the chosen namespace.
     let web = svc
@@ -130,7 +133,11 @@ async fn completions_stay_in_scope_bounded_and_follow_the_filter() {
     let ns = test_namespace("cmps").await;
     pods(&ns, "many", 105).await;
     let scope = format!("{},team-x", ns.name);
-    let s = server(&[("KUBE_MCP_NAMESPACES", &scope), ("KUBE_MCP_SECRETS", "hidden")]).await;
+    let s = server(&[
+        ("KUBE_MCP_NAMESPACES", &scope),
+        ("KUBE_MCP_SECRETS", "hidden"),
+    ])
+    .await;
     let c = s.client().await;
     let svc = &c.service;
     // Only the namespaces in scope, never kube-system.
@@ -289,10 +296,15 @@ async fn structured_results_carry_the_data_masked_and_bounded() {
         )
         .await;
     let structured = got.structured.clone().expect("structured content");
-    assert_eq!(structured, serde_json::from_str::<Value>(&got.text).unwrap());
+    assert_eq!(
+        structured,
+        serde_json::from_str::<Value>(&got.text).unwrap()
+    );
     let dump = structured.to_string();
     assert!(
-        dump.contains("***") && !dump.contains("strc-hunter2") && !dump.contains("c3RyYy1odW50ZXIy"),
+        dump.contains("***")
+            && !dump.contains("strc-hunter2")
+            && !dump.contains("c3RyYy1odW50ZXIy"),
         "{dump}"
     );
     // Other formats stay text only.
@@ -335,7 +347,10 @@ async fn structured_results_carry_the_data_masked_and_bounded() {
     for (tool, args) in [
         ("list_api_resources", json!({})),
         ("kubectl_context", json!({"operation": "list"})),
-        ("kubectl_context", json!({"operation": "get", "output": "name"})),
+        (
+            "kubectl_context",
+            json!({"operation": "get", "output": "name"}),
+        ),
         ("explain_resource", json!({"resource": "pods"})),
     ] {
         let run = python::run(&[
@@ -413,7 +428,10 @@ async fn closing_a_session_answers_204_and_the_python_sdk_logs_no_warning() {
         .send()
         .await
         .unwrap();
-    let id = init.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let id = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let closed = http
         .delete(&s.url)
         .header("mcp-session-id", &id)
@@ -447,4 +465,61 @@ async fn closing_a_session_answers_204_and_the_python_sdk_logs_no_warning() {
             run.stderr
         );
     }
+}
+
+/// The TypeScript SDK's inspector CLI sees the template, the output schemas
+/// and the structured content.
+#[tokio::test]
+async fn the_inspector_cli_sees_templates_schemas_and_structured_results() {
+    let s = server(&[]).await;
+    let inspect = |method: &'static str, extra: &'static [&'static str]| {
+        let url = s.url.clone();
+        async move {
+            let mut args = vec![
+                "--cli",
+                url.as_str(),
+                "--transport",
+                "http",
+                "--method",
+                method,
+            ];
+            args.extend_from_slice(extra);
+            let (ok, out) = npm::run("mcp-inspector", &args).await;
+            assert!(ok, "{method}: {out}");
+            serde_json::from_str::<Value>(&out[out.find('{').unwrap()..])
+                .unwrap_or_else(|e| panic!("{method}: {e}: {out}"))
+        }
+    };
+    let templates = inspect("resources/templates/list", &[]).await;
+    assert_eq!(
+        templates["resourceTemplates"][0]["uriTemplate"], TEMPLATE,
+        "{templates}"
+    );
+    let tools = inspect("tools/list", &[]).await;
+    let mut with_schema: Vec<&str> = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["outputSchema"].is_object())
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    with_schema.sort();
+    assert_eq!(with_schema, SCHEMAS);
+    let called = inspect(
+        "tools/call",
+        &[
+            "--tool-name",
+            "list_api_resources",
+            "--tool-arg",
+            "apiGroup=apps",
+        ],
+    )
+    .await;
+    let names: Vec<&str> = called["structuredContent"]["resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{called}"))
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"deployments"), "{called}");
 }

@@ -22,6 +22,7 @@ pub mod kubeconfig;
 pub mod kubelet;
 pub mod mcp;
 pub mod node;
+pub mod npm;
 pub mod pki;
 pub mod python;
 pub mod server;

@@ -4,13 +4,15 @@
 
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
-    ElicitationAction, ElicitationCapability, FormElicitationCapability, GetPromptRequestParams, Implementation, ProtocolVersion,
-    ReadResourceRequestParams, ResourceContents,
+    ElicitationAction, ElicitationCapability, FormElicitationCapability, GetPromptRequestParams,
+    Implementation, ProtocolVersion, ReadResourceRequestParams, ResourceContents,
 };
 use rmcp::service::{RequestContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, ErrorData, RoleClient, ServiceExt};
+use rmcp::{
+    ClientHandler, ClientLifecycleMode, ClientServiceExt, ErrorData, RoleClient, ServiceExt,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -64,9 +66,8 @@ impl ClientHandler for Asker {
     fn get_info(&self) -> ClientConfig {
         let mut caps = ClientCapabilities::default();
         if self.answer != Answer::Unsupported {
-            caps.elicitation = Some(
-                ElicitationCapability::new().with_form(FormElicitationCapability::default()),
-            );
+            caps.elicitation =
+                Some(ElicitationCapability::new().with_form(FormElicitationCapability::default()));
         }
         ClientConfig::new(caps, Implementation::new("kube-mcp-tests", "0"))
     }
@@ -82,8 +83,10 @@ impl ClientHandler for Asker {
             asked.push(message.clone());
         }
         match self.answer {
-            Answer::Yes => Ok(ElicitResult::new(ElicitationAction::Accept)
-                .with_content(json!({"confirm": true}))),
+            Answer::Yes => {
+                Ok(ElicitResult::new(ElicitationAction::Accept)
+                    .with_content(json!({"confirm": true})))
+            }
             Answer::Never => std::future::pending().await,
             Answer::No | Answer::Unsupported => Ok(ElicitResult::new(ElicitationAction::Decline)),
         }
@@ -146,7 +149,10 @@ impl McpClient {
             let lifecycle = ClientLifecycleMode::Discover {
                 preferred_versions: vec![ProtocolVersion::V_2026_07_28],
             };
-            asker.clone().serve_with_lifecycle(transport, lifecycle).await
+            asker
+                .clone()
+                .serve_with_lifecycle(transport, lifecycle)
+                .await
         } else {
             asker.clone().serve(transport).await
         }

@@ -16,10 +16,12 @@ pub struct PyRun {
 
 /// The venv's python: `KUBE_MCP_PYTHON`, else the cache's.
 pub fn python() -> PathBuf {
-    let p = std::env::var("KUBE_MCP_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default())
-            .join(".cache/kube-mcp/venv/bin/python")
-    });
+    let p = std::env::var("KUBE_MCP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/kube-mcp/venv/bin/python")
+        });
     assert!(
         p.exists(),
         "{} is missing: run scripts/test, which installs the Python MCP SDK",

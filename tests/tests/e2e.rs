@@ -12,7 +12,7 @@ use kube::{Api, Client};
 use kube_mcp_tests::fixture::until;
 use kube_mcp_tests::kubelet::Kubelet;
 use kube_mcp_tests::mcp::McpClient;
-use kube_mcp_tests::{TestNamespace, bins, cluster, demo, test_namespace};
+use kube_mcp_tests::{TestNamespace, bins, cluster, demo, npm, test_namespace};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -404,50 +404,6 @@ async fn the_python_sdk_uses_an_operator_provisioned_endpoint() {
     assert!(v["call"]["text"].as_str().unwrap().contains(&s.name), "{v}");
 }
 
-/// npm packages installed by scripts/test: node@22, the inspector, the conformance suite.
-fn node_tool(bin: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::var("KUBE_MCP_NODE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/kube-mcp/node")
-        });
-    let node = dir.join("node_modules/node/bin/node");
-    let script = dir.join("node_modules/.bin").join(bin);
-    assert!(
-        node.exists() && script.exists(),
-        "{} or {} missing: run scripts/test, which installs them from npm",
-        node.display(),
-        script.display()
-    );
-    (node, script)
-}
-
-async fn run_node(bin: &str, args: &[&str]) -> (bool, String) {
-    let (node, script) = node_tool(bin);
-    let path = format!(
-        "{}:{}",
-        node.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = tokio::time::timeout(
-        Duration::from_secs(180),
-        tokio::process::Command::new(&node)
-            .arg(&script)
-            .args(args)
-            .env("PATH", path)
-            .output(),
-    )
-    .await
-    .expect("node tool timed out")
-    .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
 /// The TypeScript SDK's inspector CLI against an operator-provisioned endpoint.
 #[tokio::test]
 async fn the_inspector_cli_lists_and_calls_tools_of_an_endpoint() {
@@ -457,7 +413,7 @@ async fn the_inspector_cli_lists_and_calls_tools_of_an_endpoint() {
     )
     .await;
     let header = format!("X-MCP-AUTH: {}", s.token);
-    let (ok, out) = run_node(
+    let (ok, out) = npm::run(
         "mcp-inspector",
         &[
             "--cli",
@@ -481,7 +437,7 @@ async fn the_inspector_cli_lists_and_calls_tools_of_an_endpoint() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["kubectl_get", "ping"]);
-    let (ok, out) = run_node(
+    let (ok, out) = npm::run(
         "mcp-inspector",
         &[
             "--cli",
@@ -498,7 +454,7 @@ async fn the_inspector_cli_lists_and_calls_tools_of_an_endpoint() {
     )
     .await;
     assert!(ok && out.contains("pong"), "{out}");
-    let (ok, out) = run_node(
+    let (ok, out) = npm::run(
         "mcp-inspector",
         &[
             "--cli",
@@ -536,7 +492,7 @@ async fn the_mcp_conformance_suite_passes_at_both_revisions() {
     let baselines = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance");
     for revision in ["2025-11-25", "2026-07-28"] {
         let baseline = baselines.join(format!("{revision}.yml"));
-        let (ok, out) = run_node(
+        let (ok, out) = npm::run(
             "conformance",
             &[
                 "server",
