@@ -6,6 +6,7 @@
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::Api;
 use kube::api::PostParams;
+use kube_mcp_tests::fixture::kubectl_apply;
 use kube_mcp_tests::mcp::McpClient;
 use kube_mcp_tests::server::ServerProcess;
 use kube_mcp_tests::{TestNamespace, kubectl, npm, python, test_namespace};
@@ -261,19 +262,7 @@ async fn structured_results_carry_the_data_masked_and_bounded() {
         "apiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: {}}}\nstringData: {{password: strc-hunter2}}\n",
         ns.name
     );
-    let mut apply = kubectl()
-        .args(["apply", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    apply
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(secret.as_bytes())
-        .unwrap();
-    assert!(apply.wait().unwrap().success());
+    kubectl_apply(&secret, false);
     let s = server(&[]).await;
     let c = s.client().await;
 
