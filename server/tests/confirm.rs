@@ -83,7 +83,8 @@ fn statement(ns: &TestNamespace, names: &[String]) -> String {
 #[tokio::test]
 async fn a_2025_session_is_asked_through_elicitation() {
     let ns = test_namespace("cfe").await;
-    let s = server(&[("KUBE_MCP_CONFIRM_TIMEOUT_SECONDS", "2")]).await;
+    // Long enough for a yes on a loaded CI machine, short enough to wait out.
+    let s = server(&[("KUBE_MCP_CONFIRM_TIMEOUT_SECONDS", "5")]).await;
 
     // Yes: the question states exactly what happens, then it happens.
     let yes = pods(&ns, "yes", 3).await;
@@ -162,7 +163,7 @@ async fn a_2025_session_is_asked_through_elicitation() {
     let c = client(&s, Answer::Never, false).await;
     let out = c.call("kubectl_delete", delete_group(&ns, "never")).await;
     assert!(
-        out.is_error && out.text.contains("no answer came within 2s"),
+        out.is_error && out.text.contains("no answer came within 5s"),
         "{out:?}"
     );
     assert!(intact(&ns, &never).await);
