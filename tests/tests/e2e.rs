@@ -476,21 +476,30 @@ async fn the_inspector_cli_lists_and_calls_tools_of_an_endpoint() {
 
 /// The official MCP conformance suite at both spec revisions it scores
 /// (2025-11-25 and 2026-07-28), against the server as the operator
-/// configures it (read-only, real cluster), minus the token, which the suite
-/// cannot send. Each revision has a baseline of the scenarios that need the
-/// suite's own tools, prompts or resources (tests/conformance/*.yml, each with
-/// its reason): any other failure, or a listed scenario that starts passing,
-/// fails here.
+/// configures it (read-only, real cluster; stateless too for 2026-07-28,
+/// which needs no session), minus the token, which the suite cannot send.
+/// Each revision has a baseline of the scenarios that need the suite's own
+/// tools, prompts or resources (tests/conformance/*.yml, each with its
+/// reason): any other failure, or a listed scenario that starts passing,
+/// fails here. (A 2025-11-25 client of a stateless server has no session to
+/// hold a GET stream, so server-sse-multiple-streams cannot pass there.)
 #[tokio::test]
 async fn the_mcp_conformance_suite_passes_at_both_revisions() {
-    let server = kube_mcp_tests::server::ServerProcess::start(
-        &bins::path("kube-mcp-server"),
-        &[("ALLOW_ONLY_READONLY_TOOLS", "true")],
-    )
-    .await;
-    let url = format!("http://localhost:{}/mcp", server.port);
     let baselines = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance");
-    for revision in ["2025-11-25", "2026-07-28"] {
+    for (stateless, revision) in [
+        ("false", "2025-11-25"),
+        ("false", "2026-07-28"),
+        ("true", "2026-07-28"),
+    ] {
+        let server = kube_mcp_tests::server::ServerProcess::start(
+            &bins::path("kube-mcp-server"),
+            &[
+                ("ALLOW_ONLY_READONLY_TOOLS", "true"),
+                ("KUBE_MCP_STATELESS", stateless),
+            ],
+        )
+        .await;
+        let url = format!("http://localhost:{}/mcp", server.port);
         let baseline = baselines.join(format!("{revision}.yml"));
         let (ok, out) = npm::run(
             "conformance",
@@ -507,7 +516,7 @@ async fn the_mcp_conformance_suite_passes_at_both_revisions() {
         .await;
         assert!(
             ok && out.contains("all failures are expected"),
-            "conformance at {revision} differs from {}:\n{out}",
+            "conformance at {revision} (stateless: {stateless}) differs from {}:\n{out}",
             baseline.display()
         );
     }
