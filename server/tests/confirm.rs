@@ -7,7 +7,7 @@
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::api::PostParams;
-use kube_mcp_tests::mcp::{Answer, McpClient};
+use kube_mcp_tests::mcp::{self, Answer, McpClient};
 use kube_mcp_tests::server::ServerProcess;
 use kube_mcp_tests::{TestNamespace, python, test_namespace};
 use serde_json::{Value, json};
@@ -138,7 +138,7 @@ async fn a_2025_session_is_asked_through_elicitation() {
     let drain = c
         .call(
             "node_management",
-            json!({"operation": "drain", "nodeName": "kwok-node-1", "confirmDrain": true, "force": true}),
+            json!({"operation": "drain", "nodeName": "kwok-node-1", "confirmDrain": true, "force": true, "deleteLocalData": true}),
         )
         .await;
     assert!(drain.is_error, "{drain:?}");
@@ -148,7 +148,7 @@ async fn a_2025_session_is_asked_through_elicitation() {
             .last()
             .unwrap()
             .contains("drain node kwok-node-1: cordon it"),
-        "{:?}",
+        "{:?} {drain:?}",
         c.asker.asked()
     );
     let node = Api::<Node>::all(ns.client.clone())
@@ -324,59 +324,8 @@ async fn the_python_sdk_answers_at_both_revisions() {
 
 // ---- the untrusted party: raw 2026-07-28 requests -------------------------
 
-/// One 2026-07-28 tools/call (no session; capabilities in `_meta`), and
-/// its JSON-RPC answer.
 async fn call_2026(url: &str, args: Value, extra: Value, elicitation: bool) -> Value {
-    let caps = if elicitation {
-        json!({"elicitation": {"form": {}}})
-    } else {
-        json!({})
-    };
-    let mut params = json!({
-        "name": "kubectl_delete",
-        "arguments": args,
-        "_meta": {
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
-            "io.modelcontextprotocol/clientCapabilities": caps,
-        },
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        params[k] = v.clone();
-    }
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
-    let text = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "kubectl_delete")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    // A JSON body, or the data line of an SSE event.
-    let json = text
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .unwrap_or(&text);
-    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-fn yes() -> Value {
-    json!({"confirm": {"action": "accept", "content": {"confirm": true}}})
-}
-
-fn state_of(answer: &Value) -> String {
-    assert_eq!(answer["result"]["resultType"], "input_required", "{answer}");
-    answer["result"]["requestState"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    mcp::raw_delete_2026(url, None, args, extra, elicitation).await
 }
 
 #[tokio::test]
@@ -391,7 +340,7 @@ async fn sealed_state_resists_the_untrusted_party() {
 
     // The question: input required, the statement, sealed state; nothing done.
     let asked = call_2026(&a.url, args.clone(), json!({}), true).await;
-    let state = state_of(&asked);
+    let state = mcp::request_state(&asked);
     let question = &asked["result"]["inputRequests"]["confirm"];
     assert_eq!(question["method"], "elicitation/create", "{asked}");
     assert_eq!(question["params"]["message"], statement(&ns, &names));
@@ -401,7 +350,7 @@ async fn sealed_state_resists_the_untrusted_party() {
     let tampered = call_2026(
         &a.url,
         args.clone(),
-        json!({"requestState": format!("{state}-TAMPERED"), "inputResponses": yes()}),
+        json!({"requestState": format!("{state}-TAMPERED"), "inputResponses": mcp::yes()}),
         true,
     )
     .await;
@@ -413,7 +362,7 @@ async fn sealed_state_resists_the_untrusted_party() {
     let moved = call_2026(
         &a.url,
         delete_group(&ns, "other"),
-        json!({"requestState": state, "inputResponses": yes()}),
+        json!({"requestState": state, "inputResponses": mcp::yes()}),
         true,
     )
     .await;
@@ -421,8 +370,14 @@ async fn sealed_state_resists_the_untrusted_party() {
     assert!(intact(&ns, &other).await);
 
     // A yes without the state it answers: asked again, nothing done.
-    let unasked = call_2026(&a.url, args.clone(), json!({"inputResponses": yes()}), true).await;
-    state_of(&unasked);
+    let unasked = call_2026(
+        &a.url,
+        args.clone(),
+        json!({"inputResponses": mcp::yes()}),
+        true,
+    )
+    .await;
+    mcp::request_state(&unasked);
     // State without an answer: asked again.
     let no_answer = call_2026(
         &a.url,
@@ -431,7 +386,7 @@ async fn sealed_state_resists_the_untrusted_party() {
         true,
     )
     .await;
-    state_of(&no_answer);
+    mcp::request_state(&no_answer);
     // Garbage where the answer goes: a protocol error.
     let garbage = call_2026(
         &a.url,
@@ -449,7 +404,7 @@ async fn sealed_state_resists_the_untrusted_party() {
     let refused = call_2026(
         &stranger.url,
         args.clone(),
-        json!({"requestState": state, "inputResponses": yes()}),
+        json!({"requestState": state, "inputResponses": mcp::yes()}),
         true,
     )
     .await;
@@ -463,7 +418,7 @@ async fn sealed_state_resists_the_untrusted_party() {
     let done = call_2026(
         &b.url,
         args.clone(),
-        json!({"requestState": state, "inputResponses": yes()}),
+        json!({"requestState": state, "inputResponses": mcp::yes()}),
         true,
     )
     .await;
@@ -474,12 +429,12 @@ async fn sealed_state_resists_the_untrusted_party() {
     let short = server(&[("KUBE_MCP_CONFIRM_TIMEOUT_SECONDS", "1")]).await;
     let late = pods(&ns, "late", 1).await;
     let asked = call_2026(&short.url, delete_group(&ns, "late"), json!({}), true).await;
-    let state = state_of(&asked);
+    let state = mcp::request_state(&asked);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let expired = call_2026(
         &short.url,
         delete_group(&ns, "late"),
-        json!({"requestState": state, "inputResponses": yes()}),
+        json!({"requestState": state, "inputResponses": mcp::yes()}),
         true,
     )
     .await;

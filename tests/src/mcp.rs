@@ -262,3 +262,72 @@ impl McpClient {
         let _ = self.service.cancel().await;
     }
 }
+
+/// One raw 2026-07-28 `kubectl_delete` tools/call (no session; capabilities
+/// in `_meta`; the token, if any, in X-MCP-AUTH) with `extra` params
+/// (requestState, inputResponses), and its JSON-RPC answer: what a client
+/// the test fully controls sends, the untrusted party included.
+pub async fn raw_delete_2026(
+    url: &str,
+    token: Option<&str>,
+    args: Value,
+    extra: Value,
+    elicitation: bool,
+) -> Value {
+    let caps = if elicitation {
+        json!({"elicitation": {"form": {}}})
+    } else {
+        json!({})
+    };
+    let mut params = json!({
+        "name": "kubectl_delete",
+        "arguments": args,
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": caps,
+        },
+    });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        params[k] = v.clone();
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "kubectl_delete");
+    if let Some(t) = token {
+        req = req.header("x-mcp-auth", t);
+    }
+    let text = req
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    // A JSON body, or the data line of an SSE event.
+    let json = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or(&text);
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The inputResponses of a yes to the server's confirmation.
+pub fn yes() -> Value {
+    json!({"confirm": {"action": "accept", "content": {"confirm": true}}})
+}
+
+/// The requestState of an input-required result (panics on anything else).
+pub fn request_state(answer: &Value) -> String {
+    assert_eq!(answer["result"]["resultType"], "input_required", "{answer}");
+    answer["result"]["requestState"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no requestState: {answer}"))
+        .to_string()
+}

@@ -11,7 +11,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Api, Client};
 use kube_mcp_tests::fixture::until;
 use kube_mcp_tests::kubelet::Kubelet;
-use kube_mcp_tests::mcp::McpClient;
+use kube_mcp_tests::mcp::{self, McpClient};
 use kube_mcp_tests::{TestNamespace, bins, cluster, demo, npm, test_namespace};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -522,10 +522,96 @@ async fn the_mcp_conformance_suite_passes_at_both_revisions() {
     }
 }
 
+/// A confirmation on an operator-made endpoint: stateless, two replicas.
+/// A 2026-07-28 client is asked by one replica and its yes finishes the
+/// call at the other (both sign with the key in the generated token Secret);
+/// a 2025-11-25 client cannot be asked there and gets spec.confirm.fallback.
+#[tokio::test]
+async fn a_confirmation_asked_by_one_replica_finishes_at_another() {
+    let s = serve_with(
+        "cfrm",
+        json!({"access": "Full", "replicas": 2, "confirm": {"calls": "Destructive", "fallback": "Deny"}}),
+        vec![],
+        &["--max-access", "Full"],
+    )
+    .await;
+    let urls = until("two replicas serving", Duration::from_secs(90), || async {
+        let urls = s.kubelet.sync().await.ok()?;
+        for u in &urls {
+            let health = reqwest::get(u.replace("/mcp", "/health")).await.ok()?;
+            health.status().is_success().then_some(())?;
+        }
+        (urls.len() == 2).then_some(urls)
+    })
+    .await;
+    let pods = Api::<Pod>::namespaced(s.ns.client.clone(), &s.ns.name);
+    let victim: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "victim", "labels": {"app": "victim"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &victim).await.unwrap();
+    let args =
+        json!({"resourceType": "pods", "namespace": s.ns.name, "labelSelector": "app=victim"});
+    let alive = || async {
+        pods.get_opt("victim")
+            .await
+            .unwrap()
+            .is_some_and(|p| p.metadata.deletion_timestamp.is_none())
+    };
+
+    // 2025-11-25 on a stateless endpoint: the fallback (Deny) refuses.
+    let old = McpClient::connect_asking(
+        reqwest::Client::new(),
+        &urls[0],
+        Some(&s.token),
+        kube_mcp_tests::mcp::Answer::Yes,
+        false,
+    )
+    .await
+    .unwrap();
+    let refused = old.call("kubectl_delete", args.clone()).await;
+    assert!(
+        refused.is_error && refused.text.contains("KUBE_MCP_CONFIRM_FALLBACK=deny"),
+        "{refused:?}"
+    );
+    assert!(alive().await);
+
+    // 2026-07-28: asked at one replica, answered at the other.
+    let asked = mcp::raw_delete_2026(&urls[0], Some(&s.token), args.clone(), json!({}), true).await;
+    let state = mcp::request_state(&asked);
+    assert!(alive().await);
+    let done = mcp::raw_delete_2026(
+        &urls[1],
+        Some(&s.token),
+        args,
+        json!({"requestState": state, "inputResponses": mcp::yes()}),
+        true,
+    )
+    .await;
+    assert_eq!(
+        done["result"]["isError"],
+        false,
+        "{done}\n{}",
+        s.kubelet.logs()
+    );
+    assert!(!alive().await);
+}
+
 /// An endpoint served by the kubelet harness, with the operator verifying it
 /// over MCP through an address map that stands in for cluster DNS.
 /// Like [`serve`], with extra environment for the server processes.
 async fn serve_with_env(prefix: &str, spec: Value, env: Vec<(String, String)>) -> Served {
+    serve_with(prefix, spec, env, &[]).await
+}
+
+/// Like [`serve_with_env`], with extra operator flags.
+async fn serve_with(
+    prefix: &str,
+    spec: Value,
+    env: Vec<(String, String)>,
+    operator_flags: &[&str],
+) -> Served {
     let cp = cluster();
     let ns = test_namespace(prefix).await;
     demo::install_crd(&ns.client, &repo()).await.unwrap();
@@ -542,7 +628,10 @@ async fn serve_with_env(prefix: &str, spec: Value, env: Vec<(String, String)>) -
             &map_path,
             "--metrics-addr",
             &metrics_addr,
-        ],
+        ]
+        .into_iter()
+        .chain(operator_flags.iter().copied())
+        .collect::<Vec<_>>(),
     )
     .unwrap();
     let name = format!("{prefix}-ep");
