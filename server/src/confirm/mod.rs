@@ -143,8 +143,8 @@ impl Confirmations {
     fn fall_back(&self, statement: &str, why: &str) -> Verdict {
         match self.fallback {
             ConfirmFallback::Allow => {
+                // Not the statement: it can quote arguments (a manifest's Secret data).
                 tracing::info!(
-                    statement,
                     reason = why,
                     "running without a confirmation (KUBE_MCP_CONFIRM_FALLBACK=allow)"
                 );
