@@ -387,6 +387,19 @@ mod tests {
         assert_eq!(path(&c.readiness_probe), "/ready");
     }
 
+    /// A spec naming its own token Secret (`mine`, key `k`).
+    fn with_own_token() -> McpEndpointSpec {
+        McpEndpointSpec {
+            auth: Some(AuthSpec {
+                token_secret_ref: Some(SecretKeyRef {
+                    name: "mine".into(),
+                    key: "k".into(),
+                }),
+            }),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn confirmations_follow_spec_confirm_and_share_the_generated_key() {
         use crate::crd::{ConfirmFallback as Fallback, ConfirmSpec};
@@ -425,15 +438,7 @@ mod tests {
             assert_eq!(items[1].key, "confirm-key");
         }
         // A referenced token Secret holds no key of ours: each replica makes one.
-        let d = render(McpEndpointSpec {
-            auth: Some(AuthSpec {
-                token_secret_ref: Some(SecretKeyRef {
-                    name: "mine".into(),
-                    key: "k".into(),
-                }),
-            }),
-            ..Default::default()
-        });
+        let d = render(with_own_token());
         assert!(!env_map(&d).contains_key("KUBE_MCP_CONFIRM_KEY_FILE"));
         let volumes = d.spec.unwrap().template.spec.unwrap().volumes.unwrap();
         assert_eq!(volumes[0].secret.clone().unwrap().items.unwrap().len(), 1);
@@ -452,15 +457,7 @@ mod tests {
         assert_eq!(v.secret_name.as_deref(), Some("ep-token"));
         assert_eq!(v.items.unwrap()[0].path, "token");
 
-        let d = render(McpEndpointSpec {
-            auth: Some(AuthSpec {
-                token_secret_ref: Some(SecretKeyRef {
-                    name: "mine".into(),
-                    key: "k".into(),
-                }),
-            }),
-            ..Default::default()
-        });
+        let d = render(with_own_token());
         let v = d.spec.unwrap().template.spec.unwrap().volumes.unwrap()[0]
             .secret
             .clone()
