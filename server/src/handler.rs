@@ -3,12 +3,13 @@
 
 use crate::audit::{self, Audit};
 use crate::call::{self, Call, Session};
+use crate::confirm::{self, Verdict};
 use crate::identity::Principal;
 use crate::metrics::Metrics;
 use crate::origin::Origin;
 use crate::telemetry::{self, Named};
 use crate::tools::{self, Ctx, ToolError};
-use crate::{prompts, resources};
+use crate::{complete, prompts, resources, result};
 use kube_mcp_catalog::{ToolClass, ToolId, ToolSpec};
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::*;
@@ -28,14 +29,16 @@ pub fn annotations(spec: &ToolSpec) -> ToolAnnotations {
     a
 }
 
-/// The MCP tool definition advertised in tools/list.
+/// The MCP tool definition advertised in tools/list, with the schema of
+/// its structured result where it has one.
 pub fn to_tool(spec: &ToolSpec) -> Tool {
-    Tool::new(
-        spec.name,
-        spec.description,
-        Arc::new((tools::entry(spec.id).schema)()),
-    )
-    .with_annotations(annotations(spec))
+    let entry = tools::entry(spec.id);
+    let tool = Tool::new(spec.name, spec.description, Arc::new((entry.schema)()))
+        .with_annotations(annotations(spec));
+    match entry.output_schema {
+        Some(schema) => tool.with_raw_output_schema(Arc::new(schema())),
+        None => tool,
+    }
 }
 
 #[derive(Clone)]
@@ -114,16 +117,18 @@ impl McpHandler {
         prompts::NEEDS.iter().all(|t| self.ctx.filter.allows(*t))
     }
 
-    /// Runs one tool call, bounded in time, and records it (metrics, the
-    /// log, the audit log).
+    /// Runs one tool call: the filter, the confirmation the policy asks
+    /// for (the user's time is not the tool's), then the tool bounded in
+    /// time, recorded (metrics, the log, the audit log), its result
+    /// redacted and bounded.
     pub async fn run_tool(
         &self,
+        request: CallToolRequestParams,
+        rc: &RequestContext<RoleServer>,
         origin: &Origin,
-        name: &str,
-        args: Option<JsonObject>,
-        caller: Option<Arc<Principal>>,
-    ) -> Result<CallToolResult, McpError> {
-        let audit = self.audit.begin(name, args.as_ref());
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.as_ref();
+        let audit = self.audit.begin(name, request.arguments.as_ref());
         let refuse = |rule, message: String| {
             let outcome = audit::Outcome::Refused {
                 by: audit::Refuser::Filter,
@@ -150,15 +155,44 @@ impl McpHandler {
             self.audit.finish(audit, origin, outcome, None, 0);
             return Err(e);
         }
+        let args = request.arguments.clone().unwrap_or_default();
+        let call = Call::by(self.session.clone(), self.caller_of(rc));
+        let verdict = call::within(
+            call.clone(),
+            confirm::check(&self.ctx, spec.id, &args, &request, rc),
+        )
+        .await;
+        match verdict {
+            Verdict::Run => {}
+            Verdict::Refuse(why) => {
+                self.record(spec, "declined", Duration::ZERO);
+                let r = result::failure(&call, &why);
+                let outcome = audit::Outcome::Refused {
+                    by: audit::Refuser::Confirm,
+                    rule: "declined",
+                    reason: why,
+                };
+                self.audit
+                    .finish(audit, origin, outcome, Some(&call), size(&r));
+                return Ok(r.into());
+            }
+            // The call goes on when the client answers: recorded then.
+            Verdict::Ask(question) => return Ok(question.into()),
+            Verdict::Reject(e) => {
+                let outcome = audit::Outcome::ToolError {
+                    reason: e.message.to_string(),
+                };
+                self.audit.finish(audit, origin, outcome, Some(&call), 0);
+                return Err(e);
+            }
+        }
         let started = Instant::now();
         let limit = Duration::from_secs(self.ctx.settings.tool_timeout_seconds.max(1));
-        let call = Call::by(self.session.clone(), caller);
-        let run = tokio::time::timeout(limit, tools::call(&self.ctx, spec.id, args));
+        let run = tokio::time::timeout(limit, tools::call(&self.ctx, spec.id, Some(args)));
         let result = match call::within(call.clone(), run).await {
             Ok(r) => r,
             Err(_) => Err(ToolError::Timeout(spec.id)),
         };
-        let took = started.elapsed();
         let outcome = match &result {
             Ok(_) => "ok",
             Err(ToolError::Api(_)) => "api_error",
@@ -166,6 +200,20 @@ impl McpHandler {
             Err(ToolError::Timeout(_)) => "timeout",
             Err(_) => "invalid",
         };
+        self.record(spec, outcome, started.elapsed());
+        // The gate masked every Secret value on the way in; what it masked is
+        // also cut from what goes out, structured content and errors included.
+        let outcome = audit::Outcome::of(&result);
+        let r = match result {
+            Ok(out) => result::success(&self.ctx, &call, out),
+            Err(e) => result::failure(&call, &e.to_string()),
+        };
+        self.audit
+            .finish(audit, origin, outcome, Some(&call), size(&r));
+        Ok(r.into())
+    }
+
+    fn record(&self, spec: &ToolSpec, outcome: &'static str, took: Duration) {
         self.metrics.record_call(spec.name, outcome, took);
         tracing::info!(
             tool = spec.name,
@@ -173,23 +221,6 @@ impl McpHandler {
             duration_ms = took.as_millis() as u64,
             "tool call"
         );
-        let outcome = audit::Outcome::of(&result);
-        // The gate masked every Secret value on the way in; what it masked is
-        // also cut from the text going out, errors included.
-        let result = match result {
-            Ok(text) => CallToolResult::success(vec![ContentBlock::text(
-                self.ctx.bound(call.redact(&text)),
-            )]),
-            Err(e) => CallToolResult::error(vec![ContentBlock::text(call.redact(&e.to_string()))]),
-        };
-        let bytes = result
-            .content
-            .iter()
-            .filter_map(|c| c.as_text().map(|t| t.text.len()))
-            .sum();
-        self.audit
-            .finish(audit, origin, outcome, Some(&call), bytes);
-        Ok(result)
     }
 
     /// resources/read: a kubectl_get listing, masked and bounded.
@@ -198,16 +229,18 @@ impl McpHandler {
         request: ReadResourceRequestParams,
         caller: Option<Arc<Principal>>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if !self.ctx.filter.allows(ToolId::KubectlGet)
-            || !resources::URIS.iter().any(|(u, _, _)| *u == request.uri)
-        {
+        if !self.ctx.filter.allows(ToolId::KubectlGet) || !resources::is_known(&request.uri) {
             return Err(McpError::resource_not_found(
                 format!("unknown resource {}", request.uri),
-                None,
+                Some(serde_json::json!({"uri": request.uri})),
             ));
         }
         let call = Call::by(self.session.clone(), caller);
         match call::within(call.clone(), resources::read(&self.ctx, &request.uri)).await {
+            Err(ToolError::UnknownResource(e)) => Err(McpError::resource_not_found(
+                call.redact(&e.to_string()),
+                Some(serde_json::json!({"uri": request.uri})),
+            )),
             Ok(text) => {
                 let text = call.redact(&text);
                 let contents = ResourceContents::TextResourceContents {
@@ -229,6 +262,7 @@ impl ServerHandler for McpHandler {
     #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         let caps = ServerCapabilities::builder()
+            .enable_completions()
             .enable_logging()
             .enable_prompts()
             .enable_resources()
@@ -264,15 +298,13 @@ impl ServerHandler for McpHandler {
         let origin = Origin::of(&context, &self.session.origin);
         let span =
             telemetry::request_span(&context, &origin, "tools/call", Named::Tool(&request.name));
-        let run = self.run_tool(
-            &origin,
-            &request.name,
-            request.arguments,
-            self.caller_of(&context),
-        );
-        telemetry::traced(span, run, |r| r.is_error == Some(true))
-            .await
-            .map(Into::into)
+        let run = self.run_tool(request, &context, &origin);
+        telemetry::traced(
+            span,
+            run,
+            |r| matches!(r, CallToolResponse::Complete(c) if c.is_error == Some(true)),
+        )
+        .await
     }
 
     async fn list_resources(
@@ -297,6 +329,35 @@ impl ServerHandler for McpHandler {
         let span = self.span(&context, "resources/read", Named::Resource(&request.uri));
         let caller = self.caller_of(&context);
         telemetry::traced(span, self.read(request, caller), |_| false).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let list = if self.ctx.filter.allows(ToolId::KubectlGet) {
+            resources::templates()
+        } else {
+            vec![]
+        };
+        Ok(ListResourceTemplatesResult::with_all_items(list))
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let offered = (
+            self.prompt_offered(),
+            self.ctx.filter.allows(ToolId::KubectlGet),
+        );
+        let run = complete::complete(&self.ctx, &request, offered.0, offered.1);
+        match call::within(Call::new(self.session.clone()), run).await {
+            Ok(info) => Ok(CompleteResult::new(info)),
+            Err(e) => Err(McpError::invalid_params(e.to_string(), None)),
+        }
     }
 
     async fn list_prompts(
@@ -347,4 +408,12 @@ impl ServerHandler for McpHandler {
         tracing::info!(level = ?request.level, "client asked for a log level");
         Ok(())
     }
+}
+
+/// The bytes of a result's text, as the audit log counts its output.
+fn size(r: &CallToolResult) -> usize {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.len()))
+        .sum()
 }

@@ -22,8 +22,10 @@ pub mod kubeconfig;
 pub mod kubelet;
 pub mod mcp;
 pub mod node;
+pub mod npm;
 pub mod oidc;
 pub mod pki;
+pub mod python;
 pub mod server;
 
 pub use controlplane::{ControlPlane, Error, Options};

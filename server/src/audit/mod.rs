@@ -47,6 +47,8 @@ pub enum Refuser {
     Gate,
     /// The caller's own RBAC (KUBE_MCP_AUTHORIZE=caller).
     Caller,
+    /// The user, asked to confirm the call (KUBE_MCP_CONFIRM).
+    Confirm,
 }
 
 impl Refuser {
@@ -77,7 +79,7 @@ pub enum Outcome {
 impl Outcome {
     /// The outcome of a tool's result: a refusal by the scope or the gate
     /// is told apart from the tool's own failures.
-    pub fn of(result: &Result<String, ToolError>) -> Self {
+    pub fn of<T>(result: &Result<T, ToolError>) -> Self {
         let Err(e) = result else {
             return Outcome::Ok;
         };
