@@ -20,9 +20,12 @@ pub mod forward;
 pub mod installed;
 pub mod kubeconfig;
 pub mod kubelet;
+pub mod machine;
 pub mod mcp;
 pub mod node;
 pub mod pki;
+pub mod proxy;
+pub mod reliability;
 pub mod server;
 
 pub use controlplane::{ControlPlane, Error, Options};

@@ -1,0 +1,42 @@
+//! The arithmetic of a soak: the trend of a series (least-squares line)
+//! and rates.
+
+/// Least-squares line through `(x, y)` points: `(slope, intercept)`;
+/// None with fewer than two distinct x.
+pub fn line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx <= f64::EPSILON {
+        return None;
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    Some((slope, my - slope * mx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_lines() {
+        let cases: &[(&[(f64, f64)], Option<(f64, f64)>)] = &[
+            (&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)], Some((2.0, 1.0))),
+            (&[(0.0, 7.0), (10.0, 7.0)], Some((0.0, 7.0))),
+            // Noise around a flat line fits flat.
+            (&[(0.0, 9.0), (1.0, 11.0), (2.0, 9.0), (3.0, 11.0)], Some((0.4, 9.4))),
+            (&[(1.0, 1.0)], None),
+            (&[(1.0, 1.0), (1.0, 5.0)], None),
+            (&[], None),
+        ];
+        for (points, want) in cases {
+            let got = line(points).map(|(s, i)| ((s * 1e9).round() / 1e9, (i * 1e9).round() / 1e9));
+            assert_eq!(got, *want, "{points:?}");
+        }
+    }
+}
