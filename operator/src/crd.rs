@@ -197,9 +197,9 @@ pub struct McpEndpointSpec {
     #[schemars(schema_with = "tool_names_schema")]
     pub tools: Option<Vec<String>>,
 
-    /// Namespaces the endpoint may reach (at most 10). Default (absent): its own namespace. `["*"]`
-    /// means every namespace. Other namespaces, and `"*"`, are allowed only for endpoints in one of
-    /// the operator's admin namespaces (--admin-namespaces).
+    /// Namespaces the endpoint may reach. Default (absent): its own namespace. At most 10;
+    /// `["*"]` means every namespace. Other namespaces, and `"*"`, are allowed only for endpoints
+    /// in one of the operator's admin namespaces (--admin-namespaces).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "namespaces_schema")]
     #[x_kube(validation = Rule::new("!self.exists(n, n == '*') || size(self) == 1").message("'*' (cluster-wide) must be the only entry of namespaces"))]

@@ -516,7 +516,9 @@ mod tests {
                     {"name": "DNS_REBINDING_PROTECTION", "value": "true"},
                     {"name": "DNS_REBINDING_ALLOWED_HOST", "value": "ep,ep.team-a,ep.team-a.svc,ep.team-a.svc.cluster.local"},
                     {"name": "SPAWN_MAX_BUFFER", "value": "1048576"},
-                    {"name": "KUBE_MCP_TOOL_TIMEOUT_SECONDS", "value": "60"}
+                    {"name": "KUBE_MCP_TOOL_TIMEOUT_SECONDS", "value": "60"},
+                    {"name": "KUBE_MCP_MAX_SESSIONS", "value": "1000"},
+                    {"name": "KUBE_MCP_SESSION_IDLE_SECONDS", "value": "300"}
                   ],
                   "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                   "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "initialDelaySeconds": 5, "periodSeconds": 10},

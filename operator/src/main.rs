@@ -89,7 +89,6 @@ async fn main() -> anyhow::Result<()> {
         },
         _ = shutdown.cancelled() => return Ok(()),
     };
-    let mut config = config;
     if config.network_policies && config.api_server_endpoints.is_empty() {
         match kube_mcp_operator::apiserver::discover(&client).await {
             Ok(found) => config.api_server_endpoints = found,

@@ -6,8 +6,6 @@ mod common;
 
 use common::install_crd;
 use kube_mcp_tests::{kubectl, test_namespace};
-use std::io::Write;
-use std::process::Stdio;
 
 /// `kubectl apply --dry-run=server -o json` of an McpEndpoint: Ok(stored object) or Err(stderr).
 fn dry_run(
@@ -22,20 +20,10 @@ fn dry_run(
     if let Some(spec) = spec {
         doc["spec"] = spec;
     }
-    let mut child = kubectl()
-        .args(["apply", "--dry-run=server", "-o", "json", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(doc.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = kube_mcp_tests::fixture::kubectl_stdin(
+        &["apply", "--dry-run=server", "-o", "json", "-f", "-"],
+        &doc.to_string(),
+    );
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).unwrap())
     } else {

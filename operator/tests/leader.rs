@@ -2,6 +2,7 @@
 //! local control plane, one Lease, one reconciling controller; the standby
 //! takes over when the leader dies, and a leader that loses the Lease exits.
 
+use kube_mcp_tests::fixture::until as eventually;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -86,24 +87,6 @@ impl Drop for Replica {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-async fn eventually<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {within:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

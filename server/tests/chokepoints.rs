@@ -59,30 +59,6 @@ impl Planted {
     }
 }
 
-/// `kubectl apply -f -` as the admin, which must succeed.
-fn kubectl_apply(manifest: &str) {
-    use std::io::Write;
-    let mut child = kube_mcp_tests::kubectl()
-        .args(["apply", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(manifest.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "kubectl apply: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 async fn server(env: &[(&str, &str)]) -> (ServerProcess, McpClient) {
     let s = ServerProcess::start(Path::new(BIN), env).await;
     let c = s.client().await;
@@ -165,7 +141,7 @@ async fn errors_and_answers_about_secrets_carry_no_value() {
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: applied\n  namespace: {}\nstringData:\n  token: {value}\n",
         ns.name
     );
-    kubectl_apply(&manifest);
+    kube_mcp_tests::fixture::kubectl_apply(&manifest, false);
     let (s, c) = server(&[]).await;
     // Annotating without overwrite names the existing value in its error.
     let (err, out) = text(
@@ -265,13 +241,16 @@ async fn a_server_never_writes_a_workload_that_runs_as_itself() {
     let ns = test_namespace("cp-self").await;
     let sa = "kube-mcp.ep";
     // The server runs as an endpoint-like ServiceAccount that may edit its namespace.
-    kubectl_apply(&format!(
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {sa}, namespace: {ns}}}\n---\n\
+    kube_mcp_tests::fixture::kubectl_apply(
+        &format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {sa}, namespace: {ns}}}\n---\n\
          apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: ep-edit, namespace: {ns}}}\n\
          roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}}\n\
          subjects: [{{kind: ServiceAccount, name: {sa}, namespace: {ns}}}]\n",
-        ns = ns.name
-    ));
+            ns = ns.name
+        ),
+        false,
+    );
     let token = kube_mcp_tests::service_account_token(&ns.client, &ns.name, sa).await;
     let kubeconfig = kube_mcp_tests::cluster().token_kubeconfig(sa, &token);
     let (_s, c) = server(&[

@@ -281,3 +281,68 @@ pub async fn real_node_namespace(prefix: &str, pod_security: Option<&str>) -> Te
     }
     namespace_with(prefix, labels, crate::node::namespace_annotations()).await
 }
+
+/// Polls `f` every 200 ms until it returns `Some`, or panics after `within`
+/// naming `what`.
+///
+/// # Panics
+/// When `within` passes without an answer.
+pub async fn until<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Runs the cached `kubectl` as admin with `args`, `stdin` on its standard input.
+///
+/// # Panics
+/// When kubectl cannot be started.
+pub fn kubectl_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = kubectl()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting kubectl: {e}"));
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin.as_bytes())
+            .unwrap_or_else(|e| panic!("writing to kubectl: {e}"));
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for kubectl: {e}"))
+}
+
+/// `kubectl apply` of `manifest` as admin (`server_side`: with
+/// `--server-side`), which must succeed.
+///
+/// # Panics
+/// When the apply fails: the message carries kubectl's error and the manifest.
+pub fn kubectl_apply(manifest: &str, server_side: bool) {
+    let mut args = vec!["apply", "-f", "-"];
+    if server_side {
+        args.push("--server-side");
+    }
+    let out = kubectl_stdin(&args, manifest);
+    assert!(
+        out.status.success(),
+        "kubectl apply: {}\n{manifest}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::api::{DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Api, Client};
+use kube_mcp_tests::fixture::until;
 use kube_mcp_tests::kubelet::Kubelet;
 use kube_mcp_tests::mcp::McpClient;
 use kube_mcp_tests::{TestNamespace, bins, cluster, demo, test_namespace};
@@ -41,24 +42,6 @@ struct Served {
     metrics: String,
     /// The verify address map (stands in for cluster DNS).
     _map: tempfile::NamedTempFile,
-}
-
-async fn until<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {within:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
 }
 
 async fn token_of(client: &Client, ns: &str, secret: &str) -> String {

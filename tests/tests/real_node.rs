@@ -7,6 +7,7 @@
 use k8s_openapi::api::core::v1::{Event, Pod, Secret};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
+use kube_mcp_tests::fixture::until;
 use kube_mcp_tests::forward::port_forward;
 use kube_mcp_tests::mcp::McpClient;
 use kube_mcp_tests::node::{BUSYBOX_IMAGE, NODE_NAME};
@@ -15,24 +16,6 @@ use kube_mcp_tests::{TestNamespace, bins, cluster, demo, real_node_namespace};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-async fn until<T, F, Fut>(what: &str, within: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {within:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
 
 /// What Pod Security `restricted` asks of a container.
 fn restricted() -> Value {

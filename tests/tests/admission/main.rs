@@ -171,25 +171,7 @@ async fn create_endpoint(
 
 /// Applies `manifest` (YAML or JSON) with kubectl as admin.
 fn admin_apply(manifest: &str) {
-    let mut cmd = kubectl();
-    cmd.args(["apply", "--server-side", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(manifest.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "kubectl apply: {}\n{manifest}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    kube_mcp_tests::fixture::kubectl_apply(manifest, true);
 }
 
 /// A ServiceAccount `name` in `ns` holding `rules` there; a client with its token.
