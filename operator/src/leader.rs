@@ -105,9 +105,8 @@ mod tests {
         Lease {
             spec: Some(LeaseSpec {
                 holder_identity: holder.map(String::from),
-                renew_time: renewed_secs.map(|s| {
-                    MicroTime(jiff::Timestamp::from_second(s).expect("a valid time"))
-                }),
+                renew_time: renewed_secs
+                    .map(|s| MicroTime(jiff::Timestamp::from_second(s).expect("a valid time"))),
                 lease_duration_seconds: Some(LEASE_DURATION_SECONDS as i32),
                 ..LeaseSpec::default()
             }),

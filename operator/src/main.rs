@@ -185,21 +185,23 @@ async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> an
         std::process::id(),
     );
     let renewals = kube_mcp_operator::renewal::Renewals::new(&namespace, &identity);
-    let manager =
-        kube_lease_manager::LeaseManagerBuilder::new(renewals.client(ctx.client.clone()), leader::LEASE_NAME)
-            .with_namespace(&namespace)
-            .with_identity(&identity)
-            .with_field_manager(format!("kube-mcp-operator-{identity}"))
-            .with_duration(leader::LEASE_DURATION_SECONDS)
-            .with_grace(leader::LEASE_GRACE_SECONDS)
-            .build()
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot use the Lease {namespace}/{} (RBAC on leases in coordination.k8s.io?)",
-                    leader::LEASE_NAME
-                )
-            })?;
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(
+        renewals.client(ctx.client.clone()),
+        leader::LEASE_NAME,
+    )
+    .with_namespace(&namespace)
+    .with_identity(&identity)
+    .with_field_manager(format!("kube-mcp-operator-{identity}"))
+    .with_duration(leader::LEASE_DURATION_SECONDS)
+    .with_grace(leader::LEASE_GRACE_SECONDS)
+    .build()
+    .await
+    .with_context(|| {
+        format!(
+            "cannot use the Lease {namespace}/{} (RBAC on leases in coordination.k8s.io?)",
+            leader::LEASE_NAME
+        )
+    })?;
     let (mut leading, task) = manager.watch().await;
     tracing::info!(%namespace, lease = leader::LEASE_NAME, %identity, "waiting to become the leader");
     while !*leading.borrow_and_update() {
@@ -270,8 +272,10 @@ async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> an
             "lost the Lease {namespace}/{}: no renewal confirmed since {}, so it expires for the other replicas \
              {}s after that; stopping {}s before (is the API server reachable?)",
             leader::LEASE_NAME,
-            last.map(|t| jiff::Timestamp::try_from(t).map_or_else(|e| e.to_string(), |t| t.to_string()))
-                .unwrap_or_else(|| "never".into()),
+            last.map(
+                |t| jiff::Timestamp::try_from(t).map_or_else(|e| e.to_string(), |t| t.to_string())
+            )
+            .unwrap_or_else(|| "never".into()),
             leader::LEASE_DURATION_SECONDS,
             leader::STOP_MARGIN_SECONDS
         ),

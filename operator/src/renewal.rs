@@ -5,9 +5,9 @@
 
 use crate::leader;
 use http::{Request, Response};
+use k8s_openapi::api::coordination::v1::Lease;
 use kube::Client;
 use kube::client::Body;
-use k8s_openapi::api::coordination::v1::Lease;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;

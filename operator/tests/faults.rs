@@ -98,10 +98,12 @@ async fn end(run: Run, batch: tokio::task::JoinHandle<()>, fault: Value) {
         .unwrap();
     let seen = samplers.finish().await;
     let model = world.model.lock().unwrap().clone();
-    let orphans = checks::settle(Duration::from_secs(60), || checks::orphans(&world.client, &model))
-        .await
-        .err()
-        .unwrap_or_default();
+    let orphans = checks::settle(Duration::from_secs(60), || {
+        checks::orphans(&world.client, &model)
+    })
+    .await
+    .err()
+    .unwrap_or_default();
     let replaced = checks::replaced_tokens(&model, &seen, &before, &after);
     let (lives, own_exits, killed) = {
         let replicas = world.replicas.lock().await;
@@ -111,7 +113,8 @@ async fn end(run: Run, batch: tokio::task::JoinHandle<()>, fault: Value) {
         (lives, own, all - own)
     };
     let logs = world.logs().await;
-    let world = Arc::try_unwrap(world).unwrap_or_else(|_| panic!("the batch still holds the world"));
+    let world =
+        Arc::try_unwrap(world).unwrap_or_else(|_| panic!("the batch still holds the world"));
     let seed = world.seed;
     let left = world.tear_down().await;
     let figures = json!({
@@ -252,7 +255,11 @@ async fn partitioned_leader_stops_before_the_standby_starts() {
     let run = begin(&cp, "fpart", 2, true).await;
     let world = run.world.clone();
     let old = settle_value(Duration::from_secs(60), || world.holder()).await;
-    let names = |rs: &[world::Replica]| rs.iter().map(|r| r.proc.name().to_string()).collect::<Vec<_>>();
+    let names = |rs: &[world::Replica]| {
+        rs.iter()
+            .map(|r| r.proc.name().to_string())
+            .collect::<Vec<_>>()
+    };
     let (old_at, new_at) = {
         let rs = world.replicas.lock().await;
         let i = names(&rs).iter().position(|n| *n == old).unwrap();
@@ -266,22 +273,23 @@ async fn partitioned_leader_stops_before_the_standby_starts() {
         .as_ref()
         .unwrap()
         .block();
-    let new = settle_value(Duration::from_secs(90), || async {
-        world.holder().await.filter(|h| *h != old)
-    })
-    .await;
-    let start = Instant::now();
-    while world.replicas.lock().await[old_at].proc.own_exits() == 0
-        && start.elapsed() < Duration::from_secs(30)
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (old_log, new_log) = {
-        let rs = world.replicas.lock().await;
-        (rs[old_at].proc.log(), rs[new_at].proc.log())
+    // Both lines are in the replicas' logs once the standby took over
+    // (bounded: the Lease expires 15 s after the last renewal).
+    let logged = |at: usize, text: &'static str| {
+        let world = world.clone();
+        async move {
+            let log = world.replicas.lock().await[at].proc.log();
+            world::logged_at(&log, text, blocked_at)
+        }
     };
-    let stopped = world::logged_at(&old_log, "lost the Lease", blocked_at);
-    let started = world::logged_at(&new_log, "became the leader", blocked_at);
+    let start = Instant::now();
+    let (mut stopped, mut started) = (None, None);
+    while (stopped.is_none() || started.is_none()) && start.elapsed() < Duration::from_secs(90) {
+        stopped = logged(old_at, "lost the Lease").await;
+        started = logged(new_at, "became the leader").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let new = world.holder().await.unwrap_or_default();
     world.replicas.lock().await[old_at]
         .proxy
         .as_ref()
@@ -305,6 +313,7 @@ async fn partitioned_leader_stops_before_the_standby_starts() {
         "standby_started_after_seconds": secs(Duration::try_from(started.duration_since(blocked_at)).unwrap_or_default()),
         "stopped_before_standby_seconds": secs(Duration::try_from(gap).unwrap_or_default()),
     });
+    drop(world);
     end(run, batch, fault).await;
 }
 

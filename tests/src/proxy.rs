@@ -56,10 +56,7 @@ impl Proxy {
                 let Ok((conn, _)) = conn else { continue };
                 let _ = conn.set_nodelay(true);
                 accepted.fetch_add(1, Ordering::Relaxed);
-                let cut = generation
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
+                let cut = generation.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 tokio::spawn(relay(conn, upstream, open.clone(), cut));
             }
         });
@@ -126,11 +123,9 @@ async fn relay(
         let _ = server.set_nodelay(true);
         let (cr, cw) = client.into_split();
         let (sr, sw) = server.into_split();
-        let (a, b) = futures::future::join(
-            pump(cr, sw, blocked.clone()),
-            pump(sr, cw, blocked.clone()),
-        )
-        .await;
+        let (a, b) =
+            futures::future::join(pump(cr, sw, blocked.clone()), pump(sr, cw, blocked.clone()))
+                .await;
         a.and(b)
     };
     tokio::select! {

@@ -135,16 +135,21 @@ async fn sample_grants(
             next = next.wrapping_add(6);
             (m.places.clone(), batch)
         };
-        let questions: Vec<(usize, &Probe)> = batch
+        // (endpoint, probe) by index, and owned handles per question: the
+        // spawned sampler must be Send for every lifetime, which borrowed
+        // captures in the stream are not.
+        let questions: Vec<(usize, usize)> = batch
             .iter()
-            .flat_map(|&i| PROBES.iter().map(move |p| (i, p)))
+            .flat_map(|&i| (0..PROBES.len()).map(move |j| (i, j)))
             .collect();
+        let places = Arc::new(places);
         let answers: Vec<(usize, &Probe, kube::Result<bool>)> = futures::stream::iter(questions)
-            .map(|(i, p)| {
-                let (client, places, model) = (&client, &places, &model);
+            .map(|(i, j)| {
+                let (client, places, model) = (client.clone(), places.clone(), model.clone());
                 async move {
                     let ep = model.lock().unwrap().endpoints[i].clone();
-                    (i, p, ask(client, places, &ep, p).await)
+                    let p = &PROBES[j];
+                    (i, p, ask(&client, &places, &ep, p).await)
                 }
             })
             .buffer_unordered(CONCURRENCY)
@@ -184,7 +189,10 @@ pub async fn tokens(client: &Client, places: &Places) -> kube::Result<BTreeMap<S
     let mut out = BTreeMap::new();
     let lp = ListParams::default().labels(&labels::managed_selector());
     for ns in places.homes() {
-        for s in Api::<Secret>::namespaced(client.clone(), ns).list(&lp).await? {
+        for s in Api::<Secret>::namespaced(client.clone(), ns)
+            .list(&lp)
+            .await?
+        {
             let Some(owner) = s.labels().get(labels::OWNER_NAME).cloned() else {
                 continue;
             };
@@ -377,7 +385,10 @@ pub async fn orphans(client: &Client, model: &Model) -> kube::Result<Vec<String>
             .await?
         {
             if ep.metadata.deletion_timestamp.is_none() {
-                uids.insert((ns.to_string(), ep.name_any()), ep.uid().unwrap_or_default());
+                uids.insert(
+                    (ns.to_string(), ep.name_any()),
+                    ep.uid().unwrap_or_default(),
+                );
             }
         }
     }
@@ -399,7 +410,10 @@ pub async fn orphans(client: &Client, model: &Model) -> kube::Result<Vec<String>
             out.push(format!(
                 "{} {}{} (owner {ns}/{name})",
                 g.kind,
-                g.namespace.as_ref().map(|n| format!("{n}/")).unwrap_or_default(),
+                g.namespace
+                    .as_ref()
+                    .map(|n| format!("{n}/"))
+                    .unwrap_or_default(),
                 g.name
             ));
         }

@@ -107,7 +107,11 @@ pub const PROBES: &[Probe] = &[
     probe("list", ("", "pods", true), Place::Cluster),
     probe("list", ("", "nodes", false), Place::Cluster),
     probe("patch", ("", "nodes", false), Place::Cluster),
-    probe("escalate", ("rbac.authorization.k8s.io", "roles", true), Place::Home),
+    probe(
+        "escalate",
+        ("rbac.authorization.k8s.io", "roles", true),
+        Place::Home,
+    ),
 ];
 
 /// What the hand-written table says `shape` grants for `probe`.
@@ -174,7 +178,11 @@ impl Model {
         let shape = Shape {
             access: self.pick(&ACCESS),
             secrets: self.pick(&SECRETS),
-            scope: if admin { self.pick(&SCOPES) } else { Scope::Own },
+            scope: if admin {
+                self.pick(&SCOPES)
+            } else {
+                Scope::Own
+            },
         };
         self.endpoints.push(Endpoint {
             name: format!("{}-{}", self.label, self.endpoints.len()),
@@ -273,11 +281,18 @@ mod tests {
                 assert!(e.shapes.iter().all(|s| s.scope == Scope::Own), "{e:?}");
             }
         }
-        assert!(m.endpoints.iter().any(|e| e.shapes.iter().any(|s| s.scope == Scope::All)));
+        assert!(
+            m.endpoints
+                .iter()
+                .any(|e| e.shapes.iter().any(|s| s.scope == Scope::All))
+        );
         // Deterministic for a seed: a failing run can be replayed.
         let mut again = Model::new(places(), "f", 7);
         let replay: Vec<String> = (0..400).map(|_| format!("{:?}", again.next_op())).collect();
-        assert_eq!(replay, ops.iter().map(|o| format!("{o:?}")).collect::<Vec<_>>());
+        assert_eq!(
+            replay,
+            ops.iter().map(|o| format!("{o:?}")).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -312,7 +327,9 @@ mod tests {
                     };
                     let answers: Vec<bool> = PROBES.iter().map(|p| allows(shape, p)).collect();
                     let rights = everything(shape);
-                    if let Some((other, other_rights)) = seen.insert(answers, (shape, rights.clone())) {
+                    if let Some((other, other_rights)) =
+                        seen.insert(answers, (shape, rights.clone()))
+                    {
                         assert_eq!(
                             rights, other_rights,
                             "{shape:?} and {other:?} grant different rights, yet answer every probe alike"

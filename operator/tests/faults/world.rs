@@ -124,7 +124,9 @@ impl World {
             .unwrap();
         let mut started = vec![];
         for r in 0..replicas {
-            started.push(start_replica(cp, &places, &format!("{label}-op-{r}"), proxied, dir.path()).await);
+            started.push(
+                start_replica(cp, &places, &format!("{label}-op-{r}"), proxied, dir.path()).await,
+            );
         }
         let replicas = Arc::new(tokio::sync::Mutex::new(started));
         let keeper = CancellationToken::new();
@@ -198,7 +200,11 @@ impl World {
             }
             Op::Delete(_) => {
                 retry(&what, || async {
-                    ignore(404)(api.delete(&name, &DeleteParams::default()).await.map(|_| ()))
+                    ignore(404)(
+                        api.delete(&name, &DeleteParams::default())
+                            .await
+                            .map(|_| ()),
+                    )
                 })
                 .await
             }
@@ -236,7 +242,11 @@ impl World {
         })
         .await;
         if let Err(why) = status {
-            panic!("not converged within {within:?}:\n{}\n{}", why.join("\n"), self.logs().await);
+            panic!(
+                "not converged within {within:?}:\n{}\n{}",
+                why.join("\n"),
+                self.logs().await
+            );
         }
         // The RBAC authorizer learns of Role changes through an informer.
         let grants = checks::settle(Duration::from_secs(30), || async {
@@ -313,7 +323,11 @@ impl World {
         })
         .await;
         if let Err(why) = gone {
-            panic!("endpoints not deleted:\n{}\n{}", why.join("\n"), self.logs().await);
+            panic!(
+                "endpoints not deleted:\n{}\n{}",
+                why.join("\n"),
+                self.logs().await
+            );
         }
         // Home-namespace grants go by garbage collection (owner references).
         let left = checks::settle(Duration::from_secs(60), || async {
@@ -385,7 +399,12 @@ async fn keep(replicas: Arc<tokio::sync::Mutex<Vec<Replica>>>, stop: Cancellatio
     for _ in 0..72_000 {
         for r in replicas.lock().await.iter_mut() {
             if let Some(exit) = r.proc.restart_if_exited() {
-                eprintln!("{} exited ({:?}) at {:?}: restarted", r.proc.name(), exit.status, exit.at);
+                eprintln!(
+                    "{} exited ({:?}) at {:?}: restarted",
+                    r.proc.name(),
+                    exit.status,
+                    exit.at
+                );
             }
         }
         tokio::select! {

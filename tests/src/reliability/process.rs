@@ -75,7 +75,10 @@ impl Supervised {
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap_or_else(|e| panic!("log handle: {e}")))
+            .stdout(
+                file.try_clone()
+                    .unwrap_or_else(|e| panic!("log handle: {e}")),
+            )
             .stderr(file)
             .kill_on_drop(true);
         let child = cmd

@@ -9,7 +9,10 @@ use std::path::Path;
 /// the time and `note`.
 pub fn merge(dir: &Path, note: &str, commit: Option<&str>) -> std::io::Result<Value> {
     let mut runs = Map::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
@@ -229,7 +232,10 @@ fn outage_section(o: &mut String, r: &Value) {
         ("calls while it was down", "calls_during_outage"),
         ("answered with a tool error", "tool_errors_during_outage"),
         ("protocol errors (no answer)", "protocol_errors"),
-        ("/ready answered 503 during the outage", "ready_503_during_outage"),
+        (
+            "/ready answered 503 during the outage",
+            "ready_503_during_outage",
+        ),
         ("/ready answered 200 again after (s)", "ready_again_seconds"),
         ("first successful call after (s)", "recovered_seconds"),
         ("calls after recovery", "calls_after"),
@@ -380,7 +386,10 @@ mod tests {
         let r = merge(dir.path(), "n", Some("c")).unwrap();
         assert_eq!(r["runs"]["server-load"]["calls"], 3);
         assert_eq!(r["runs"].as_object().unwrap().len(), 1);
-        assert_eq!((r["note"].as_str(), r["commit"].as_str()), (Some("n"), Some("c")));
+        assert_eq!(
+            (r["note"].as_str(), r["commit"].as_str()),
+            (Some("n"), Some("c"))
+        );
         std::fs::write(dir.path().join("bad.json"), "{").unwrap();
         let err = merge(dir.path(), "", None).unwrap_err().to_string();
         assert!(err.contains("bad.json"), "{err}");
