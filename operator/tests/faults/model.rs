@@ -112,6 +112,12 @@ pub const PROBES: &[Probe] = &[
         ("rbac.authorization.k8s.io", "roles", true),
         Place::Home,
     ),
+    // Only Helm's any-kind rule (Visible secrets) grants it.
+    probe(
+        "create",
+        ("rbac.authorization.k8s.io", "rolebindings", true),
+        Place::Home,
+    ),
 ];
 
 /// What the hand-written table says `shape` grants for `probe`.

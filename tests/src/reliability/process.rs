@@ -26,7 +26,22 @@ pub struct Supervised {
     log: PathBuf,
     child: Option<Child>,
     started: Instant,
+    /// When the current life started.
+    life_started: Instant,
+    /// Lives in a row that ended within [`QUICK_EXIT`].
+    quick_exits: u32,
+    /// A restart waiting out its back-off.
+    restart_at: Option<Instant>,
     pub exits: Vec<Exit>,
+}
+
+/// A life shorter than this counts towards the back-off, as a kubelet's
+/// CrashLoopBackOff does (scaled down: 200 ms doubling to 3.2 s).
+const QUICK_EXIT: Duration = Duration::from_secs(10);
+
+/// The delay before restarting after `quick` quick exits in a row.
+fn back_off(quick: u32) -> Duration {
+    Duration::from_millis(100) * 2u32.pow(quick.clamp(1, 5))
 }
 
 impl Supervised {
@@ -50,6 +65,9 @@ impl Supervised {
             log: log.into(),
             child: None,
             started: Instant::now(),
+            life_started: Instant::now(),
+            quick_exits: 0,
+            restart_at: None,
             exits: vec![],
         };
         s.spawn();
@@ -85,6 +103,8 @@ impl Supervised {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", self.bin.display()));
         self.child = Some(child);
+        self.life_started = Instant::now();
+        self.restart_at = None;
     }
 
     pub fn name(&self) -> &str {
@@ -123,17 +143,28 @@ impl Supervised {
         }
     }
 
-    /// Records an exit and restarts, as a Deployment's pod would be; returns
-    /// the exit when there was one.
+    /// Records an exit and restarts after a back-off, as a Deployment's
+    /// pod would be; returns the exit when one was seen now.
     pub fn restart_if_exited(&mut self) -> Option<Exit> {
+        if let Some(at) = self.restart_at {
+            if Instant::now() >= at {
+                self.spawn();
+            }
+            return None;
+        }
         let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
         let exit = Exit {
             at: self.started.elapsed(),
             status: Some(status),
             killed: false,
         };
         self.exits.push(exit.clone());
-        self.spawn();
+        self.quick_exits = match self.life_started.elapsed() < QUICK_EXIT {
+            true => self.quick_exits + 1,
+            false => 0,
+        };
+        self.restart_at = Some(Instant::now() + back_off(self.quick_exits));
         Some(exit)
     }
 
@@ -153,5 +184,19 @@ impl Supervised {
 
     pub fn log_path(&self) -> &Path {
         &self.log
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_and_caps() {
+        let ms = |q| back_off(q).as_millis();
+        assert_eq!(
+            [ms(0), ms(1), ms(2), ms(5), ms(9)],
+            [200, 200, 400, 3200, 3200]
+        );
     }
 }

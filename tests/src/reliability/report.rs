@@ -366,7 +366,7 @@ mod tests {
         for want in [
             "| fapi (ci) | restart | 1 | 40 | 12.50 | 2 (1) | 900 (30) | 0 | 0 | 0 | 0 |",
             "down 4.50 s, at operation 16",
-            "| 6000 | 100 | 0 | 12.25 | 80.00 | 200 | 20.50 → 21 | 1.50 | 0.20 |",
+            "| 6000 | 100 | 0 | 12.25 | 80 | 200 | 20.50 → 21 | 1.50 | 0.20 |",
             "| kubectl_get | 1500 | 0 | 10 | 70 |",
             "`cannot reach the API server`",
             "| streamable_http | 2000 |",

@@ -23,9 +23,11 @@ pub fn line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
 mod tests {
     use super::*;
 
+    type Case<'a> = (&'a [(f64, f64)], Option<(f64, f64)>);
+
     #[test]
     fn fits_lines() {
-        let cases: &[(&[(f64, f64)], Option<(f64, f64)>)] = &[
+        let cases: &[Case] = &[
             (&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)], Some((2.0, 1.0))),
             (&[(0.0, 7.0), (10.0, 7.0)], Some((0.0, 7.0))),
             // Noise around a flat line fits flat.
