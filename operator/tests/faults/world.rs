@@ -400,7 +400,7 @@ async fn keep(replicas: Arc<tokio::sync::Mutex<Vec<Replica>>>, stop: Cancellatio
         for r in replicas.lock().await.iter_mut() {
             if let Some(exit) = r.proc.restart_if_exited() {
                 eprintln!(
-                    "{} exited ({:?}) at {:?}: restarted",
+                    "{} exited ({:?}) at {:?}: restarting after a back-off",
                     r.proc.name(),
                     exit.status,
                     exit.at
