@@ -11,6 +11,7 @@
 //! # }
 //! ```
 
+pub mod access;
 pub mod bench;
 pub mod bins;
 pub mod controlplane;

@@ -7,15 +7,13 @@
 use crate::model::{Endpoint, Model, PROBES, Places, Probe, allows};
 use crate::table::Scope;
 use futures::StreamExt as _;
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
-};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::api::{ListParams, PostParams};
+use kube::api::ListParams;
 use kube::{Api, Client, ResourceExt};
 use kube_mcp_operator::crd::McpEndpoint;
 use kube_mcp_operator::{labels, names};
+use kube_mcp_tests::access;
 use sha2::Digest as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -27,43 +25,18 @@ const CONCURRENCY: usize = 12;
 
 /// Asks the API server whether the endpoint's ServiceAccount may do `p`.
 pub async fn ask(client: &Client, places: &Places, ep: &Endpoint, p: &Probe) -> kube::Result<bool> {
-    let (resource, subresource) = match p.resource.1.split_once('/') {
-        Some((r, s)) => (r, Some(s.to_string())),
-        None => (p.resource.1, None),
-    };
     let namespace = match p.resource.2 {
         true => places.at(&ep.home, p.place),
         false => String::new(),
     };
-    let review = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(format!(
-                "system:serviceaccount:{}:{}{}",
-                ep.home,
-                names::SERVICE_ACCOUNT_PREFIX,
-                ep.name
-            )),
-            groups: Some(vec![
-                "system:serviceaccounts".into(),
-                format!("system:serviceaccounts:{}", ep.home),
-                "system:authenticated".into(),
-            ]),
-            resource_attributes: Some(ResourceAttributes {
-                namespace: (!namespace.is_empty()).then_some(namespace),
-                verb: Some(p.verb.into()),
-                group: Some(p.resource.0.into()),
-                resource: Some(resource.into()),
-                subresource,
-                ..ResourceAttributes::default()
-            }),
-            ..SubjectAccessReviewSpec::default()
-        },
-        ..SubjectAccessReview::default()
+    let req = access::Request {
+        verb: p.verb,
+        group: p.resource.0,
+        resource: p.resource.1,
+        namespace: &namespace,
     };
-    let answer = Api::<SubjectAccessReview>::all(client.clone())
-        .create(&PostParams::default(), &review)
-        .await?;
-    Ok(answer.status.is_some_and(|s| s.allowed))
+    let sa = format!("{}{}", names::SERVICE_ACCOUNT_PREFIX, ep.name);
+    access::service_account_may(client, &ep.home, &sa, req).await
 }
 
 /// What the samplers saw.
