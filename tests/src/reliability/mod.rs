@@ -1,6 +1,6 @@
 //! Reliability drivers: faults injected into the operator's world
-//! (operator/tests/faults.rs) and load, outages and bad clients against the
-//! server (server/tests/soak.rs), each bounded in count and time.
+//! (operator/tests/faults.rs) and load against the server
+//! (server/tests/soak.rs), each bounded in count and time.
 //!
 //! Two sizes: `ci` (the default, what `scripts/test` runs in a few minutes)
 //! and `long` (`KUBE_MCP_RELIABILITY=long`, what `scripts/reliability`
@@ -35,8 +35,6 @@ pub struct Budget {
     pub load_seconds: u64,
     /// Concurrent MCP clients in the load.
     pub clients: usize,
-    /// Sessions opened and abandoned per transport.
-    pub sessions: usize,
 }
 
 impl Budget {
@@ -47,7 +45,6 @@ impl Budget {
         kills: 6,
         load_seconds: 60,
         clients: 32,
-        sessions: 2_000,
     };
     pub const LONG: Budget = Budget {
         size: "long",
@@ -56,7 +53,6 @@ impl Budget {
         kills: 20,
         load_seconds: 600,
         clients: 32,
-        sessions: 10_000,
     };
 
     /// The size `KUBE_MCP_RELIABILITY` names.
@@ -98,7 +94,7 @@ mod tests {
         let (ci, long) = (Budget::CI, Budget::LONG);
         assert!(long.ops > ci.ops && long.kills > ci.kills);
         assert!(long.load_seconds >= 10 * ci.load_seconds);
-        assert_eq!((long.ops, long.kills, long.sessions), (100, 20, 10_000));
+        assert_eq!((long.ops, long.kills), (100, 20));
         assert_eq!((ci.load_seconds, long.load_seconds), (60, 600));
         assert_eq!(ci.clients, 32);
     }
