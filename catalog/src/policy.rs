@@ -15,6 +15,9 @@ pub struct Request<'a> {
     pub secrets: SecretsMode,
     /// Whether the server may reach every namespace (`*`).
     pub cluster_scope: bool,
+    /// Whether each Kubernetes request also needs the caller's rights
+    /// (per-caller authorization).
+    pub caller_authorization: bool,
 }
 
 /// Why a tool the allowlist names (or the ceiling would allow) is not offered.
@@ -29,6 +32,9 @@ pub enum Dropped {
     NeedsClusterScope,
     /// It needs Secrets to be visible.
     NeedsVisibleSecrets,
+    /// It reaches the API server outside the server's checked client, where
+    /// per-caller authorization cannot see its requests.
+    BypassesCallerAuthorization,
 }
 
 impl Dropped {
@@ -46,6 +52,11 @@ impl Dropped {
             Dropped::NeedsVisibleSecrets => format!(
                 "{tool} runs Helm, whose charts can read any Secret the server can (lookup) and print it, \
                  so it is offered only with Secrets visible (secrets: Visible / KUBE_MCP_SECRETS=visible)"
+            ),
+            Dropped::BypassesCallerAuthorization => format!(
+                "{tool} runs a separate program with the server's own credentials, whose requests \
+                 per-caller authorization cannot check, so it is not offered with authorize: Caller \
+                 (KUBE_MCP_AUTHORIZE=caller)"
             ),
         }
     }
@@ -119,6 +130,8 @@ pub fn offer(req: Request<'_>) -> Result<Offer, UnknownTools> {
                 class: t.class,
                 ceiling: req.ceiling,
             })
+        } else if req.caller_authorization && t.bypasses_gate() {
+            Some(Dropped::BypassesCallerAuthorization)
         } else {
             match t.needs {
                 Needs::Nothing => None,
@@ -148,6 +161,7 @@ mod tests {
             ceiling,
             secrets,
             cluster_scope: cluster,
+            caller_authorization: false,
         }
     }
 
@@ -183,6 +197,35 @@ mod tests {
         );
         assert!(o.explanations()[0].contains("lookup"));
         assert!(o.explanations()[3].contains("\"*\""));
+    }
+
+    #[test]
+    fn caller_authorization_drops_the_tools_that_bypass_the_gate() {
+        let o = offer(Request {
+            caller_authorization: true,
+            ..req(ToolClass::Destructive, SecretsMode::Visible, true)
+        })
+        .unwrap();
+        let dropped: Vec<_> = o.dropped.iter().map(|(t, d)| (t.id, *d)).collect();
+        assert_eq!(
+            dropped,
+            [
+                (
+                    ToolId::InstallHelmChart,
+                    Dropped::BypassesCallerAuthorization
+                ),
+                (
+                    ToolId::UninstallHelmChart,
+                    Dropped::BypassesCallerAuthorization
+                ),
+                (
+                    ToolId::UpgradeHelmChart,
+                    Dropped::BypassesCallerAuthorization
+                ),
+            ]
+        );
+        assert!(o.explanations()[0].contains("authorize: Caller"));
+        assert_eq!(o.tools.len(), CATALOG.len() - 3);
     }
 
     #[test]

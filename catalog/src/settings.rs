@@ -29,6 +29,39 @@ pub enum SecretsMode {
 
 pub use crate::logging::LogFormat;
 
+/// How an HTTP client may prove who it is; one server may accept several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum AuthMode {
+    /// The shared static token (MCP_AUTH_TOKEN / KUBE_MCP_AUTH_TOKEN_FILE).
+    Token,
+    /// Kubernetes ServiceAccount tokens for this server's audience, checked
+    /// by the API server's TokenReview.
+    Kubernetes,
+    /// JWTs from an OIDC issuer, checked against its published keys.
+    Oidc,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Token => "token",
+            AuthMode::Kubernetes => "kubernetes",
+            AuthMode::Oidc => "oidc",
+        }
+    }
+}
+
+/// Whose rights a tool call's Kubernetes requests need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Authorize {
+    /// The server's own (its ServiceAccount's RBAC): every caller alike.
+    #[default]
+    Endpoint,
+    /// Also the caller's: each request is checked with a SubjectAccessReview
+    /// for the caller's user and groups before it is sent.
+    Caller,
+}
+
 /// An environment variable the server reads that is not a flag's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvVar {
@@ -197,6 +230,54 @@ pub struct Settings {
     #[arg(long, env = "KUBE_MCP_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
 
+    /// How HTTP clients may authenticate (comma list of token, kubernetes, oidc). Default: token when a token is set, else none.
+    #[arg(long, env = "KUBE_MCP_AUTH_MODES", value_enum, value_delimiter = ',')]
+    pub auth_modes: Vec<AuthMode>,
+
+    /// The URL clients use for this server's MCP endpoint (e.g. https://mcp.example.com/mcp): the OAuth resource and the default audience. Needed by the kubernetes and oidc modes.
+    #[arg(long, env = "KUBE_MCP_RESOURCE_URL")]
+    pub resource_url: Option<String>,
+
+    /// Token audiences this server accepts (comma list). Default: the resource URL.
+    #[arg(long, env = "KUBE_MCP_AUDIENCES", value_delimiter = ',')]
+    pub audiences: Vec<String>,
+
+    /// The OIDC issuer whose tokens the oidc mode accepts (https://...; its discovery document and keys are read from there).
+    #[arg(long, env = "KUBE_MCP_OIDC_ISSUER_URL")]
+    pub oidc_issuer_url: Option<String>,
+
+    /// PEM CA certificates the issuer's TLS certificate must chain to. Default: the system's roots.
+    #[arg(long, env = "KUBE_MCP_OIDC_CA_FILE")]
+    pub oidc_ca_file: Option<PathBuf>,
+
+    /// The claim holding the user name.
+    #[arg(long, env = "KUBE_MCP_OIDC_USERNAME_CLAIM", default_value = "sub")]
+    pub oidc_username_claim: String,
+
+    /// Put before the user name, as the API server's --oidc-username-prefix: default `<issuer>#` (none for the email claim); `-` for none.
+    #[arg(long, env = "KUBE_MCP_OIDC_USERNAME_PREFIX")]
+    pub oidc_username_prefix: Option<String>,
+
+    /// The claim holding the groups (a string or a list); empty for none.
+    #[arg(long, env = "KUBE_MCP_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+
+    /// Put before each group name, e.g. `oidc:`.
+    #[arg(long, env = "KUBE_MCP_OIDC_GROUPS_PREFIX", default_value = "")]
+    pub oidc_groups_prefix: String,
+
+    /// Scopes every OIDC token must carry (comma list; read from `scope` or `scp`).
+    #[arg(long, env = "KUBE_MCP_OIDC_REQUIRED_SCOPES", value_delimiter = ',')]
+    pub oidc_required_scopes: Vec<String>,
+
+    /// JWT signature algorithms accepted (comma list). Default: every asymmetric one (RS*, PS*, ES256, ES384, EdDSA); `none` and HMAC never are.
+    #[arg(long, env = "KUBE_MCP_OIDC_SIGNING_ALGS", value_delimiter = ',')]
+    pub oidc_signing_algs: Vec<String>,
+
+    /// endpoint: tool calls act with the server's rights alone; caller: each Kubernetes request also needs the caller's own (SubjectAccessReview).
+    #[arg(long, env = "KUBE_MCP_AUTHORIZE", value_enum, default_value_t = Authorize::Endpoint)]
+    pub authorize: Authorize,
+
     /// DNS-rebinding protection (Host allowlist) on HTTP transports.
     #[arg(long, env = "DNS_REBINDING_PROTECTION", value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = true)]
     pub dns_rebinding_protection: bool,
@@ -297,6 +378,49 @@ impl Settings {
         if let Some(f) = &self.auth_token_file {
             put("KUBE_MCP_AUTH_TOKEN_FILE", f.display().to_string());
         }
+        let list = |v: &[String]| v.join(",");
+        if !self.auth_modes.is_empty() {
+            let modes: Vec<String> = self.auth_modes.iter().map(|m| m.as_str().into()).collect();
+            put("KUBE_MCP_AUTH_MODES", list(&modes));
+        }
+        if let Some(u) = &self.resource_url {
+            put("KUBE_MCP_RESOURCE_URL", u.clone());
+        }
+        if !self.audiences.is_empty() {
+            put("KUBE_MCP_AUDIENCES", list(&self.audiences));
+        }
+        if let Some(u) = &self.oidc_issuer_url {
+            put("KUBE_MCP_OIDC_ISSUER_URL", u.clone());
+            if let Some(f) = &self.oidc_ca_file {
+                put("KUBE_MCP_OIDC_CA_FILE", f.display().to_string());
+            }
+            put(
+                "KUBE_MCP_OIDC_USERNAME_CLAIM",
+                self.oidc_username_claim.clone(),
+            );
+            if let Some(p) = &self.oidc_username_prefix {
+                put("KUBE_MCP_OIDC_USERNAME_PREFIX", p.clone());
+            }
+            put("KUBE_MCP_OIDC_GROUPS_CLAIM", self.oidc_groups_claim.clone());
+            if !self.oidc_groups_prefix.is_empty() {
+                put(
+                    "KUBE_MCP_OIDC_GROUPS_PREFIX",
+                    self.oidc_groups_prefix.clone(),
+                );
+            }
+            if !self.oidc_required_scopes.is_empty() {
+                put(
+                    "KUBE_MCP_OIDC_REQUIRED_SCOPES",
+                    list(&self.oidc_required_scopes),
+                );
+            }
+            if !self.oidc_signing_algs.is_empty() {
+                put("KUBE_MCP_OIDC_SIGNING_ALGS", list(&self.oidc_signing_algs));
+            }
+        }
+        if self.authorize == Authorize::Caller {
+            put("KUBE_MCP_AUTHORIZE", "caller".into());
+        }
         put(
             "DNS_REBINDING_PROTECTION",
             self.dns_rebinding_protection.to_string(),
@@ -347,6 +471,18 @@ impl Default for Settings {
             namespaces: vec![],
             auth_token: None,
             auth_token_file: None,
+            auth_modes: vec![],
+            resource_url: None,
+            audiences: vec![],
+            oidc_issuer_url: None,
+            oidc_ca_file: None,
+            oidc_username_claim: "sub".into(),
+            oidc_username_prefix: None,
+            oidc_groups_claim: "groups".into(),
+            oidc_groups_prefix: String::new(),
+            oidc_required_scopes: vec![],
+            oidc_signing_algs: vec![],
+            authorize: Authorize::Endpoint,
             dns_rebinding_protection: true,
             allowed_hosts: vec![],
             allowed_origins: vec![],
@@ -464,6 +600,18 @@ mod tests {
             secrets: Some(SecretsMode::Hidden),
             namespaces: vec!["team-a".into(), "team-b".into()],
             auth_token_file: Some("/var/run/kube-mcp/token".into()),
+            auth_modes: vec![AuthMode::Token, AuthMode::Kubernetes, AuthMode::Oidc],
+            resource_url: Some("https://mcp.example.com/mcp".into()),
+            audiences: vec!["https://mcp.example.com/mcp".into(), "kube-mcp".into()],
+            oidc_issuer_url: Some("https://idp.example.com".into()),
+            oidc_ca_file: Some("/etc/kube-mcp/oidc-ca.pem".into()),
+            oidc_username_claim: "email".into(),
+            oidc_username_prefix: Some("oidc:".into()),
+            oidc_groups_claim: "roles".into(),
+            oidc_groups_prefix: "oidc:".into(),
+            oidc_required_scopes: vec!["mcp:tools".into()],
+            oidc_signing_algs: vec!["RS256".into()],
+            authorize: Authorize::Caller,
             allowed_hosts: vec!["mcp.example.com".into(), "svc.ns.svc".into()],
             allowed_origins: vec!["https://app.example.com".into()],
             log_format: LogFormat::Json,

@@ -129,6 +129,18 @@ pub struct ToolSpec {
     pub rules: &'static [Rule],
 }
 
+impl ToolSpec {
+    /// Whether the tool's Kubernetes requests leave the process other than
+    /// through the server's checked client: the Helm tools hand the server's
+    /// credentials to a `helm` process.
+    pub fn bypasses_gate(&self) -> bool {
+        matches!(
+            self.id,
+            ToolId::InstallHelmChart | ToolId::UninstallHelmChart | ToolId::UpgradeHelmChart
+        )
+    }
+}
+
 /// Finds a tool by exact name.
 pub fn find(name: &str) -> Option<&'static ToolSpec> {
     CATALOG.iter().find(|t| t.name == name)

@@ -121,6 +121,7 @@ pub fn offer(
         ceiling: ceiling(access),
         secrets: secrets_mode(secrets),
         cluster_scope: *scope == Scope::Cluster,
+        caller_authorization: false,
     })
     .unwrap_or_default()
 }

@@ -88,6 +88,14 @@ impl TokenCheck {
         self.expected.read().map(|g| g.is_some()).unwrap_or(true)
     }
 
+    /// Whether `presented` is the expected token (false when auth is off).
+    pub fn matches(&self, presented: &str) -> bool {
+        match self.expected.read() {
+            Ok(g) => g.is_some_and(|expected| bool::from(digest(presented).ct_eq(&expected))),
+            Err(_) => false,
+        }
+    }
+
     /// Whether the request's headers carry the expected token.
     pub fn allows(&self, headers: &http::HeaderMap) -> bool {
         let expected = match self.expected.read() {

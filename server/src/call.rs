@@ -6,6 +6,7 @@
 //! A task-local, so the gate on the kube client (which no tool calls
 //! directly) can find the call it serves without every tool passing it down.
 
+use crate::identity::Principal;
 use std::sync::{Arc, Mutex};
 
 tokio::task_local! {
@@ -30,9 +31,18 @@ pub struct ApiRequest {
 #[derive(Debug, Default)]
 pub struct Session {
     context: Mutex<Option<String>>,
+    /// Who opened it, where its requests do not say (legacy SSE).
+    pub caller: Option<Arc<Principal>>,
 }
 
 impl Session {
+    pub fn for_caller(caller: Option<Arc<Principal>>) -> Self {
+        Self {
+            caller,
+            ..Self::default()
+        }
+    }
+
     pub fn context(&self) -> Option<String> {
         self.context
             .lock()
@@ -50,14 +60,23 @@ impl Session {
 pub struct Call {
     /// The session the call belongs to.
     pub session: Arc<Session>,
+    /// Who made the call (HTTP); per-caller authorization checks its rights.
+    pub caller: Option<Arc<Principal>>,
     seen: Mutex<Vec<String>>,
     requests: Mutex<Vec<ApiRequest>>,
 }
 
 impl Call {
     pub fn new(session: Arc<Session>) -> Arc<Self> {
+        let caller = session.caller.clone();
+        Self::by(session, caller)
+    }
+
+    /// A call made by `caller` in `session`.
+    pub fn by(session: Arc<Session>, caller: Option<Arc<Principal>>) -> Arc<Self> {
         Arc::new(Self {
             session,
+            caller,
             ..Self::default()
         })
     }
@@ -108,6 +127,19 @@ pub async fn within<F: Future>(call: Arc<Call>, f: F) -> F::Output {
     CALL.scope(call, f).await
 }
 
+/// `f` as part of the current call, if any: for tasks a tool spawns that
+/// make requests later (port-forward connections), which would otherwise
+/// run outside the call and its caller's authorization.
+pub fn inherit<F: Future>(f: F) -> impl Future<Output = F::Output> {
+    let call = current();
+    async move {
+        match call {
+            Some(c) => within(c, f).await,
+            None => f.await,
+        }
+    }
+}
+
 /// The call the current task serves, if any.
 pub fn current() -> Option<Arc<Call>> {
     CALL.try_with(Arc::clone).ok()
@@ -138,5 +170,20 @@ mod tests {
         })
         .await;
         assert_eq!(ctx.as_deref(), Some("dev"));
+    }
+
+    #[tokio::test]
+    async fn spawned_work_inherits_the_call_only_when_asked() {
+        let caller = Arc::new(Principal::shared_token());
+        let c = Call::by(Arc::default(), Some(caller.clone()));
+        let (plain, inherited) = within(c, async {
+            let plain = tokio::spawn(async { current().is_some() });
+            let inherited =
+                tokio::spawn(inherit(async { current().and_then(|c| c.caller.clone()) }));
+            (plain.await.unwrap(), inherited.await.unwrap())
+        })
+        .await;
+        assert!(!plain, "tokio::spawn does not carry task-locals");
+        assert_eq!(inherited, Some(caller));
     }
 }

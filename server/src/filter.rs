@@ -48,6 +48,7 @@ impl ToolFilter {
             ceiling,
             secrets: s.secrets_mode(),
             cluster_scope: Scope::from_list(&s.namespaces).is_all(),
+            caller_authorization: s.authorize == crate::config::Authorize::Caller,
         })?;
         // A tool asked for by name that cannot be offered is a configuration
         // error, not something to drop quietly.

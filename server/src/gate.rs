@@ -151,6 +151,12 @@ pub enum Refusal {
     Workload(#[from] workload::Refusal),
     #[error("the request body could not be read to check it, so it was not sent")]
     UnreadableBody,
+    #[error(
+        "{0} are reserved for authenticating and authorizing this server's callers; no tool makes them"
+    )]
+    ReviewsReserved(String),
+    #[error(transparent)]
+    Caller(#[from] crate::authz::Denied),
 }
 
 /// What the gate enforces.
@@ -172,6 +178,11 @@ impl Policy {
 
     /// Whether a request to `target` may leave the process.
     pub fn check(&self, path: &str, target: &Target, watch: bool) -> Result<(), Refusal> {
+        if let Target::Cluster { group, resource } = target
+            && is_review(group, resource)
+        {
+            return Err(Refusal::ReviewsReserved(resource.clone()));
+        }
         if self.secrets == SecretsMode::Hidden && target.is_secrets() {
             return Err(Refusal::SecretsHidden);
         }
@@ -198,6 +209,16 @@ impl Policy {
             (Target::Other, Scope::Only(_)) => Err(Refusal::UnknownPath(path.to_string())),
         }
     }
+}
+
+/// TokenReviews and SubjectAccessReviews: the server may hold the right to
+/// make them (system:auth-delegator) for its callers' sake, never a tool's.
+fn is_review(group: &str, resource: &str) -> bool {
+    matches!(
+        (group, resource),
+        ("authentication.k8s.io", "tokenreviews")
+            | ("authorization.k8s.io", "subjectaccessreviews")
+    )
 }
 
 /// Refuses a JSON patch body that reads stored values.
@@ -610,6 +631,16 @@ mod tests {
             let (t, w) = Target::parse(path);
             assert_eq!(p.check(path, &t, w).is_ok(), in_scope, "{path}");
             assert_eq!(all.check(path, &t, w).is_ok(), cluster_wide, "{path} (*)");
+        }
+        for review in [
+            "/apis/authentication.k8s.io/v1/tokenreviews",
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        ] {
+            let (t, w) = Target::parse(review);
+            assert!(
+                matches!(all.check(review, &t, w), Err(Refusal::ReviewsReserved(_))),
+                "{review}"
+            );
         }
         let (t, w) = Target::parse("/api/v1/namespaces/c/pods");
         let msg = p.check("", &t, w).unwrap_err().to_string();

@@ -2,6 +2,7 @@
 //! through the filter, resources, the prompt, and logging/setLevel.
 
 use crate::call::{self, Call, Session};
+use crate::identity::Principal;
 use crate::metrics::Metrics;
 use crate::tools::{self, Ctx, ToolError};
 use crate::{prompts, resources};
@@ -57,10 +58,26 @@ impl McpHandler {
     /// The handler for a new MCP session: shares everything but the
     /// session's own choices.
     pub fn for_session(&self) -> Self {
+        self.for_caller(None)
+    }
+
+    /// The handler for a session opened by `caller` (legacy SSE, whose
+    /// messages carry no HTTP request of their own to the handler).
+    pub fn for_caller(&self, caller: Option<Arc<Principal>>) -> Self {
         Self {
-            session: Arc::default(),
+            session: Arc::new(Session::for_caller(caller)),
             ..self.clone()
         }
+    }
+
+    /// Who made an MCP request: the caller its HTTP request authenticated
+    /// as (streamable HTTP), else the session's.
+    fn caller_of(&self, context: &RequestContext<RoleServer>) -> Option<Arc<Principal>> {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Arc<Principal>>().cloned())
+            .or_else(|| self.session.caller.clone())
     }
 
     fn prompt_offered(&self) -> bool {
@@ -72,6 +89,17 @@ impl McpHandler {
         &self,
         name: &str,
         args: Option<JsonObject>,
+    ) -> Result<CallToolResult, McpError> {
+        self.run_tool_as(name, args, self.session.caller.clone())
+            .await
+    }
+
+    /// [`Self::run_tool`] for `caller`.
+    pub async fn run_tool_as(
+        &self,
+        name: &str,
+        args: Option<JsonObject>,
+        caller: Option<Arc<Principal>>,
     ) -> Result<CallToolResult, McpError> {
         let Some(spec) = kube_mcp_catalog::find(name) else {
             return Err(McpError::invalid_params(
@@ -89,7 +117,7 @@ impl McpHandler {
         }
         let started = Instant::now();
         let limit = Duration::from_secs(self.ctx.settings.tool_timeout_seconds.max(1));
-        let call = Call::new(self.session.clone());
+        let call = Call::by(self.session.clone(), caller);
         let run = tokio::time::timeout(limit, tools::call(&self.ctx, spec.id, args));
         let result = match call::within(call.clone(), run).await {
             Ok(r) => r,
@@ -155,9 +183,9 @@ impl ServerHandler for McpHandler {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.run_tool(&request.name, request.arguments)
+        self.run_tool_as(&request.name, request.arguments, self.caller_of(&context))
             .await
             .map(Into::into)
     }
@@ -179,7 +207,7 @@ impl ServerHandler for McpHandler {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         if !self.ctx.filter.allows(ToolId::KubectlGet)
             || !resources::URIS.iter().any(|(u, _, _)| *u == request.uri)
@@ -189,7 +217,7 @@ impl ServerHandler for McpHandler {
                 None,
             ));
         }
-        let call = Call::new(self.session.clone());
+        let call = Call::by(self.session.clone(), self.caller_of(&context));
         match call::within(call.clone(), resources::read(&self.ctx, &request.uri)).await {
             Ok(text) => {
                 let text = call.redact(&text);

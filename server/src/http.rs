@@ -3,9 +3,11 @@
 //! behind one guard (Host/Origin, then the token); /health, /ready and
 //! /metrics stay open for probes and scrapers.
 
-use crate::auth::TokenCheck;
+use crate::authn::Failure;
+use crate::authn::{Authenticator, resource};
 use crate::guard::HostGuard;
 use crate::handler::McpHandler;
+use crate::identity::Principal;
 use crate::metrics::StatusLabel;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -56,6 +58,8 @@ struct SseSession {
     to_server: futures::channel::mpsc::Sender<ClientJsonRpcMessage>,
     last_active: std::time::Instant,
     stop: CancellationToken,
+    /// Who opened it: its messages must come from the same caller.
+    caller: Option<Arc<Principal>>,
 }
 
 type SseSessions = Arc<Mutex<HashMap<String, SseSession>>>;
@@ -64,7 +68,7 @@ type SseSessions = Arc<Mutex<HashMap<String, SseSession>>>;
 struct AppState {
     handler: McpHandler,
     guard: Arc<HostGuard>,
-    token: TokenCheck,
+    auth: Arc<Authenticator>,
     sse: SseSessions,
     sessions: Arc<LocalSessionManager>,
     stateless: bool,
@@ -76,7 +80,7 @@ struct AppState {
 pub fn router(
     handler: McpHandler,
     guard: HostGuard,
-    token: TokenCheck,
+    auth: Authenticator,
     stateless: bool,
     limits: Limits,
     shutdown: CancellationToken,
@@ -88,7 +92,7 @@ pub fn router(
     let state = AppState {
         handler: handler.clone(),
         guard: Arc::new(guard),
-        token,
+        auth: Arc::new(auth),
         sse: Arc::default(),
         sessions: sessions.clone(),
         stateless,
@@ -116,7 +120,15 @@ pub fn router(
         .route("/sse", get(sse_connect))
         .route("/messages", post(sse_message))
         .layer(middleware::from_fn_with_state(state.clone(), check_request));
+    // RFC 9728 metadata: at the well-known root and with the endpoint's
+    // path appended (where MCP clients look first); public by design, and a
+    // plain 404 (not a 401) where there is none, so clients stop looking.
     Router::new()
+        .route(resource::WELL_KNOWN, get(resource_metadata))
+        .route(
+            &format!("{}/{{*path}}", resource::WELL_KNOWN),
+            get(resource_metadata),
+        )
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -180,8 +192,22 @@ fn json_error(status: StatusCode, message: String) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Host/Origin first (403), then the token (401).
-async fn check_request(State(s): State<AppState>, req: Request, next: Next) -> Response {
+/// The protected resource metadata document.
+async fn resource_metadata(State(s): State<AppState>, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    match &s.auth.resource {
+        Some(r) if path == resource::WELL_KNOWN || path == r.metadata_path => (
+            [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+            Json(r.document()),
+        )
+            .into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Host/Origin first (403), then the caller's credentials (401, 403 for a
+/// missing scope); a request let in carries its caller.
+async fn check_request(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
     let host = headers
         .get(header::HOST)
@@ -199,21 +225,28 @@ async fn check_request(State(s): State<AppState>, req: Request, next: Next) -> R
         tracing::warn!(%client, reason = %why, "refused a request (DNS-rebinding protection)");
         return json_error(StatusCode::FORBIDDEN, format!("Forbidden: {why}"));
     }
-    if !s.token.allows(headers) {
-        // Says which case it was, never what was sent.
-        let sent =
-            headers.contains_key("x-mcp-auth") || headers.contains_key(header::AUTHORIZATION);
-        let reason = if sent { "wrong token" } else { "no token" };
-        tracing::warn!(%client, reason, path = %req.uri().path(), "refused a request: 401 Unauthorized");
-        let mut resp = json_error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized: send the server's token in the X-MCP-AUTH header or as Authorization: Bearer".into(),
-        );
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        return resp;
+    match s.auth.authenticate(headers).await {
+        Ok(Some(caller)) => {
+            req.extensions_mut().insert(caller);
+        }
+        Ok(None) => {}
+        Err(failure) => {
+            // Says which case it was, never what was sent.
+            let reason = match &failure {
+                Failure::Missing => "no token".to_string(),
+                Failure::Invalid(why) | Failure::Unavailable(why) => why.clone(),
+                Failure::InsufficientScope(s) => format!("missing scope(s) {}", s.join(" ")),
+            };
+            let status = failure.status();
+            tracing::warn!(%client, %reason, path = %req.uri().path(), "refused a request: {status}");
+            let mut resp = json_error(status, failure.message(&s.auth.modes));
+            if let Some(c) = resource::challenge(&failure, s.auth.resource.as_ref())
+                && let Ok(v) = header::HeaderValue::from_str(&c)
+            {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            return resp;
+        }
     }
     next.run(req).await
 }
@@ -276,7 +309,8 @@ async fn metrics(State(s): State<AppState>) -> Response {
 // ---- legacy SSE transport -----------------------------------------------
 
 /// GET /sse: a session whose first event names the URL to POST messages to.
-async fn sse_connect(State(s): State<AppState>) -> Response {
+async fn sse_connect(State(s): State<AppState>, req: Request) -> Response {
+    let caller = req.extensions().get::<Arc<Principal>>().cloned();
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = futures::channel::mpsc::channel::<ClientJsonRpcMessage>(64);
     let (to_client, from_server) = futures::channel::mpsc::channel(64);
@@ -295,10 +329,11 @@ async fn sse_connect(State(s): State<AppState>) -> Response {
                 to_server,
                 last_active: std::time::Instant::now(),
                 stop: ct.clone(),
+                caller: caller.clone(),
             },
         );
     }
-    let handler = s.handler.for_session();
+    let handler = s.handler.for_caller(caller);
     let sessions = s.sse.clone();
     let session_id = id.clone();
     let session_ct = ct.clone();
@@ -365,8 +400,10 @@ struct SessionQuery {
 async fn sse_message(
     State(s): State<AppState>,
     Query(q): Query<SessionQuery>,
+    caller: Option<axum::Extension<Arc<Principal>>>,
     body: String,
 ) -> Response {
+    let caller = caller.map(|axum::Extension(c)| c);
     let message: ClientJsonRpcMessage = match serde_json::from_str(&body) {
         Ok(m) => m,
         Err(e) => {
@@ -382,15 +419,27 @@ async fn sse_message(
         .unwrap_or_else(|e| e.into_inner())
         .get_mut(&q.session_id)
         .map(|session| {
-            session.last_active = std::time::Instant::now();
-            session.to_server.clone()
+            let same = match (&session.caller, &caller) {
+                (Some(a), Some(b)) => a.same_caller(b),
+                (None, None) => true,
+                _ => false,
+            };
+            if same {
+                session.last_active = std::time::Instant::now();
+            }
+            same.then(|| session.to_server.clone())
         });
     match sender {
+        Some(None) => json_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden: this SSE session was opened by another caller; open your own with GET /sse"
+                .into(),
+        ),
         None => json_error(
             StatusCode::NOT_FOUND,
             format!("no SSE session {:?}; open GET /sse first", q.session_id),
         ),
-        Some(mut tx) => match tx.send(message).await {
+        Some(Some(mut tx)) => match tx.send(message).await {
             Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
             Err(_) => json_error(StatusCode::GONE, "the SSE session has ended".into()),
         },

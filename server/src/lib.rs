@@ -5,6 +5,8 @@
 pub use kube_mcp_catalog::settings as config;
 pub use kube_mcp_catalog::tools as catalog;
 pub mod auth;
+pub mod authn;
+pub mod authz;
 pub mod call;
 pub mod cluster;
 pub mod discovery;
@@ -14,6 +16,7 @@ pub mod gate;
 pub mod guard;
 pub mod handler;
 pub mod http;
+pub mod identity;
 pub mod mask;
 pub mod metrics;
 pub mod prompts;

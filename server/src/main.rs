@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use kube_mcp_catalog::{apiserver, logging};
-use kube_mcp_server::auth::TokenCheck;
+use kube_mcp_server::authn::Authenticator;
 use kube_mcp_server::cluster::ClusterAccess;
 use kube_mcp_server::config::{Settings, Transport};
 use kube_mcp_server::filter::ToolFilter;
@@ -64,6 +64,8 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     for why in &filter.dropped {
         tracing::info!("not offered: {why}");
     }
+    // TokenReviews go out with the server's own credentials, not a tool's gated client.
+    let reviews = apiserver::client_builder(access.config(None).await?)?.build();
     let ctx = Arc::new(Ctx::connect(settings.clone(), filter, access).await?);
     tokio::spawn(probe_api_server(ctx.clone(), url));
     let handler = McpHandler::new(ctx, Arc::new(Metrics::default()));
@@ -83,7 +85,10 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                 _ = shutdown.cancelled() => {}
             }
         }
-        Transport::Http | Transport::Sse => serve_http(&settings, handler, shutdown).await?,
+        Transport::Http | Transport::Sse => {
+            let auth = Authenticator::from_settings(&settings, Some(reviews))?;
+            serve_http(&settings, handler, auth, shutdown).await?
+        }
     }
     Ok(())
 }
@@ -91,16 +96,15 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
 async fn serve_http(
     settings: &Settings,
     handler: McpHandler,
+    auth: Authenticator,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let token = match (&settings.auth_token, &settings.auth_token_file) {
-        (_, Some(path)) => TokenCheck::from_file(path.clone(), Duration::from_secs(1))?,
-        (Some(t), None) if !t.trim().is_empty() => TokenCheck::from_token(t),
-        _ => TokenCheck::disabled(),
-    };
     let guard = HostGuard::from_settings(settings);
     let loopback = ["localhost", "127.0.0.1", "::1"].contains(&settings.host.as_str());
-    if !token.enabled() && !loopback {
+    let modes: Vec<&str> = auth.modes.iter().map(|m| m.as_str()).collect();
+    tracing::info!(auth = %modes.join(","), authorize = ?settings.authorize, "client authentication");
+    auth.warm().await;
+    if auth.is_open() && !loopback {
         tracing::warn!(host = %settings.host, "no MCP_AUTH_TOKEN: anyone who reaches this port can use the cluster credentials");
     }
     if !settings.dns_rebinding_protection {
@@ -110,7 +114,7 @@ async fn serve_http(
     let app = http::router(
         handler,
         guard,
-        token,
+        auth,
         settings.stateless,
         limits,
         shutdown.clone(),

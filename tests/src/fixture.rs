@@ -165,15 +165,39 @@ pub async fn admin_client() -> kube::Client {
     cluster().client().await
 }
 
-/// A ServiceAccount token from the TokenRequest API (1 hour).
+/// A ServiceAccount token from the TokenRequest API (1 hour), for the API
+/// server's own audience.
 ///
 /// # Panics
 /// On API errors (e.g. the ServiceAccount does not exist).
 pub async fn service_account_token(client: &kube::Client, ns: &str, sa: &str) -> String {
+    request_token(client, ns, sa, None).await
+}
+
+/// A ServiceAccount token for `audience` (1 hour), as a projected token with
+/// that audience is: what an in-cluster agent presents to an MCP endpoint.
+///
+/// # Panics
+/// As [`service_account_token`].
+pub async fn service_account_token_for(
+    client: &kube::Client,
+    ns: &str,
+    sa: &str,
+    audience: &str,
+) -> String {
+    request_token(client, ns, sa, Some(vec![audience.to_string()])).await
+}
+
+async fn request_token(
+    client: &kube::Client,
+    ns: &str,
+    sa: &str,
+    audiences: Option<Vec<String>>,
+) -> String {
     let api: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
     let req = TokenRequest {
         spec: Some(TokenRequestSpec {
-            audiences: None,
+            audiences,
             expiration_seconds: Some(3600),
             ..Default::default()
         }),

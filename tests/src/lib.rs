@@ -24,6 +24,7 @@ pub mod kubelet;
 pub mod machine;
 pub mod mcp;
 pub mod node;
+pub mod oidc;
 pub mod pki;
 pub mod proxy;
 pub mod reliability;
@@ -32,5 +33,5 @@ pub mod server;
 pub use controlplane::{ControlPlane, Error, Options};
 pub use fixture::{
     TestNamespace, admin_client, client_with_token, cluster, kubectl, real_node,
-    real_node_namespace, service_account_token, test_namespace,
+    real_node_namespace, service_account_token, service_account_token_for, test_namespace,
 };

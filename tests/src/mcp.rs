@@ -29,6 +29,16 @@ impl McpClient {
         Self::connect_with(reqwest::Client::new(), url, token).await
     }
 
+    /// Connects sending `token` as `Authorization: Bearer` (ServiceAccount
+    /// and OIDC tokens, as MCP clients send OAuth access tokens).
+    pub async fn connect_bearer(url: &str, token: &str) -> Result<Self, String> {
+        let config =
+            StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token);
+        let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+        let service = ().serve(transport).await.map_err(|e| e.to_string())?;
+        Ok(Self { service })
+    }
+
     /// [`Self::connect`] over a given HTTP client (e.g. one that resolves a
     /// Service host name to a pod's address, so the Host header is the
     /// Service's).

@@ -106,17 +106,22 @@ fn sign(
     })
 }
 
+/// A fresh self-signed CA and the issuer that signs with it.
+fn new_ca() -> Result<(CertPair, Issuer<'static, KeyPair>), Error> {
+    let ca_key = KeyPair::generate().map_err(pki_err("CA key"))?;
+    let params = ca_params();
+    let ca_cert = params.self_signed(&ca_key).map_err(pki_err("CA"))?;
+    let ca = CertPair {
+        cert_pem: ca_cert.pem(),
+        key_pem: ca_key.serialize_pem(),
+    };
+    Ok((ca, Issuer::new(params, ca_key)))
+}
+
 impl Pki {
     /// Generates a fresh CA and every certificate signed by it.
     pub fn generate() -> Result<Pki, Error> {
-        let ca_key = KeyPair::generate().map_err(pki_err("CA key"))?;
-        let params = ca_params();
-        let ca_cert = params.self_signed(&ca_key).map_err(pki_err("CA"))?;
-        let ca = CertPair {
-            cert_pem: ca_cert.pem(),
-            key_pem: ca_key.serialize_pem(),
-        };
-        let issuer = Issuer::new(params, ca_key);
+        let (ca, issuer) = new_ca()?;
         let sa = KeyPair::generate().map_err(pki_err("service-account key"))?;
         Ok(Pki {
             apiserver: sign(&apiserver_params()?, &issuer, "apiserver")?,
@@ -145,6 +150,18 @@ impl Pki {
             ca,
         })
     }
+}
+
+/// A fresh CA and a serving certificate for loopback (127.0.0.1,
+/// localhost) signed by it, for test servers that speak HTTPS.
+pub fn loopback_serving() -> Result<(CertPair, CertPair), Error> {
+    let (ca, issuer) = new_ca()?;
+    let mut server = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .map_err(pki_err("loopback SANs"))?;
+    server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    server.use_authority_key_identifier_extension = true;
+    Ok((ca, sign(&server, &issuer, "loopback server")?))
 }
 
 /// True when `params` names `name` as a DNS or IP subject alternative name.

@@ -23,9 +23,10 @@ pub mod port_forward;
 pub mod rollout;
 pub mod scale;
 
+use crate::authz::{CallerAuthorizer, CallerLayer};
 use crate::call;
 use crate::cluster::{ClusterAccess, ClusterError};
-use crate::config::{SecretsMode, Settings};
+use crate::config::{Authorize, SecretsMode, Settings};
 use crate::discovery::{Discovery, DiscoveryError, Resource};
 use crate::filter::ToolFilter;
 use crate::gate::{self, GateLayer};
@@ -99,6 +100,8 @@ pub struct Ctx {
     pub filter: ToolFilter,
     pub scope: Scope,
     gate: GateLayer,
+    /// Per-caller authorization, under the gate (KUBE_MCP_AUTHORIZE=caller).
+    caller_check: Option<CallerLayer>,
     pub discovery: Discovery,
     live: RwLock<Live>,
     pub forwards: port_forward::Registry,
@@ -113,11 +116,23 @@ struct Live {
 
 /// A client for `config` behind the gate: the only kind of client a tool
 /// gets. Its transport errors name the API server (under the gate, so the
-/// gate's refusals stay recognisable).
-fn gated(config: kube::Config, gate: &GateLayer) -> Result<Client, ToolError> {
-    Ok(kube_mcp_catalog::apiserver::client_builder(config)?
-        .with_layer(gate)
-        .build())
+/// gate's refusals stay recognisable). With per-caller authorization, the
+/// caller's review sits between the gate and a buffer (it sends a request
+/// only once the review allows it, so it needs a service it can clone).
+fn gated(
+    config: kube::Config,
+    gate: &GateLayer,
+    caller: Option<&CallerLayer>,
+) -> Result<Client, ToolError> {
+    let builder = kube_mcp_catalog::apiserver::client_builder(config)?;
+    Ok(match caller {
+        None => builder.with_layer(gate).build(),
+        Some(c) => builder
+            .with_layer(&tower::buffer::BufferLayer::new(1024))
+            .with_layer(c)
+            .with_layer(gate)
+            .build(),
+    })
 }
 
 impl Ctx {
@@ -138,10 +153,17 @@ impl Ctx {
             },
         });
         let default_namespace = config.default_namespace.clone();
-        let client = gated(config, &gate)?;
+        let caller_check = match settings.authorize {
+            Authorize::Endpoint => None,
+            Authorize::Caller => Some(CallerLayer::new(CallerAuthorizer::new(
+                kube_mcp_catalog::apiserver::client_builder(config.clone())?.build(),
+            ))),
+        };
+        let client = gated(config, &gate, caller_check.as_ref())?;
         Ok(Self {
             scope,
             gate,
+            caller_check,
             filter,
             settings,
             discovery: Discovery::default(),
@@ -173,7 +195,11 @@ impl Ctx {
             None => Ok(live.client.clone()),
             Some(c) => {
                 self.may_switch_context(&live.access)?;
-                gated(live.access.config(Some(&c)).await?, &self.gate)
+                gated(
+                    live.access.config(Some(&c)).await?,
+                    &self.gate,
+                    self.caller_check.as_ref(),
+                )
             }
         }
     }
@@ -185,6 +211,8 @@ impl Ctx {
         let s = &self.settings;
         let why = if access.source == crate::cluster::Source::InCluster {
             Some("it runs in a pod with its ServiceAccount (no kubeconfig contexts)")
+        } else if self.caller_check.is_some() {
+            Some("it authorizes each caller against its own cluster (KUBE_MCP_AUTHORIZE=caller)")
         } else if !self.scope.is_all() {
             Some("it is limited to some namespaces (KUBE_MCP_NAMESPACES)")
         } else if !s.allowed_tools.is_empty() || s.readonly || s.non_destructive {
@@ -237,7 +265,7 @@ impl Ctx {
     pub async fn reconnect(&self) -> Result<(), ToolError> {
         let mut live = self.live.write().await;
         let config = live.access.config(live.context.as_deref()).await?;
-        live.client = gated(config, &self.gate)?;
+        live.client = gated(config, &self.gate, self.caller_check.as_ref())?;
         drop(live);
         self.discovery.invalidate().await;
         Ok(())

@@ -255,7 +255,8 @@ pub async fn start(ctx: &Ctx, args: Args) -> ToolResult {
         .map_err(|e| ToolError::Invalid(format!("cannot read the listener's address: {e}")))?;
     let id = format!("pf-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let description = format!("127.0.0.1:{} -> {ns}/{shown}:{port}", local.port());
-    let task = tokio::spawn(serve(listener, pods, pod, port));
+    // Connections made later stay part of this call (its caller's authorization).
+    let task = tokio::spawn(crate::call::inherit(serve(listener, pods, pod, port)));
     ctx.forwards
         .insert(id.clone(), task.abort_handle(), description.clone());
     Ok(serde_json::to_string_pretty(&json!({
@@ -279,7 +280,7 @@ async fn serve(listener: TcpListener, pods: Api<Pod>, pod: String, port: u16) {
         while conns.try_join_next().is_some() {}
         let pods = pods.clone();
         let pod = pod.clone();
-        conns.spawn(async move {
+        conns.spawn(crate::call::inherit(async move {
             let Ok(mut pf) = pods.portforward(&pod, &[port]).await else {
                 return;
             };
@@ -294,7 +295,7 @@ async fn serve(listener: TcpListener, pods: Api<Pod>, pod: String, port: u16) {
                 tracing::warn!(pod = %pod, port, "port-forward connection failed: {msg}");
             }
             let _ = pf.join().await;
-        });
+        }));
     }
 }
 

@@ -1,7 +1,9 @@
 //! Benchmark driver pieces (the `kube-mcp-bench` binary): seeding the control
 //! plane, starting kube-mcp-server and its peers, measuring latency,
-//! throughput, memory and start-up, operator scale, and the report.
+//! throughput, memory and start-up, what caller identity adds per call,
+//! operator scale, and the report.
 
+pub mod identity;
 pub mod measure;
 pub mod operator;
 pub mod procfs;

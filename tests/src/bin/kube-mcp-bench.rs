@@ -7,7 +7,7 @@
 use anyhow::{Context as _, Result};
 use clap::Parser;
 use kube_mcp_tests::bench::targets::{Kind, Programs, Scenario};
-use kube_mcp_tests::bench::{measure, operator, report, seed};
+use kube_mcp_tests::bench::{identity, measure, operator, report, seed};
 use kube_mcp_tests::controlplane::{ControlPlane, Options};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -35,11 +35,12 @@ struct Cli {
     /// Output directory for benchmarks.json and benchmarks.md.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Which to measure (comma list of floor, kube-mcp, go-peer, seed).
+    /// Which to measure (comma list of floor, kube-mcp, go-peer, seed,
+    /// identity: kube-mcp-server per authentication mode).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "floor,kube-mcp,go-peer,seed"
+        default_value = "floor,kube-mcp,go-peer,seed,identity"
     )]
     only: Vec<String>,
     #[arg(long, default_value_t = 100)]
@@ -302,6 +303,14 @@ async fn main() -> Result<()> {
         report["targets"][kind.key()] = measure::server(kind, &programs, &layout, &cfg).await;
         write_partial(&report);
     }
+
+    report["identity"] = if wanted("identity") {
+        eprintln!("[bench] identity: kube-mcp-server per authentication mode");
+        identity::run(&server_bin, cp.kubeconfig_path(), &client, &layout, &cfg).await
+    } else {
+        json!({"skipped": "not selected (--only)"})
+    };
+    write_partial(&report);
 
     report["operator"] = if cli.skip_operator {
         json!({"not_run": "--skip-operator"})
