@@ -62,6 +62,29 @@ pub enum Authorize {
     Caller,
 }
 
+/// Which tool calls wait for the user's yes before they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ConfirmPolicy {
+    /// Calls that remove or disrupt things: delete, drain, uninstall, cleanup.
+    #[default]
+    Destructive,
+    /// Every call that changes something (destructive ones included).
+    Writes,
+    /// No call asks.
+    Never,
+}
+
+/// What happens to a call that needs a confirmation when the client cannot
+/// answer one (no elicitation support, or a stateless 2025 session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ConfirmFallback {
+    /// The call is refused, saying why.
+    Deny,
+    /// The call runs, as it would without confirmations.
+    #[default]
+    Allow,
+}
+
 /// An environment variable the server reads that is not a flag's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvVar {
@@ -310,6 +333,22 @@ pub struct Settings {
     #[arg(long, env = "KUBE_MCP_SESSION_IDLE_SECONDS", default_value_t = 300)]
     pub session_idle_seconds: u64,
 
+    /// Which calls ask the user first: destructive (delete, drain, uninstall, cleanup), writes, or never.
+    #[arg(long, env = "KUBE_MCP_CONFIRM", value_enum, default_value_t = ConfirmPolicy::Destructive)]
+    pub confirm: ConfirmPolicy,
+
+    /// A call that must ask, from a client that cannot answer: deny or allow it.
+    #[arg(long, env = "KUBE_MCP_CONFIRM_FALLBACK", value_enum, default_value_t = ConfirmFallback::Allow)]
+    pub confirm_fallback: ConfirmFallback,
+
+    /// Seconds a confirmation waits for the answer (and how long a 2026-07-28 confirmation stays valid).
+    #[arg(long, env = "KUBE_MCP_CONFIRM_TIMEOUT_SECONDS", default_value_t = 120)]
+    pub confirm_timeout_seconds: u64,
+
+    /// File holding the key (32+ bytes) that signs confirmation state; every replica needs the same one. Default: a random key per process.
+    #[arg(long, env = "KUBE_MCP_CONFIRM_KEY_FILE")]
+    pub confirm_key_file: Option<PathBuf>,
+
     /// Log format: text or json.
     #[arg(long, env = crate::logging::FORMAT_ENV, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -366,12 +405,7 @@ impl Settings {
             "ALLOW_ONLY_NON_DESTRUCTIVE_TOOLS",
             self.non_destructive.to_string(),
         );
-        let mode = match self.secrets_mode() {
-            SecretsMode::Masked => "masked",
-            SecretsMode::Hidden => "hidden",
-            SecretsMode::Visible => "visible",
-        };
-        put("KUBE_MCP_SECRETS", mode.into());
+        put("KUBE_MCP_SECRETS", value_name(self.secrets_mode()));
         if !self.namespaces.is_empty() {
             put("KUBE_MCP_NAMESPACES", self.namespaces.join(","));
         }
@@ -444,11 +478,30 @@ impl Settings {
             "KUBE_MCP_SESSION_IDLE_SECONDS",
             self.session_idle_seconds.to_string(),
         );
+        put("KUBE_MCP_CONFIRM", value_name(self.confirm));
+        put(
+            "KUBE_MCP_CONFIRM_FALLBACK",
+            value_name(self.confirm_fallback),
+        );
+        put(
+            "KUBE_MCP_CONFIRM_TIMEOUT_SECONDS",
+            self.confirm_timeout_seconds.to_string(),
+        );
+        if let Some(f) = &self.confirm_key_file {
+            put("KUBE_MCP_CONFIRM_KEY_FILE", f.display().to_string());
+        }
         if self.log_format == LogFormat::Json {
             put("KUBE_MCP_LOG_FORMAT", "json".into());
         }
         env
     }
+}
+
+/// The command-line spelling of a value (`destructive`, `allow`).
+fn value_name(v: impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
 }
 
 impl Default for Settings {
@@ -491,6 +544,10 @@ impl Default for Settings {
             files_dir: None,
             max_sessions: 1000,
             session_idle_seconds: 300,
+            confirm: ConfirmPolicy::Destructive,
+            confirm_fallback: ConfirmFallback::Allow,
+            confirm_timeout_seconds: 120,
+            confirm_key_file: None,
             log_format: LogFormat::Text,
         }
     }
@@ -614,6 +671,10 @@ mod tests {
             authorize: Authorize::Caller,
             allowed_hosts: vec!["mcp.example.com".into(), "svc.ns.svc".into()],
             allowed_origins: vec!["https://app.example.com".into()],
+            confirm: ConfirmPolicy::Writes,
+            confirm_fallback: ConfirmFallback::Deny,
+            confirm_timeout_seconds: 30,
+            confirm_key_file: Some("/var/run/kube-mcp/confirm/key".into()),
             log_format: LogFormat::Json,
             ..Settings::default()
         };

@@ -70,6 +70,47 @@ pub enum SecretsPolicy {
     Visible,
 }
 
+/// Which tool calls wait for the user's yes before they run.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash,
+)]
+pub enum ConfirmCalls {
+    /// Calls that remove or disrupt things: delete, drain, uninstall, cleanup.
+    #[default]
+    Destructive,
+    /// Every call that changes something (destructive ones included).
+    Writes,
+    /// No call asks.
+    Never,
+}
+
+/// What happens to a call that needs a confirmation when the client cannot answer one.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash,
+)]
+pub enum ConfirmFallback {
+    /// The call is refused, saying why.
+    Deny,
+    /// The call runs, as it would without confirmations.
+    #[default]
+    Allow,
+}
+
+/// Confirmations before calls that change the cluster.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfirmSpec {
+    /// Which calls state what they will do and wait for the user's yes: Destructive (the default),
+    /// Writes or Never. Dry runs never ask.
+    #[serde(default)]
+    pub calls: ConfirmCalls,
+    /// For clients that cannot answer: Allow (the default) or Deny. Endpoints are stateless, so
+    /// clients of the 2025-11-25 protocol revision always get the fallback; 2026-07-28 clients
+    /// that support elicitation are asked.
+    #[serde(default)]
+    pub fallback: ConfirmFallback,
+}
+
 /// Where the endpoint's auth token comes from.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -244,6 +285,11 @@ pub struct McpEndpointSpec {
     /// them). Default: pods of the endpoint's own namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkSpec>,
+
+    /// Confirmations before calls that change the cluster. Default: destructive calls ask,
+    /// clients that cannot answer are allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<ConfirmSpec>,
 }
 
 impl Default for McpEndpointSpec {
@@ -260,6 +306,7 @@ impl Default for McpEndpointSpec {
             image: None,
             resources: None,
             network: None,
+            confirm: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The server's settings and its Deployment.
 
 use crate::config::Config;
-use crate::crd::{Access, McpEndpoint, SecretsPolicy};
+use crate::crd::{self, Access, ConfirmCalls, McpEndpoint, SecretsPolicy};
 use crate::guard::Grant;
 use crate::{image, labels, meta, names, secret};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
@@ -12,7 +12,9 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube_mcp_catalog::settings::{SecretsMode, Settings, Transport};
+use kube_mcp_catalog::settings::{
+    ConfirmFallback, ConfirmPolicy, SecretsMode, Settings, Transport,
+};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -52,6 +54,25 @@ pub fn settings(ep: &McpEndpoint, grant: &Grant) -> Settings {
         auth_token_file: Some(names::TOKEN_FILE.into()),
         allowed_hosts: hosts,
         allowed_origins: ep.spec.allowed_origins.clone(),
+        ..confirm_settings(ep)
+    }
+}
+
+/// The confirmation settings of `spec.confirm`, and the key every replica
+/// signs confirmation state with (in the generated token Secret).
+fn confirm_settings(ep: &McpEndpoint) -> Settings {
+    let c = ep.spec.confirm.clone().unwrap_or_default();
+    Settings {
+        confirm: match c.calls {
+            ConfirmCalls::Destructive => ConfirmPolicy::Destructive,
+            ConfirmCalls::Writes => ConfirmPolicy::Writes,
+            ConfirmCalls::Never => ConfirmPolicy::Never,
+        },
+        confirm_fallback: match c.fallback {
+            crd::ConfirmFallback::Deny => ConfirmFallback::Deny,
+            crd::ConfirmFallback::Allow => ConfirmFallback::Allow,
+        },
+        confirm_key_file: (!secret::is_referenced(ep)).then(|| names::CONFIRM_KEY_FILE.into()),
         ..Settings::default()
     }
 }
@@ -95,6 +116,24 @@ fn probe(path: &str, initial: i32) -> Probe {
         period_seconds: Some(10),
         ..Probe::default()
     }
+}
+
+/// What the auth volume holds: the token and, from the generated token
+/// Secret, the confirmation key.
+fn auth_items(ep: &McpEndpoint, token_key: String) -> Vec<KeyToPath> {
+    let mut items = vec![KeyToPath {
+        key: token_key,
+        path: names::TOKEN_KEY.into(),
+        mode: None,
+    }];
+    if !secret::is_referenced(ep) {
+        items.push(KeyToPath {
+            key: names::CONFIRM_KEY.into(),
+            path: names::CONFIRM_KEY.into(),
+            mode: None,
+        });
+    }
+    items
 }
 
 /// The Deployment running kube-mcp-server for the endpoint.
@@ -185,11 +224,7 @@ pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
                             name: "auth".into(),
                             secret: Some(SecretVolumeSource {
                                 secret_name: Some(secret_name),
-                                items: Some(vec![KeyToPath {
-                                    key: secret_key,
-                                    path: names::TOKEN_KEY.into(),
-                                    mode: None,
-                                }]),
+                                items: Some(auth_items(ep, secret_key)),
                                 default_mode: Some(0o440),
                                 optional: None,
                             }),
@@ -352,6 +387,63 @@ mod tests {
         assert_eq!(path(&c.readiness_probe), "/ready");
     }
 
+    /// A spec naming its own token Secret (`mine`, key `k`).
+    fn with_own_token() -> McpEndpointSpec {
+        McpEndpointSpec {
+            auth: Some(AuthSpec {
+                token_secret_ref: Some(SecretKeyRef {
+                    name: "mine".into(),
+                    key: "k".into(),
+                }),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn confirmations_follow_spec_confirm_and_share_the_generated_key() {
+        use crate::crd::{ConfirmFallback as Fallback, ConfirmSpec};
+        let cases = [
+            (None, "destructive", "allow"),
+            (
+                Some((ConfirmCalls::Writes, Fallback::Deny)),
+                "writes",
+                "deny",
+            ),
+            (
+                Some((ConfirmCalls::Never, Fallback::Allow)),
+                "never",
+                "allow",
+            ),
+        ];
+        for (confirm, calls, fallback) in cases {
+            let d = render(McpEndpointSpec {
+                confirm: confirm.map(|(calls, fallback)| ConfirmSpec { calls, fallback }),
+                ..Default::default()
+            });
+            let env = env_map(&d);
+            assert_eq!(env["KUBE_MCP_CONFIRM"], calls);
+            assert_eq!(env["KUBE_MCP_CONFIRM_FALLBACK"], fallback);
+            // Every replica reads the same key, from the generated token Secret.
+            assert_eq!(
+                env["KUBE_MCP_CONFIRM_KEY_FILE"],
+                "/var/run/kube-mcp/auth/confirm-key"
+            );
+            let items = d.spec.unwrap().template.spec.unwrap().volumes.unwrap()[0]
+                .secret
+                .clone()
+                .unwrap()
+                .items
+                .unwrap();
+            assert_eq!(items[1].key, "confirm-key");
+        }
+        // A referenced token Secret holds no key of ours: each replica makes one.
+        let d = render(with_own_token());
+        assert!(!env_map(&d).contains_key("KUBE_MCP_CONFIRM_KEY_FILE"));
+        let volumes = d.spec.unwrap().template.spec.unwrap().volumes.unwrap();
+        assert_eq!(volumes[0].secret.clone().unwrap().items.unwrap().len(), 1);
+    }
+
     #[test]
     fn token_volume_is_read_only_and_follows_the_ref() {
         let d = render(McpEndpointSpec::default());
@@ -365,15 +457,7 @@ mod tests {
         assert_eq!(v.secret_name.as_deref(), Some("ep-token"));
         assert_eq!(v.items.unwrap()[0].path, "token");
 
-        let d = render(McpEndpointSpec {
-            auth: Some(AuthSpec {
-                token_secret_ref: Some(SecretKeyRef {
-                    name: "mine".into(),
-                    key: "k".into(),
-                }),
-            }),
-            ..Default::default()
-        });
+        let d = render(with_own_token());
         let v = d.spec.unwrap().template.spec.unwrap().volumes.unwrap()[0]
             .secret
             .clone()
@@ -518,7 +602,11 @@ mod tests {
                     {"name": "SPAWN_MAX_BUFFER", "value": "1048576"},
                     {"name": "KUBE_MCP_TOOL_TIMEOUT_SECONDS", "value": "60"},
                     {"name": "KUBE_MCP_MAX_SESSIONS", "value": "1000"},
-                    {"name": "KUBE_MCP_SESSION_IDLE_SECONDS", "value": "300"}
+                    {"name": "KUBE_MCP_SESSION_IDLE_SECONDS", "value": "300"},
+                    {"name": "KUBE_MCP_CONFIRM", "value": "destructive"},
+                    {"name": "KUBE_MCP_CONFIRM_FALLBACK", "value": "allow"},
+                    {"name": "KUBE_MCP_CONFIRM_TIMEOUT_SECONDS", "value": "120"},
+                    {"name": "KUBE_MCP_CONFIRM_KEY_FILE", "value": "/var/run/kube-mcp/auth/confirm-key"}
                   ],
                   "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                   "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "initialDelaySeconds": 5, "periodSeconds": 10},
@@ -538,7 +626,7 @@ mod tests {
                   ]
                 }],
                 "volumes": [
-                  {"name": "auth", "secret": {"secretName": "ep-token", "items": [{"key": "token", "path": "token"}], "defaultMode": 288}},
+                  {"name": "auth", "secret": {"secretName": "ep-token", "items": [{"key": "token", "path": "token"}, {"key": "confirm-key", "path": "confirm-key"}], "defaultMode": 288}},
                   {"name": "tmp", "emptyDir": {}}
                 ]
               }

@@ -13,6 +13,11 @@ pub const TOKEN_KEY: &str = "token";
 pub const TOKEN_MOUNT_DIR: &str = "/var/run/kube-mcp/auth";
 /// File (inside [`TOKEN_MOUNT_DIR`]) the server reads the token from.
 pub const TOKEN_FILE: &str = "/var/run/kube-mcp/auth/token";
+/// Key, in the generated token Secret, of the key every replica signs
+/// confirmation state with (a 2026-07-28 confirmation may finish on any replica).
+pub const CONFIRM_KEY: &str = "confirm-key";
+/// File (inside [`TOKEN_MOUNT_DIR`]) the server reads the confirmation key from.
+pub const CONFIRM_KEY_FILE: &str = "/var/run/kube-mcp/auth/confirm-key";
 /// Container port of the server (named `http`).
 pub const SERVER_PORT: i32 = 8080;
 /// Service port.

@@ -79,10 +79,12 @@ fn rotation(ep: &McpEndpoint) -> String {
 /// An existing token is kept unless the endpoint's `kubemcp.io/rotate-token`
 /// annotation differs from the value the token was made for (kept in the
 /// Secret's `kubemcp.io/rotated-for` annotation); then `fresh` makes a new one.
+/// The Secret also holds the key the replicas sign confirmation state with,
+/// made once by `fresh` and kept (a token rotation leaves it alone).
 pub fn token_secret(
     ep: &McpEndpoint,
     existing: Option<&Secret>,
-    fresh: impl FnOnce() -> Result<String, BuildError>,
+    fresh: impl Fn() -> Result<String, BuildError>,
 ) -> Result<Option<Secret>, BuildError> {
     if is_referenced(ep) {
         return Ok(None);
@@ -101,13 +103,24 @@ pub fn token_secret(
         Some(t) => t,
         None => ByteString(fresh()?.into_bytes()),
     };
+    let kept_key = existing
+        .and_then(|s| s.data.as_ref()?.get(names::CONFIRM_KEY))
+        .filter(|k| !k.0.is_empty())
+        .cloned();
+    let confirm_key = match kept_key {
+        Some(k) => k,
+        None => ByteString(fresh()?.into_bytes()),
+    };
     let ns = names::namespace(ep);
     let mut metadata = meta::child(ep, &names::token_secret(ep), Some(&ns));
     metadata.annotations = Some(BTreeMap::from([(labels::ROTATED_FOR.to_string(), rotate)]));
     Ok(Some(Secret {
         metadata,
         type_: Some("Opaque".into()),
-        data: Some(BTreeMap::from([(names::TOKEN_KEY.to_string(), token)])),
+        data: Some(BTreeMap::from([
+            (names::TOKEN_KEY.to_string(), token),
+            (names::CONFIRM_KEY.to_string(), confirm_key),
+        ])),
         ..Secret::default()
     }))
 }
@@ -118,7 +131,7 @@ mod tests {
     use crate::crd::{AuthSpec, McpEndpointSpec, SecretKeyRef};
     use crate::guard::tests::ep;
 
-    fn fixed(v: &'static str) -> impl FnOnce() -> Result<String, BuildError> {
+    fn fixed(v: &'static str) -> impl Fn() -> Result<String, BuildError> {
         move || Ok(v.to_string())
     }
 
@@ -162,6 +175,34 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(token(&again), b"two");
+    }
+
+    #[test]
+    fn the_confirmation_key_is_made_once_and_survives_rotation() {
+        let mut e = ep("a", McpEndpointSpec::default());
+        let key = |s: &Secret| s.data.as_ref().unwrap()["confirm-key"].0.clone();
+        let first = token_secret(&e, None, fixed("one")).unwrap().unwrap();
+        assert_eq!(key(&first), b"one");
+        e.annotations_mut()
+            .insert(labels::ROTATE_TOKEN.into(), "2026-12-02".into());
+        let rotated = token_secret(&e, Some(&first), fixed("two"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (token(&rotated), key(&rotated)),
+            (&b"two"[..], b"one".to_vec())
+        );
+        // A Secret from before confirmations gets a key, its token kept.
+        let mut old = first.clone();
+        old.data.as_mut().unwrap().remove("confirm-key");
+        let e = ep("a", McpEndpointSpec::default());
+        let upgraded = token_secret(&e, Some(&old), fixed("three"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (token(&upgraded), key(&upgraded)),
+            (&b"one"[..], b"three".to_vec())
+        );
     }
 
     #[test]

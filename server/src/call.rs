@@ -106,6 +106,32 @@ impl Call {
         out
     }
 
+    /// `v` with every Secret value this call saw replaced by `***` in every
+    /// string and key (structured results carry text too).
+    pub fn redact_value(&self, v: &mut serde_json::Value) {
+        use serde_json::Value;
+        if self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+        {
+            return;
+        }
+        match v {
+            Value::String(s) => *s = self.redact(s),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.redact_value(i)),
+            Value::Object(map) => {
+                let old = std::mem::take(map);
+                for (k, mut item) in old {
+                    self.redact_value(&mut item);
+                    map.insert(self.redact(&k), item);
+                }
+            }
+            _ => {}
+        }
+    }
+
     pub fn record(&self, request: ApiRequest) {
         self.requests
             .lock()
@@ -156,6 +182,21 @@ mod tests {
         assert_eq!(
             c.redact("bad value \"hunter2-extra\" and hunter2; ab stays"),
             "bad value \"***\" and ***; ab stays"
+        );
+    }
+
+    #[test]
+    fn redacts_values_and_keys_inside_structured_results() {
+        let c = Call::new(Arc::default());
+        let mut v = serde_json::json!({"a": ["x hunter2 y", 3], "hunter2": {"b": "hunter2"}});
+        let untouched = v.clone();
+        Call::new(Arc::default()).redact_value(&mut v);
+        assert_eq!(v, untouched, "nothing seen: nothing changes");
+        c.saw_secret_values(["hunter2".to_string()]);
+        c.redact_value(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": ["x *** y", 3], "***": {"b": "***"}})
         );
     }
 

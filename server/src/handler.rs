@@ -2,10 +2,11 @@
 //! through the filter, resources, the prompt, and logging/setLevel.
 
 use crate::call::{self, Call, Session};
+use crate::confirm::{self, Verdict};
 use crate::identity::Principal;
 use crate::metrics::Metrics;
 use crate::tools::{self, Ctx, ToolError};
-use crate::{prompts, resources};
+use crate::{complete, prompts, resources, result};
 use kube_mcp_catalog::{ToolClass, ToolId, ToolSpec};
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::*;
@@ -25,14 +26,16 @@ pub fn annotations(spec: &ToolSpec) -> ToolAnnotations {
     a
 }
 
-/// The MCP tool definition advertised in tools/list.
+/// The MCP tool definition advertised in tools/list, with the schema of
+/// its structured result where it has one.
 pub fn to_tool(spec: &ToolSpec) -> Tool {
-    Tool::new(
-        spec.name,
-        spec.description,
-        Arc::new((tools::entry(spec.id).schema)()),
-    )
-    .with_annotations(annotations(spec))
+    let entry = tools::entry(spec.id);
+    let tool = Tool::new(spec.name, spec.description, Arc::new((entry.schema)()))
+        .with_annotations(annotations(spec));
+    match entry.output_schema {
+        Some(schema) => tool.with_raw_output_schema(Arc::new(schema())),
+        None => tool,
+    }
 }
 
 #[derive(Clone)]
@@ -84,23 +87,15 @@ impl McpHandler {
         prompts::NEEDS.iter().all(|t| self.ctx.filter.allows(*t))
     }
 
-    /// Runs one tool call, bounded in time, and records it.
+    /// Runs one tool call: the filter, the confirmation the policy asks
+    /// for (the user's time is not the tool's), then the tool bounded in
+    /// time, recorded, its result redacted and bounded.
     pub async fn run_tool(
         &self,
-        name: &str,
-        args: Option<JsonObject>,
-    ) -> Result<CallToolResult, McpError> {
-        self.run_tool_as(name, args, self.session.caller.clone())
-            .await
-    }
-
-    /// [`Self::run_tool`] for `caller`.
-    pub async fn run_tool_as(
-        &self,
-        name: &str,
-        args: Option<JsonObject>,
-        caller: Option<Arc<Principal>>,
-    ) -> Result<CallToolResult, McpError> {
+        request: CallToolRequestParams,
+        rc: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.as_ref();
         let Some(spec) = kube_mcp_catalog::find(name) else {
             return Err(McpError::invalid_params(
                 format!("unknown tool {name:?}; tools/list shows the tools this server offers"),
@@ -115,15 +110,29 @@ impl McpHandler {
                 None,
             ));
         }
+        let args = request.arguments.clone().unwrap_or_default();
+        let call = Call::by(self.session.clone(), self.caller_of(rc));
+        let verdict = call::within(
+            call.clone(),
+            confirm::check(&self.ctx, spec.id, &args, &request, rc),
+        )
+        .await;
+        match verdict {
+            Verdict::Run => {}
+            Verdict::Refuse(why) => {
+                self.record(spec, "declined", Duration::ZERO);
+                return Ok(result::failure(&call, &why).into());
+            }
+            Verdict::Ask(question) => return Ok(question.into()),
+            Verdict::Reject(e) => return Err(e),
+        }
         let started = Instant::now();
         let limit = Duration::from_secs(self.ctx.settings.tool_timeout_seconds.max(1));
-        let call = Call::by(self.session.clone(), caller);
-        let run = tokio::time::timeout(limit, tools::call(&self.ctx, spec.id, args));
+        let run = tokio::time::timeout(limit, tools::call(&self.ctx, spec.id, Some(args)));
         let result = match call::within(call.clone(), run).await {
             Ok(r) => r,
             Err(_) => Err(ToolError::Timeout(spec.id)),
         };
-        let took = started.elapsed();
         let outcome = match &result {
             Ok(_) => "ok",
             Err(ToolError::Api(_)) => "api_error",
@@ -131,6 +140,17 @@ impl McpHandler {
             Err(ToolError::Timeout(_)) => "timeout",
             Err(_) => "invalid",
         };
+        self.record(spec, outcome, started.elapsed());
+        // The gate masked every Secret value on the way in; what it masked is
+        // also cut from what goes out, structured content and errors included.
+        Ok(match result {
+            Ok(out) => result::success(&self.ctx, &call, out),
+            Err(e) => result::failure(&call, &e.to_string()),
+        }
+        .into())
+    }
+
+    fn record(&self, spec: &ToolSpec, outcome: &'static str, took: Duration) {
         self.metrics.record_call(spec.name, outcome, took);
         tracing::info!(
             tool = spec.name,
@@ -138,14 +158,6 @@ impl McpHandler {
             duration_ms = took.as_millis() as u64,
             "tool call"
         );
-        // The gate masked every Secret value on the way in; what it masked is
-        // also cut from the text going out, errors included.
-        Ok(match result {
-            Ok(text) => CallToolResult::success(vec![ContentBlock::text(
-                self.ctx.bound(call.redact(&text)),
-            )]),
-            Err(e) => CallToolResult::error(vec![ContentBlock::text(call.redact(&e.to_string()))]),
-        })
     }
 }
 
@@ -155,6 +167,7 @@ impl ServerHandler for McpHandler {
     #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         let caps = ServerCapabilities::builder()
+            .enable_completions()
             .enable_logging()
             .enable_prompts()
             .enable_resources()
@@ -185,9 +198,7 @@ impl ServerHandler for McpHandler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.run_tool_as(&request.name, request.arguments, self.caller_of(&context))
-            .await
-            .map(Into::into)
+        self.run_tool(request, &context).await
     }
 
     async fn list_resources(
@@ -209,16 +220,18 @@ impl ServerHandler for McpHandler {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if !self.ctx.filter.allows(ToolId::KubectlGet)
-            || !resources::URIS.iter().any(|(u, _, _)| *u == request.uri)
-        {
+        if !self.ctx.filter.allows(ToolId::KubectlGet) || !resources::is_known(&request.uri) {
             return Err(McpError::resource_not_found(
                 format!("unknown resource {}", request.uri),
-                None,
+                Some(serde_json::json!({"uri": request.uri})),
             ));
         }
         let call = Call::by(self.session.clone(), self.caller_of(&context));
         match call::within(call.clone(), resources::read(&self.ctx, &request.uri)).await {
+            Err(ToolError::UnknownResource(e)) => Err(McpError::resource_not_found(
+                call.redact(&e.to_string()),
+                Some(serde_json::json!({"uri": request.uri})),
+            )),
             Ok(text) => {
                 let text = call.redact(&text);
                 let contents = ResourceContents::TextResourceContents {
@@ -230,6 +243,35 @@ impl ServerHandler for McpHandler {
                 Ok(ReadResourceResult::new(vec![contents]).into())
             }
             Err(e) => Err(McpError::internal_error(call.redact(&e.to_string()), None)),
+        }
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let list = if self.ctx.filter.allows(ToolId::KubectlGet) {
+            resources::templates()
+        } else {
+            vec![]
+        };
+        Ok(ListResourceTemplatesResult::with_all_items(list))
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let offered = (
+            self.prompt_offered(),
+            self.ctx.filter.allows(ToolId::KubectlGet),
+        );
+        let run = complete::complete(&self.ctx, &request, offered.0, offered.1);
+        match call::within(Call::new(self.session.clone()), run).await {
+            Ok(info) => Ok(CompleteResult::new(info)),
+            Err(e) => Err(McpError::invalid_params(e.to_string(), None)),
         }
     }
 

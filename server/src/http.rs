@@ -117,6 +117,7 @@ pub fn router(
     let protected = Router::new()
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(state.clone(), cap_sessions))
+        .layer(middleware::from_fn(session_closed_status))
         .route("/sse", get(sse_connect))
         .route("/messages", post(sse_message))
         .layer(middleware::from_fn_with_state(state.clone(), check_request));
@@ -165,6 +166,19 @@ async fn cap_sessions(State(s): State<AppState>, req: Request, next: Next) -> Re
         }
     }
     next.run(req).await
+}
+
+/// A session closed by HTTP DELETE answers 204 No Content: rmcp says 202
+/// Accepted, which the Python SDK (expecting 200 or 204) logs as a failed
+/// termination.
+async fn session_closed_status(req: Request, next: Next) -> Response {
+    let delete = req.method() == http::Method::DELETE;
+    let mut resp = next.run(req).await;
+    if delete && resp.status() == StatusCode::ACCEPTED {
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+        *resp.body_mut() = axum::body::Body::empty();
+    }
+    resp
 }
 
 /// Closes legacy SSE sessions that received no message for `idle`.

@@ -33,7 +33,7 @@ async fn ok(c: &McpClient, tool: &str, args: Value) -> String {
 
 /// A call that must come back as a tool error.
 async fn err(c: &McpClient, tool: &str, args: Value) -> String {
-    let CallOutcome { text, is_error } = c.call(tool, args.clone()).await;
+    let CallOutcome { text, is_error, .. } = c.call(tool, args.clone()).await;
     assert!(is_error, "{tool} {args} should have failed, got: {text}");
     text
 }
@@ -1339,7 +1339,8 @@ async fn latency_of_get_on_100_pods() {
                 args.as_object().cloned(),
             )
             .await
-            .expect("kubectl_get");
+            .expect("kubectl_get")
+            .text;
             times.push(t.elapsed());
             assert!(text.contains("p-099"));
         }

@@ -2,6 +2,11 @@
 
 Connects over streamable HTTP or legacy SSE, lists tools, optionally calls
 one, and prints one JSON object on stdout for the Rust test to assert on.
+
+With --mode (legacy: the 2025-11-25 handshake; 2026-07-28: no session,
+input-required results) it uses the SDK's high-level Client, which checks
+structured results against the tools' output schemas, answers the server's
+questions as --elicit says, and can ask for completions.
 """
 
 import argparse
@@ -35,6 +40,59 @@ def _get(obj, *names):
     return None
 
 
+async def with_client(a, headers: dict) -> dict:
+    """The SDK's high-level Client at the revision --mode names."""
+    import mcp_types as types
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    try:
+        import httpx2 as httpx
+    except ImportError:
+        import httpx
+
+    out = {"asked": []}
+
+    async def elicit(context, params):
+        out["asked"].append(params.message)
+        if a.elicit == "yes":
+            return types.ElicitResult(action="accept", content={"confirm": True})
+        return types.ElicitResult(action="decline")
+
+    transport = streamable_http_client(a.url, http_client=httpx.AsyncClient(headers=headers, timeout=60))
+    callback = elicit if a.elicit else None
+    async with Client(transport, mode=a.mode, elicitation_callback=callback) as client:
+        out["protocol"] = str(client.protocol_version)
+        tools = await client.list_tools()
+        out["tools"] = [t.name for t in tools.tools]
+        out["output_schemas"] = sorted(t.name for t in tools.tools if t.output_schema)
+        if a.call:
+            # The SDK checks structured content against the tool's output schema.
+            r = await client.call_tool(a.call, json.loads(a.args))
+            out["call"] = {
+                "is_error": bool(r.is_error),
+                "text": "\n".join(c.text for c in r.content if getattr(c, "type", "") == "text"),
+                "structured": r.structured_content,
+            }
+        if a.templates:
+            r = await client.list_resource_templates()
+            out["templates"] = [t.uri_template for t in r.resource_templates]
+        for spec in a.complete:
+            # {"ref": {"type": "ref/prompt", "name": ...}, "argument": {...}, "context": {...}}
+            spec = json.loads(spec)
+            ref = spec["ref"]
+            ref = (
+                types.PromptReference(name=ref["name"])
+                if ref["type"] == "ref/prompt"
+                else types.ResourceTemplateReference(uri=ref["uri"])
+            )
+            r = await client.complete(ref, spec["argument"], spec.get("context"))
+            out.setdefault("completions", []).append(
+                {"values": r.completion.values, "total": r.completion.total, "has_more": r.completion.has_more}
+            )
+    return out
+
+
 async def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--url", required=True)
@@ -44,8 +102,15 @@ async def main() -> int:
     p.add_argument("--args", default="{}")
     p.add_argument("--resource")
     p.add_argument("--prompt")
+    p.add_argument("--mode", choices=["legacy", "2026-07-28"])
+    p.add_argument("--elicit", choices=["yes", "no"])
+    p.add_argument("--templates", action="store_true")
+    p.add_argument("--complete", action="append", default=[])
     a = p.parse_args()
     headers = {"X-MCP-AUTH": a.token} if a.token else {}
+    if a.mode:
+        print(json.dumps(await with_client(a, headers)))
+        return 0
     out = {}
     async with _open(a.transport, a.url, headers) as streams:
         read, write = streams[0], streams[1]

@@ -24,9 +24,11 @@ pub mod kubelet;
 pub mod machine;
 pub mod mcp;
 pub mod node;
+pub mod npm;
 pub mod oidc;
 pub mod pki;
 pub mod proxy;
+pub mod python;
 pub mod reliability;
 pub mod server;
 

@@ -1,15 +1,21 @@
 //! A real MCP client for tests: the official Rust SDK (rmcp) over
-//! streamable HTTP, with the few calls tests need.
+//! streamable HTTP, with the few calls tests need, answering the server's
+//! questions (elicitation, 2026-07-28 input requests) as a test tells it.
 
 use rmcp::model::{
-    CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams, ResourceContents,
+    CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationCapability, FormElicitationCapability, GetPromptRequestParams,
+    Implementation, ProtocolVersion, ReadResourceRequestParams, ResourceContents,
 };
-use rmcp::service::RunningService;
+use rmcp::service::{RequestContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{RoleClient, ServiceExt};
-use serde_json::Value;
+use rmcp::{
+    ClientHandler, ClientLifecycleMode, ClientServiceExt, ErrorData, RoleClient, ServiceExt,
+};
+use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The result of a tools/call that the server answered with a result
 /// (possibly a tool-level error).
@@ -17,10 +23,97 @@ use std::collections::HashMap;
 pub struct CallOutcome {
     pub text: String,
     pub is_error: bool,
+    pub structured: Option<Value>,
+}
+
+/// How the client answers the server's questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Answer {
+    /// Declares no elicitation capability (like most clients today).
+    #[default]
+    Unsupported,
+    /// Accepts with `{"confirm": true}`.
+    Yes,
+    /// Declines.
+    No,
+    /// Never answers.
+    Never,
+}
+
+/// The client side of the server's questions: answers as told and keeps
+/// every message it was asked.
+#[derive(Debug, Clone, Default)]
+pub struct Asker {
+    answer: Answer,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl Asker {
+    pub fn new(answer: Answer) -> Self {
+        Self {
+            answer,
+            asked: Arc::default(),
+        }
+    }
+
+    /// The messages of the questions asked so far.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+}
+
+impl ClientHandler for Asker {
+    fn get_info(&self) -> ClientConfig {
+        let mut caps = ClientCapabilities::default();
+        if self.answer != Answer::Unsupported {
+            caps.elicitation =
+                Some(ElicitationCapability::new().with_form(FormElicitationCapability::default()));
+        }
+        ClientConfig::new(caps, Implementation::new("kube-mcp-tests", "0"))
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        if let ElicitRequestParams::FormElicitationParams { message, .. } = &request
+            && let Ok(mut asked) = self.asked.lock()
+        {
+            asked.push(message.clone());
+        }
+        match self.answer {
+            Answer::Yes => {
+                Ok(ElicitResult::new(ElicitationAction::Accept)
+                    .with_content(json!({"confirm": true})))
+            }
+            Answer::Never => std::future::pending().await,
+            Answer::No | Answer::Unsupported => Ok(ElicitResult::new(ElicitationAction::Decline)),
+        }
+    }
 }
 
 pub struct McpClient {
-    service: RunningService<RoleClient, ()>,
+    pub service: RunningService<RoleClient, Asker>,
+    pub asker: Asker,
+}
+
+/// A transport to `url` with the token (if any) in X-MCP-AUTH.
+fn transport(
+    http: reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+) -> Result<StreamableHttpClientTransport<reqwest::Client>, String> {
+    let mut headers = HashMap::new();
+    if let Some(t) = token {
+        headers.insert(
+            http::HeaderName::from_static("x-mcp-auth"),
+            http::HeaderValue::from_str(t).map_err(|e| e.to_string())?,
+        );
+    }
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers);
+    Ok(StreamableHttpClientTransport::with_client(http, config))
 }
 
 impl McpClient {
@@ -35,8 +128,13 @@ impl McpClient {
         let config =
             StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token);
         let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
-        let service = ().serve(transport).await.map_err(|e| e.to_string())?;
-        Ok(Self { service })
+        let asker = Asker::new(Answer::Unsupported);
+        let service = asker
+            .clone()
+            .serve(transport)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self { service, asker })
     }
 
     /// [`Self::connect`] over a given HTTP client (e.g. one that resolves a
@@ -47,18 +145,34 @@ impl McpClient {
         url: &str,
         token: Option<&str>,
     ) -> Result<Self, String> {
-        let mut headers = HashMap::new();
-        if let Some(t) = token {
-            headers.insert(
-                http::HeaderName::from_static("x-mcp-auth"),
-                http::HeaderValue::from_str(t).map_err(|e| e.to_string())?,
-            );
+        Self::connect_asking(http, url, token, Answer::Unsupported, false).await
+    }
+
+    /// Connects answering questions with `answer`: with `modern`, at the
+    /// 2026-07-28 revision (server/discover, no session, per-request
+    /// metadata, input-required results); else with initialize (2025-11-25).
+    pub async fn connect_asking(
+        http: reqwest::Client,
+        url: &str,
+        token: Option<&str>,
+        answer: Answer,
+        modern: bool,
+    ) -> Result<Self, String> {
+        let asker = Asker::new(answer);
+        let transport = transport(http, url, token)?;
+        let service = if modern {
+            let lifecycle = ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            };
+            asker
+                .clone()
+                .serve_with_lifecycle(transport, lifecycle)
+                .await
+        } else {
+            asker.clone().serve(transport).await
         }
-        let config =
-            StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers);
-        let transport = StreamableHttpClientTransport::with_client(http, config);
-        let service = ().serve(transport).await.map_err(|e| e.to_string())?;
-        Ok(Self { service })
+        .map_err(|e| e.to_string())?;
+        Ok(Self { service, asker })
     }
 
     pub fn server_name(&self) -> Option<String> {
@@ -110,6 +224,7 @@ impl McpClient {
         Ok(CallOutcome {
             text,
             is_error: result.is_error.unwrap_or(false),
+            structured: result.structured_content,
         })
     }
 
@@ -161,4 +276,73 @@ impl McpClient {
     pub async fn close(self) {
         let _ = self.service.cancel().await;
     }
+}
+
+/// One raw 2026-07-28 `kubectl_delete` tools/call (no session; capabilities
+/// in `_meta`; the token, if any, in X-MCP-AUTH) with `extra` params
+/// (requestState, inputResponses), and its JSON-RPC answer: what a client
+/// the test fully controls sends, the untrusted party included.
+pub async fn raw_delete_2026(
+    url: &str,
+    token: Option<&str>,
+    args: Value,
+    extra: Value,
+    elicitation: bool,
+) -> Value {
+    let caps = if elicitation {
+        json!({"elicitation": {"form": {}}})
+    } else {
+        json!({})
+    };
+    let mut params = json!({
+        "name": "kubectl_delete",
+        "arguments": args,
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": caps,
+        },
+    });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        params[k] = v.clone();
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "kubectl_delete");
+    if let Some(t) = token {
+        req = req.header("x-mcp-auth", t);
+    }
+    let text = req
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    // A JSON body, or the data line of an SSE event.
+    let json = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or(&text);
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The inputResponses of a yes to the server's confirmation.
+pub fn yes() -> Value {
+    json!({"confirm": {"action": "accept", "content": {"confirm": true}}})
+}
+
+/// The requestState of an input-required result (panics on anything else).
+pub fn request_state(answer: &Value) -> String {
+    assert_eq!(answer["result"]["resultType"], "input_required", "{answer}");
+    answer["result"]["requestState"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no requestState: {answer}"))
+        .to_string()
 }

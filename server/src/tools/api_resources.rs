@@ -1,10 +1,11 @@
 //! list_api_resources: what the cluster serves, from discovery.
-use super::{Ctx, ToolError, ToolResult};
+use super::{CallResult, Ctx, Output, ToolError};
 use crate::discovery::Resource;
 use crate::format::table::Table;
 use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -99,7 +100,51 @@ pub fn render(list: &[&Resource], output: &str) -> Result<String, String> {
     Ok(t.render(headers))
 }
 
-pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+/// The structured result: the same resources as the table, as data.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ApiResources {
+    pub resources: Vec<ApiResourceInfo>,
+}
+
+/// One served resource.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiResourceInfo {
+    /// Plural name, as used in URLs and by kubectl_get
+    pub name: String,
+    pub short_names: Vec<String>,
+    /// "" for the core group
+    pub group: String,
+    pub api_version: String,
+    pub namespaced: bool,
+    pub kind: String,
+    pub verbs: Vec<String>,
+    pub categories: Vec<String>,
+}
+
+pub fn output_schema() -> Map<String, Value> {
+    super::schema::<ApiResources>()
+}
+
+fn structured(list: &[&Resource]) -> ApiResources {
+    ApiResources {
+        resources: list
+            .iter()
+            .map(|r| ApiResourceInfo {
+                name: r.api.plural.clone(),
+                short_names: r.short_names.clone(),
+                group: r.api.group.clone(),
+                api_version: r.api.api_version.clone(),
+                namespaced: r.namespaced,
+                kind: r.api.kind.clone(),
+                verbs: r.verbs.clone(),
+                categories: r.categories.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> CallResult {
     let client = ctx.client(args.context.as_deref()).await?;
     let all = ctx.discovery.all(&client).await?;
     let list = select(&all, &args);
@@ -108,7 +153,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
         tool: ToolId::ListApiResources,
         reason,
     })?;
-    Ok(ctx.bound(text))
+    Output::typed(ctx.bound(text), &structured(&list))
 }
 
 #[cfg(test)]

@@ -3,13 +3,13 @@
 //! Works on the kubeconfig the server loaded (never on a file it would
 //! write), and never shows credentials: `detailed` adds the cluster's server
 //! URL, the user's name and the kind of authentication only.
-use super::{Ctx, ToolError, ToolResult};
+use super::{CallResult, Ctx, Output, ToolError};
 use crate::cluster::ClusterError;
 use crate::format::{self, table::Table};
 use kube::config::Kubeconfig;
 use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -111,7 +111,49 @@ pub fn describe_context(
     Value::Object(m)
 }
 
-pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+/// The structured result of every operation (the JSON output, whatever
+/// the text format asked for).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContextResult {
+    /// `list`: every context of the kubeconfig
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contexts: Option<Vec<ContextInfo>>,
+    /// `list` and `get`: the context this session uses
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_context: Option<String>,
+    /// `get` with `detailed`, `set`: the context named
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
+    /// `set`: whether the switch happened
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// One context, as [`describe_context`] shows it (never a credential).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContextInfo {
+    pub name: String,
+    pub cluster: String,
+    pub namespace: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_current: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<String>,
+}
+
+pub fn output_schema() -> Map<String, Value> {
+    super::schema::<ContextResult>()
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> CallResult {
     let access = ctx.access().await;
     let Some(kc) = access.kubeconfig.as_ref() else {
         return Err(ClusterError::NoKubeconfig(access.source.to_string()).into());
@@ -124,24 +166,23 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     }
     let current = ctx.current_context().await;
     let (show, detailed) = (args.show_current, args.detailed);
-    let text = match args.operation.trim() {
+    let (text, data) = match args.operation.trim() {
         "list" => {
             let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
             let items: Vec<Value> = names
                 .iter()
                 .map(|n| describe_context(kc, n, current.as_deref(), show, detailed))
                 .collect();
-            match output {
+            let mut v = json!({ "contexts": items });
+            if show {
+                v["currentContext"] = json!(current);
+            }
+            let text = match output {
                 "name" => names.iter().map(|n| format!("{n}\n")).collect(),
                 "custom" => table(&items, current.as_deref(), show, detailed),
-                _ => {
-                    let mut v = json!({ "contexts": items });
-                    if show {
-                        v["currentContext"] = json!(current);
-                    }
-                    render(&v, output)
-                }
-            }
+                _ => render(&v, output),
+            };
+            (text, v)
         }
         "get" => {
             let Some(name) = current.clone() else {
@@ -149,7 +190,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                     "the kubeconfig has no current context".into(),
                 ));
             };
-            match output {
+            let mut v = json!({ "currentContext": name });
+            if detailed {
+                v["context"] = describe_context(kc, &name, Some(&name), false, true);
+            }
+            let text = match output {
                 "name" => format!("{name}\n"),
                 "custom" => table(
                     &[describe_context(kc, &name, Some(&name), show, detailed)],
@@ -157,14 +202,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                     show,
                     detailed,
                 ),
-                _ => {
-                    let mut v = json!({ "currentContext": name });
-                    if detailed {
-                        v["context"] = describe_context(kc, &name, Some(&name), false, true);
-                    }
-                    render(&v, output)
-                }
-            }
+                _ => render(&v, output),
+            };
+            (text, v)
         }
         "set" => {
             let name = args
@@ -187,17 +227,16 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 ));
             }
             call.session.set_context(name);
-            match output {
+            let v = json!({
+                "success": true,
+                "message": format!("Current context set to {name} for this session (other sessions and the kubeconfig file are not changed)"),
+                "context": name,
+            });
+            let text = match output {
                 "name" => format!("{name}\n"),
-                _ => render(
-                    &json!({
-                        "success": true,
-                        "message": format!("Current context set to {name} for this session (other sessions and the kubeconfig file are not changed)"),
-                        "context": name,
-                    }),
-                    output,
-                ),
-            }
+                _ => render(&v, output),
+            };
+            (text, v)
         }
         other => {
             return Err(bad(format!(
@@ -205,7 +244,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
             )));
         }
     };
-    Ok(text)
+    let data: ContextResult = serde_json::from_value(data)
+        .map_err(|e| ToolError::Invalid(format!("cannot render the structured result: {e}")))?;
+    Output::typed(text, &data)
 }
 
 fn render(v: &Value, output: &str) -> String {

@@ -53,15 +53,41 @@ pub fn delete_params(force: bool, grace: Option<i64>) -> Result<DeleteParams, To
     })
 }
 
-pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
-    let params = delete_params(args.force, args.grace_period_seconds)?;
-    let client = ctx.client(args.context.as_deref()).await?;
+/// How a delete call names its objects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selection {
+    Manifest,
+    Name,
+    /// A label selector, and whether it spans every namespace in scope.
+    Selector {
+        selector: String,
+        all_namespaces: bool,
+    },
+}
+
+/// The objects a delete call names, resolved and scope-checked (a selector
+/// is listed), without deleting anything: what the call does, and what a
+/// confirmation states first.
+pub struct Doomed {
+    pub selection: Selection,
+    pub targets: Vec<manifest::Target>,
+}
+
+fn target(r: &crate::discovery::Resource, ns: Option<String>, name: String) -> manifest::Target {
+    manifest::Target {
+        resource: r.clone(),
+        namespace: ns,
+        name,
+        object: serde_json::Value::Null,
+    }
+}
+
+pub async fn resolve(ctx: &Ctx, client: &kube::Client, args: &Args) -> Result<Doomed, ToolError> {
     let has_manifest = args
         .manifest
         .as_deref()
         .is_some_and(|m| !m.trim().is_empty())
         || args.filename.as_deref().is_some_and(|f| !f.is_empty());
-    let mut lines = vec![];
     if has_manifest {
         if args.resource_type.is_some() || args.label_selector.is_some() {
             return Err(ToolError::InvalidArgs {
@@ -78,35 +104,15 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
         .await?;
         let targets = manifest::resolve_all(
             ctx,
-            &client,
+            client,
             manifest::parse(&text)?,
             args.namespace.as_deref(),
         )
         .await?;
-        // Like kubectl, objects already gone are reported and the rest still deleted.
-        let mut deleted = 0;
-        for t in &targets {
-            match delete_one(&t.api(&client), &t.resource, &t.name, &params).await {
-                Ok(line) => {
-                    deleted += 1;
-                    lines.push(line);
-                }
-                Err(ToolError::Api(kube::Error::Api(s))) if s.code == 404 => {
-                    lines.push(format!("{} not found", t.display()));
-                }
-                Err(e) => {
-                    lines.push(format!("{}: {e}", t.display()));
-                    return Err(ToolError::Invalid(lines.join("\n")));
-                }
-            }
-        }
-        if deleted == 0 {
-            return Err(ToolError::Invalid(format!(
-                "nothing was deleted: {}",
-                lines.join("; ")
-            )));
-        }
-        return Ok(ctx.bound(lines.join("\n")));
+        return Ok(Doomed {
+            selection: Selection::Manifest,
+            targets,
+        });
     }
     let Some(rt) = args.resource_type.as_deref().filter(|s| !s.is_empty()) else {
         return Err(ToolError::InvalidArgs {
@@ -114,7 +120,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
             reason: "give resourceType with name or labelSelector, or a manifest/filename".into(),
         });
     };
-    let r = ctx.resolve(&client, rt).await?;
+    let r = ctx.resolve(client, rt).await?;
     let name = args.name.as_deref().filter(|s| !s.is_empty());
     let selector = args.label_selector.as_deref().filter(|s| !s.is_empty());
     match (name, selector) {
@@ -139,8 +145,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 manifest::check_cluster_scoped(ctx, &r, name)?;
                 None
             };
-            let api = dynamic_api(&client, &r, ns.as_deref());
-            Ok(delete_one(&api, &r, name, &params).await?)
+            Ok(Doomed {
+                selection: Selection::Name,
+                targets: vec![target(&r, ns, name.to_string())],
+            })
         }
         (None, Some(sel)) => {
             let namespaces: Vec<Option<String>> = if !r.namespaced {
@@ -155,21 +163,73 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
                 vec![Some(ctx.namespace(args.namespace.as_deref()).await?)]
             };
             let lp = ListParams::default().labels(sel);
+            let mut targets = vec![];
             for ns in namespaces {
-                let list_api = dynamic_api(&client, &r, ns.as_deref());
-                let items = list_api.list(&lp).await?;
-                for obj in items {
+                for obj in dynamic_api(client, &r, ns.as_deref()).list(&lp).await? {
                     let name = obj.metadata.name.clone().unwrap_or_default();
-                    let api = dynamic_api(&client, &r, obj.metadata.namespace.as_deref());
-                    let line = delete_one(&api, &r, &name, &params).await?;
-                    lines.push(match &obj.metadata.namespace {
-                        Some(n) if args.all_namespaces => format!("{line} (namespace {n})"),
-                        _ => line,
-                    });
+                    targets.push(target(&r, obj.metadata.namespace.clone(), name));
                 }
             }
+            Ok(Doomed {
+                selection: Selection::Selector {
+                    selector: sel.to_string(),
+                    all_namespaces: args.all_namespaces,
+                },
+                targets,
+            })
+        }
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+    let params = delete_params(args.force, args.grace_period_seconds)?;
+    let client = ctx.client(args.context.as_deref()).await?;
+    let doomed = resolve(ctx, &client, &args).await?;
+    let mut lines = vec![];
+    match doomed.selection {
+        Selection::Manifest => {
+            // Like kubectl, objects already gone are reported and the rest still deleted.
+            let mut deleted = 0;
+            for t in &doomed.targets {
+                match delete_one(&t.api(&client), &t.resource, &t.name, &params).await {
+                    Ok(line) => {
+                        deleted += 1;
+                        lines.push(line);
+                    }
+                    Err(ToolError::Api(kube::Error::Api(s))) if s.code == 404 => {
+                        lines.push(format!("{} not found", t.display()));
+                    }
+                    Err(e) => {
+                        lines.push(format!("{}: {e}", t.display()));
+                        return Err(ToolError::Invalid(lines.join("\n")));
+                    }
+                }
+            }
+            if deleted == 0 {
+                return Err(ToolError::Invalid(format!(
+                    "nothing was deleted: {}",
+                    lines.join("; ")
+                )));
+            }
+            Ok(ctx.bound(lines.join("\n")))
+        }
+        Selection::Name => match doomed.targets.first() {
+            Some(t) => delete_one(&t.api(&client), &t.resource, &t.name, &params).await,
+            None => Err(ToolError::Invalid("nothing to delete".into())),
+        },
+        Selection::Selector {
+            selector,
+            all_namespaces,
+        } => {
+            for t in &doomed.targets {
+                let line = delete_one(&t.api(&client), &t.resource, &t.name, &params).await?;
+                lines.push(match &t.namespace {
+                    Some(n) if all_namespaces => format!("{line} (namespace {n})"),
+                    _ => line,
+                });
+            }
             if lines.is_empty() {
-                Ok(format!("No resources found matching {sel}"))
+                Ok(format!("No resources found matching {selector}"))
             } else {
                 Ok(ctx.bound(lines.join("\n")))
             }

@@ -5,12 +5,12 @@
 //! hash-carrying URL), the schema whose `x-kubernetes-group-version-kind`
 //! names the kind is found, and the field path is followed through
 //! `$ref`/`allOf`/array items, printed like `kubectl explain`.
-use super::{Ctx, ToolError, ToolResult};
+use super::{CallResult, Ctx, Output, ToolError};
 use crate::discovery::Resource;
 use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -51,7 +51,39 @@ fn bad(reason: impl Into<String>) -> ToolError {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+/// The structured result: what the path names and its fields (one level).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Explanation {
+    /// "" for the core group
+    pub group: String,
+    pub kind: String,
+    pub version: String,
+    /// The field the path names; absent when it names the resource itself
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<FieldInfo>,
+    pub description: String,
+    pub fields: Vec<FieldInfo>,
+}
+
+/// One field, as `kubectl explain` lists it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FieldInfo {
+    pub name: String,
+    /// The type as kubectl explain prints it: string, []Container, map[string]string, Object...
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub required: bool,
+    pub description: String,
+    /// The values a field of enum type takes
+    #[serde(rename = "enum", default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+pub fn output_schema() -> Map<String, Value> {
+    super::schema::<Explanation>()
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> CallResult {
     let output = args.output.as_deref().map(str::trim).unwrap_or("plaintext");
     if !matches!(output, "" | "plaintext" | "plaintext-openapiv2") {
         return Err(bad(format!(
@@ -83,7 +115,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     };
     let doc = document(&client, &r).await?;
     let text = explain(&doc, &r, &path, args.recursive).map_err(ToolError::Invalid)?;
-    Ok(ctx.bound(text))
+    let data = explanation(&doc, &r, &path).map_err(ToolError::Invalid)?;
+    Output::typed(ctx.bound(text), &data)
 }
 
 /// The OpenAPI v3 document of the resource's group-version.
@@ -246,12 +279,7 @@ pub fn explain(
     path: &[&str],
     recursive: bool,
 ) -> Result<String, String> {
-    let root = kind_schema(doc, r).ok_or_else(|| {
-        format!(
-            "the OpenAPI document of {} has no schema for kind {}",
-            r.api.api_version, r.api.kind
-        )
-    })?;
+    let (root, field) = walk(doc, r, path)?;
     let mut out = String::new();
     if !r.api.group.is_empty() {
         out.push_str(&format!("GROUP:      {}\n", r.api.group));
@@ -260,21 +288,6 @@ pub fn explain(
         "KIND:       {}\nVERSION:    {}\n\n",
         r.api.kind, r.api.version
     ));
-
-    // Walk the path; `field` is the schema of the last field named.
-    let mut field: Option<(&str, &Value)> = None;
-    for (i, seg) in path.iter().enumerate() {
-        let (_, obj) = descend(doc, field.map(|(_, f)| f).unwrap_or(root));
-        let next = obj
-            .get("properties")
-            .and_then(|p| p.get(*seg))
-            .ok_or_else(|| {
-                let mut at = vec![r.api.kind.to_ascii_lowercase()];
-                at.extend(path[..i].iter().map(|p| p.to_string()));
-                format!("field \"{seg}\" does not exist in {}", at.join("."))
-            })?;
-        field = Some((seg, next));
-    }
     let (desc, body) = match field {
         Some((name, f)) => {
             out.push_str(&format!("FIELD: {name} <{}>\n", type_name(doc, f)));
@@ -296,6 +309,75 @@ pub fn explain(
         fields(doc, props, &req, 1, recursive, &mut seen, &mut out);
     }
     Ok(out)
+}
+
+/// The kind's schema and the field `path` names in it (None: the kind itself).
+type Walked<'a, 'p> = (&'a Value, Option<(&'p str, &'a Value)>);
+
+fn walk<'a, 'p>(doc: &'a Value, r: &Resource, path: &[&'p str]) -> Result<Walked<'a, 'p>, String> {
+    let root = kind_schema(doc, r).ok_or_else(|| {
+        format!(
+            "the OpenAPI document of {} has no schema for kind {}",
+            r.api.api_version, r.api.kind
+        )
+    })?;
+    let mut field: Option<(&'p str, &'a Value)> = None;
+    for (i, seg) in path.iter().enumerate() {
+        let (_, obj) = descend(doc, field.map(|(_, f)| f).unwrap_or(root));
+        let next = obj
+            .get("properties")
+            .and_then(|p| p.get(*seg))
+            .ok_or_else(|| {
+                let mut at = vec![r.api.kind.to_ascii_lowercase()];
+                at.extend(path[..i].iter().map(|p| p.to_string()));
+                format!("field \"{seg}\" does not exist in {}", at.join("."))
+            })?;
+        field = Some((seg, next));
+    }
+    Ok((root, field))
+}
+
+fn field_info(doc: &Value, name: &str, s: &Value, required: bool) -> FieldInfo {
+    FieldInfo {
+        name: name.to_string(),
+        type_name: type_name(doc, s),
+        required,
+        description: description(doc, s).to_string(),
+        values: target(doc, s)
+            .1
+            .get("enum")
+            .and_then(Value::as_array)
+            .map(|e| e.iter().map(crate::format::cell).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// The structured twin of [`explain`]: the same place, its fields one level deep.
+pub fn explanation(doc: &Value, r: &Resource, path: &[&str]) -> Result<Explanation, String> {
+    let (root, field) = walk(doc, r, path)?;
+    let (description, body) = match field {
+        Some((_, f)) => (description(doc, f), descend(doc, f).1),
+        None => (description(doc, root), root),
+    };
+    let req = required(body);
+    let fields = body
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .iter()
+                .map(|(k, v)| field_info(doc, k, v, req.contains(&k.as_str())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Explanation {
+        group: r.api.group.clone(),
+        kind: r.api.kind.clone(),
+        version: r.api.version.clone(),
+        field: field.map(|(name, f)| field_info(doc, name, f, false)),
+        description: description.to_string(),
+        fields,
+    })
 }
 
 fn fields(

@@ -193,7 +193,37 @@ fn put(map: &mut Map<String, Value>, key: &str, v: Option<Value>) {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+/// What a kubectl_generic call does: another tool's call, or a label /
+/// annotate change it makes itself under kubectl_patch's rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Delegate(ToolId, Map<String, Value>),
+    Meta(MetaChange),
+}
+
+/// A label or annotate command, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaChange {
+    pub resource_type: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    /// `labels` or `annotations`.
+    pub field: &'static str,
+    pub changes: Map<String, Value>,
+    pub overwrite: bool,
+    pub dry_run: bool,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> super::CallResult {
+    match translate(ctx, &args)? {
+        Step::Delegate(to, m) => super::delegate(ctx, TOOL, to, m).await,
+        Step::Meta(change) => Ok(meta_patch(ctx, &args, &change).await?.into()),
+    }
+}
+
+/// The call a kubectl command stands for, without running it (the
+/// confirmation of a destructive call states it first).
+pub fn translate(ctx: &Ctx, args: &Args) -> Result<Step, ToolError> {
     let raw_args = args.args.clone().unwrap_or_default();
     super::flags::screen(
         args.flags.as_ref(),
@@ -228,7 +258,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     // Every verb runs as the tool it stands for, through the filter.
     macro_rules! call {
         ($tool:ident) => {
-            super::delegate(ctx, TOOL, ToolId::$tool, m).await
+            Ok(Step::Delegate(ToolId::$tool, m))
         };
     }
     let rt_v = rt.clone().map(Value::String);
@@ -308,19 +338,15 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
             } else {
                 "annotations"
             };
-            let ns = namespace.and_then(|v| v.as_str().map(str::to_string));
-            meta_patch(
-                ctx,
-                &args,
-                &rt,
-                &name,
-                ns.as_deref(),
+            Ok(Step::Meta(MetaChange {
+                resource_type: rt,
+                name,
+                namespace: namespace.and_then(|v| v.as_str().map(str::to_string)),
                 field,
                 changes,
                 overwrite,
-                dry_run == Some(json!(true)),
-            )
-            .await
+                dry_run: dry_run == Some(json!(true)),
+            }))
         }
         "scale" => {
             put(&mut m, "resourceType", rt_v);
@@ -601,18 +627,16 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn meta_patch(
-    ctx: &Ctx,
-    args: &Args,
-    rt: &str,
-    name: &str,
-    ns: Option<&str>,
-    field: &str,
-    changes: Map<String, Value>,
-    overwrite: bool,
-    dry_run: bool,
-) -> ToolResult {
+async fn meta_patch(ctx: &Ctx, args: &Args, c: &MetaChange) -> ToolResult {
+    let (rt, name, field, overwrite, dry_run) = (
+        c.resource_type.as_str(),
+        c.name.as_str(),
+        c.field,
+        c.overwrite,
+        c.dry_run,
+    );
+    let ns = c.namespace.as_deref();
+    let changes = &c.changes;
     let client = ctx.client(args.context.as_deref()).await?;
     let r = ctx.resolve(&client, rt).await?;
     let ns = if r.namespaced {
@@ -628,7 +652,7 @@ async fn meta_patch(
         _ => current.metadata.annotations.clone(),
     }
     .unwrap_or_default();
-    for (k, v) in &changes {
+    for (k, v) in changes {
         if let (Some(old), Some(new)) = (existing.get(k), v.as_str())
             && old != new
             && !overwrite

@@ -460,7 +460,22 @@ pub fn cluster_scoped_refused(ctx: &Ctx, r: &Resource) -> ToolError {
     ))
 }
 
-pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+/// The listing or object as text; with JSON output (the default) also as
+/// the structured result, exactly the JSON the text holds.
+pub async fn run(ctx: &Ctx, args: Args) -> super::CallResult {
+    let json = matches!(
+        Output::parse(args.output.as_deref(), true),
+        Ok(Output::Json)
+    );
+    let text = text(ctx, args).await?;
+    Ok(if json {
+        super::Output::json_text(text)
+    } else {
+        text.into()
+    })
+}
+
+async fn text(ctx: &Ctx, args: Args) -> ToolResult {
     let client = ctx.client(args.context.as_deref()).await?;
     let r = match ctx.resolve(&client, &args.resource_type).await {
         // `all` (or another category) lists every kind in it, like kubectl.

@@ -65,9 +65,56 @@ pub enum ToolError {
     NotOffered(ToolId),
     #[error("{0} timed out; narrow the request or raise KUBE_MCP_TOOL_TIMEOUT_SECONDS")]
     Timeout(ToolId),
+    #[error(transparent)]
+    UnknownResource(#[from] crate::resources::Unknown),
 }
 
 pub type ToolResult = Result<String, ToolError>;
+
+/// What a tool call returns: the text every client sees and, for tools
+/// whose result is data, the same data as JSON (`structuredContent`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub text: String,
+    pub structured: Option<Value>,
+}
+
+impl Output {
+    pub fn data(text: String, structured: Value) -> Self {
+        Self {
+            text,
+            structured: Some(structured),
+        }
+    }
+
+    /// `text` with `data` (of the type the tool's output schema is made
+    /// from) as its structured result.
+    pub fn typed<T: serde::Serialize>(text: String, data: &T) -> CallResult {
+        let v = serde_json::to_value(data)
+            .map_err(|e| ToolError::Invalid(format!("cannot render the structured result: {e}")))?;
+        Ok(Self::data(text, v))
+    }
+
+    /// `text` that is a JSON object (kubectl_get -o json), also as the
+    /// structured result; any other text stays text only.
+    pub fn json_text(text: String) -> Self {
+        let structured = serde_json::from_str::<Value>(&text)
+            .ok()
+            .filter(Value::is_object);
+        Self { text, structured }
+    }
+}
+
+impl From<String> for Output {
+    fn from(text: String) -> Self {
+        Self {
+            text,
+            structured: None,
+        }
+    }
+}
+
+pub type CallResult = Result<Output, ToolError>;
 
 /// The API server's own words, with the status code and reason it gave.
 fn api_message(e: &kube::Error) -> String {
@@ -105,6 +152,8 @@ pub struct Ctx {
     pub discovery: Discovery,
     live: RwLock<Live>,
     pub forwards: port_forward::Registry,
+    /// Which calls ask the user first, and how.
+    pub confirm: crate::confirm::Confirmations,
 }
 
 struct Live {
@@ -160,6 +209,8 @@ impl Ctx {
             ))),
         };
         let client = gated(config, &gate, caller_check.as_ref())?;
+        let confirm = crate::confirm::Confirmations::from_settings(&settings)
+            .map_err(|e| ToolError::Invalid(e.to_string()))?;
         Ok(Self {
             scope,
             gate,
@@ -174,6 +225,7 @@ impl Ctx {
                 default_namespace,
             }),
             forwards: port_forward::Registry::default(),
+            confirm,
         })
     }
 
@@ -275,13 +327,18 @@ impl Ctx {
         self.settings.secrets_mode()
     }
 
+    /// Whether `r` is Secrets on a server that hides them: no tool,
+    /// resource or completion shows them.
+    pub fn hides(&self, r: &Resource) -> bool {
+        self.secrets() == SecretsMode::Hidden
+            && r.api.group.is_empty()
+            && r.api.plural == crate::catalog::SECRETS
+    }
+
     /// Resolves a resource name and refuses Secrets when they are hidden.
     pub async fn resolve(&self, client: &Client, name: &str) -> Result<Resource, ToolError> {
         let r = self.discovery.resolve(client, name).await?;
-        if self.secrets() == SecretsMode::Hidden
-            && r.api.group.is_empty()
-            && r.api.plural == crate::catalog::SECRETS
-        {
+        if self.hides(&r) {
             return Err(ToolError::SecretsHidden);
         }
         Ok(r)
@@ -336,11 +393,13 @@ pub fn parse_args<T: DeserializeOwned>(
 
 /// A tool's handler: its arguments as the client sent them, parsed inside.
 pub type Handler =
-    for<'a> fn(&'a Ctx, ToolId, Option<Map<String, Value>>) -> BoxFuture<'a, ToolResult>;
+    for<'a> fn(&'a Ctx, ToolId, Option<Map<String, Value>>) -> BoxFuture<'a, CallResult>;
 
-/// The server side of a catalog entry: its input schema and its handler.
+/// The server side of a catalog entry: its input schema, the schema of its
+/// structured result (tools whose every result is data), and its handler.
 pub struct Entry {
     pub schema: fn() -> Map<String, Value>,
+    pub output_schema: Option<fn() -> Map<String, Value>>,
     pub run: Handler,
 }
 
@@ -350,9 +409,15 @@ pub struct Entry {
 pub fn entry(id: ToolId) -> Entry {
     macro_rules! with_args {
         ($args:ty, $f:path) => {
+            with_args!($args, $f, None)
+        };
+        ($args:ty, $f:path, $out:expr) => {
             Entry {
                 schema: schema::<$args>,
-                run: |ctx, id, args| Box::pin(async move { $f(ctx, parse_args(id, args)?).await }),
+                output_schema: $out,
+                run: |ctx, id, args| {
+                    Box::pin(async move { $f(ctx, parse_args(id, args)?).await.map(Output::from) })
+                },
             }
         };
     }
@@ -360,7 +425,8 @@ pub fn entry(id: ToolId) -> Entry {
         ($f:expr) => {
             Entry {
                 schema: no_args,
-                run: |ctx, _, _| Box::pin($f(ctx)),
+                output_schema: None,
+                run: |ctx, _, _| Box::pin(async move { $f(ctx).await.map(Output::from) }),
             }
         };
     }
@@ -369,16 +435,20 @@ pub fn entry(id: ToolId) -> Entry {
         KubectlGet => with_args!(get::Args, get::run),
         KubectlDescribe => with_args!(describe::Args, describe::run),
         KubectlLogs => with_args!(logs::Args, logs::run),
-        KubectlContext => with_args!(context::Args, context::run),
+        KubectlContext => with_args!(context::Args, context::run, Some(context::output_schema)),
         KubectlReconnect => no_args!(reconnect),
-        ExplainResource => with_args!(explain::Args, explain::run),
-        ListApiResources => with_args!(api_resources::Args, api_resources::run),
+        ExplainResource => with_args!(explain::Args, explain::run, Some(explain::output_schema)),
+        ListApiResources => with_args!(
+            api_resources::Args,
+            api_resources::run,
+            Some(api_resources::output_schema)
+        ),
         Ping => no_args!(|_| async { Ok("pong".to_string()) }),
         KubectlApply => with_args!(apply::Args, apply::run),
         KubectlCreate => with_args!(create::Args, create::run),
         KubectlScale => with_args!(scale::Args, scale::run),
         KubectlPatch => with_args!(patch::Args, patch::run),
-        KubectlRollout => with_args!(rollout::Args, rollout::run),
+        KubectlRollout => with_args!(rollout::Args, rollout::run, Some(rollout::output_schema)),
         KubectlDelete => with_args!(delete::Args, delete::run),
         KubectlGeneric => with_args!(generic::Args, generic::run),
         InstallHelmChart => with_args!(helm::InstallArgs, helm::install),
@@ -404,7 +474,7 @@ async fn cleanup(ctx: &Ctx) -> ToolResult {
 
 /// Runs tool `id`: the one place every call, a delegated one too, passes
 /// the filter.
-pub async fn call(ctx: &Ctx, id: ToolId, args: Option<Map<String, Value>>) -> ToolResult {
+pub async fn call(ctx: &Ctx, id: ToolId, args: Option<Map<String, Value>>) -> CallResult {
     if !ctx.filter.allows(id) {
         return Err(ToolError::NotOffered(id));
     }
@@ -413,7 +483,7 @@ pub async fn call(ctx: &Ctx, id: ToolId, args: Option<Map<String, Value>>) -> To
 
 /// `from` doing the work of `to` (kubectl_generic): only a tool `from`
 /// declares in the catalog, and only when the filter offers it.
-pub async fn delegate(ctx: &Ctx, from: ToolId, to: ToolId, args: Map<String, Value>) -> ToolResult {
+pub async fn delegate(ctx: &Ctx, from: ToolId, to: ToolId, args: Map<String, Value>) -> CallResult {
     require(ctx, from, to)?;
     call(ctx, to, Some(args)).await
 }

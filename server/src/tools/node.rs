@@ -112,7 +112,7 @@ pub fn classify(pod: &Pod, o: DrainOpts) -> Verdict {
     Verdict::Evict
 }
 
-fn pod_ref(p: &Pod) -> String {
+pub fn pod_ref(p: &Pod) -> String {
     format!(
         "{}/{}",
         p.metadata.namespace.as_deref().unwrap_or_default(),
@@ -215,6 +215,43 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     }
 }
 
+/// What draining a node does to the pods on it, before anything is done.
+pub struct DrainPlan {
+    pub evict: Vec<Pod>,
+    /// `ns/name (why)`
+    pub skipped: Vec<String>,
+    /// `ns/name: why`; any makes the drain refuse.
+    pub blocked: Vec<String>,
+}
+
+pub async fn drain_plan(
+    client: &kube::Client,
+    node: &str,
+    args: &Args,
+) -> Result<DrainPlan, ToolError> {
+    let opts = DrainOpts {
+        force: args.force,
+        delete_local_data: args.delete_local_data,
+        ignore_daemonsets: args.ignore_daemonsets,
+    };
+    let pods = Api::<Pod>::all(client.clone())
+        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
+        .await?;
+    let mut plan = DrainPlan {
+        evict: vec![],
+        skipped: vec![],
+        blocked: vec![],
+    };
+    for p in pods.items {
+        match classify(&p, opts) {
+            Verdict::Evict => plan.evict.push(p),
+            Verdict::Skip(why) => plan.skipped.push(format!("{} ({why})", pod_ref(&p))),
+            Verdict::Block(why) => plan.blocked.push(format!("{}: {why}", pod_ref(&p))),
+        }
+    }
+    Ok(plan)
+}
+
 async fn drain(
     ctx: &Ctx,
     client: &kube::Client,
@@ -236,24 +273,11 @@ async fn drain(
         Some(g) if g < 0 => None,
         Some(g) => Some(g as u32),
     };
-    let opts = DrainOpts {
-        force: args.force,
-        delete_local_data: args.delete_local_data,
-        ignore_daemonsets: args.ignore_daemonsets,
-    };
-    let pods = Api::<Pod>::all(client.clone())
-        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
-        .await?;
-    let mut evict = vec![];
-    let mut skipped = vec![];
-    let mut blocked = vec![];
-    for p in pods.items {
-        match classify(&p, opts) {
-            Verdict::Evict => evict.push(p),
-            Verdict::Skip(why) => skipped.push(format!("{} ({why})", pod_ref(&p))),
-            Verdict::Block(why) => blocked.push(format!("{}: {why}", pod_ref(&p))),
-        }
-    }
+    let DrainPlan {
+        evict,
+        skipped,
+        blocked,
+    } = drain_plan(client, node, args).await?;
     if !blocked.is_empty() {
         return Err(ToolError::Invalid(format!(
             "cannot drain node {node}; nothing was changed. These pods block it:\n  {}",

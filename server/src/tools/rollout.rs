@@ -1,5 +1,5 @@
 //! kubectl_rollout: status, history, undo, restart, pause, resume.
-use super::{Ctx, ToolError, ToolResult};
+use super::{CallResult, Ctx, Output, ToolError, ToolResult};
 use k8s_openapi::api::apps::v1::{
     ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet,
 };
@@ -7,8 +7,8 @@ use kube::Resource as _;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube_mcp_catalog::ToolId;
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -214,7 +214,47 @@ pub fn statefulset_progress(s: &StatefulSet) -> Progress {
     ))
 }
 
-pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
+/// The structured result of every subcommand.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutResult {
+    pub sub_command: String,
+    /// `kind.group/name`, e.g. deployment.apps/web
+    pub resource: String,
+    pub namespace: String,
+    /// `status` only: whether the rollout has finished
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<bool>,
+    /// What the text result says, one entry per line
+    pub messages: Vec<String>,
+}
+
+pub fn output_schema() -> Map<String, Value> {
+    super::schema::<RolloutResult>()
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> CallResult {
+    let kind = Kind::parse(&args.resource_type)?;
+    let sub = args.sub_command.trim().to_ascii_lowercase();
+    let (text, done) = if sub == "status" {
+        let client = ctx.client(args.context.as_deref()).await?;
+        let ns = ctx.namespace(args.namespace.as_deref()).await?;
+        let (text, done) = status(ctx, &client, &ns, kind, &args).await?;
+        (text, Some(done))
+    } else {
+        (act(ctx, &args).await?, None)
+    };
+    let data = RolloutResult {
+        sub_command: sub,
+        resource: kind.shown(&args.name),
+        namespace: ctx.namespace(args.namespace.as_deref()).await?,
+        done,
+        messages: text.lines().map(str::to_string).collect(),
+    };
+    Output::typed(text, &data)
+}
+
+async fn act(ctx: &Ctx, args: &Args) -> ToolResult {
     let kind = Kind::parse(&args.resource_type)?;
     let client = ctx.client(args.context.as_deref()).await?;
     let ns = ctx.namespace(args.namespace.as_deref()).await?;
@@ -224,7 +264,6 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
         ..Default::default()
     };
     match args.sub_command.to_ascii_lowercase().as_str() {
-        "status" => status(ctx, &client, &ns, kind, &args).await,
         "history" => history(&client, &ns, kind, &args.name, args.revision).await,
         "undo" => {
             undo(
@@ -349,7 +388,14 @@ async fn progress(
     })
 }
 
-async fn status(ctx: &Ctx, client: &kube::Client, ns: &str, kind: Kind, args: &Args) -> ToolResult {
+/// The rollout's progress until done or `timeout`, and whether it is done.
+async fn status(
+    ctx: &Ctx,
+    client: &kube::Client,
+    ns: &str,
+    kind: Kind,
+    args: &Args,
+) -> Result<(String, bool), ToolError> {
     let mut wait = super::duration::parse(args.timeout.as_deref().unwrap_or("0"))
         .map_err(|e| invalid(format!("timeout {e}")))?;
     // Leave the call some room inside the server's own bound.
@@ -364,7 +410,7 @@ async fn status(ctx: &Ctx, client: &kube::Client, ns: &str, kind: Kind, args: &A
         match progress(client, ns, kind, &args.name).await? {
             Progress::Done(m) => {
                 seen.push(m);
-                return Ok(seen.join("\n"));
+                return Ok((seen.join("\n"), true));
             }
             Progress::Failed(m) => return Err(ToolError::Invalid(m)),
             Progress::Waiting(m) => {
@@ -378,7 +424,7 @@ async fn status(ctx: &Ctx, client: &kube::Client, ns: &str, kind: Kind, args: &A
                             wait.as_secs()
                         ));
                     }
-                    return Ok(seen.join("\n"));
+                    return Ok((seen.join("\n"), false));
                 }
             }
         }
