@@ -26,6 +26,7 @@ pub mod ownership;
 pub mod probe;
 pub mod rbac;
 pub mod reconcile;
+pub mod renewal;
 pub mod secret;
 pub mod service;
 pub mod status;

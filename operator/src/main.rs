@@ -184,21 +184,24 @@ async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> an
         hostname.as_deref(),
         std::process::id(),
     );
-    let manager =
-        kube_lease_manager::LeaseManagerBuilder::new(ctx.client.clone(), leader::LEASE_NAME)
-            .with_namespace(&namespace)
-            .with_identity(&identity)
-            .with_field_manager(format!("kube-mcp-operator-{identity}"))
-            .with_duration(leader::LEASE_DURATION_SECONDS)
-            .with_grace(leader::LEASE_GRACE_SECONDS)
-            .build()
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot use the Lease {namespace}/{} (RBAC on leases in coordination.k8s.io?)",
-                    leader::LEASE_NAME
-                )
-            })?;
+    let renewals = kube_mcp_operator::renewal::Renewals::new(&namespace, &identity);
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(
+        renewals.client(ctx.client.clone()),
+        leader::LEASE_NAME,
+    )
+    .with_namespace(&namespace)
+    .with_identity(&identity)
+    .with_field_manager(format!("kube-mcp-operator-{identity}"))
+    .with_duration(leader::LEASE_DURATION_SECONDS)
+    .with_grace(leader::LEASE_GRACE_SECONDS)
+    .build()
+    .await
+    .with_context(|| {
+        format!(
+            "cannot use the Lease {namespace}/{} (RBAC on leases in coordination.k8s.io?)",
+            leader::LEASE_NAME
+        )
+    })?;
     let (mut leading, task) = manager.watch().await;
     tracing::info!(%namespace, lease = leader::LEASE_NAME, %identity, "waiting to become the leader");
     while !*leading.borrow_and_update() {
@@ -215,11 +218,22 @@ async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> an
             }
         }
     }
+    // The lease manager says so; the API server must have confirmed a
+    // renewal that leaves time to lead, too.
+    let lease_duration = Duration::from_secs(leader::LEASE_DURATION_SECONDS);
+    if !renewals.fresh(lease_duration).await {
+        anyhow::bail!(
+            "became the leader of the Lease {namespace}/{} but no renewal was confirmed within {}s",
+            leader::LEASE_NAME,
+            leader::LEASE_DURATION_SECONDS
+        );
+    }
     tracing::info!(%namespace, lease = leader::LEASE_NAME, %identity, "became the leader: starting the controller");
     enum Stop {
         Controller,
         Lost,
         TaskEnded,
+        Expired(Option<std::time::SystemTime>),
     }
     let stop = {
         let controller = reconcile::run(ctx, shutdown.clone());
@@ -236,6 +250,7 @@ async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> an
         tokio::select! {
             _ = controller => Stop::Controller,
             s = lost => s,
+            last = renewals.expired() => Stop::Expired(last),
         }
     };
     match stop {
@@ -253,6 +268,17 @@ async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> an
             leader::LEASE_NAME
         ),
         Stop::TaskEnded => anyhow::bail!("the lease task ended: {}", ended(task).await),
+        Stop::Expired(last) => anyhow::bail!(
+            "lost the Lease {namespace}/{}: no renewal confirmed since {}, so it expires for the other replicas \
+             {}s after that; stopping {}s before (is the API server reachable?)",
+            leader::LEASE_NAME,
+            last.map(
+                |t| jiff::Timestamp::try_from(t).map_or_else(|e| e.to_string(), |t| t.to_string())
+            )
+            .unwrap_or_else(|| "never".into()),
+            leader::LEASE_DURATION_SECONDS,
+            leader::STOP_MARGIN_SECONDS
+        ),
     }
 }
 

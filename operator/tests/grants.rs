@@ -12,12 +12,9 @@ mod table;
 
 use common::*;
 use futures::StreamExt;
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
-};
-use kube::api::PostParams;
 use kube::{Api, Client};
 use kube_mcp_operator::crd::{Access, McpEndpointSpec, SecretsPolicy};
+use kube_mcp_tests::access;
 use kube_mcp_tests::test_namespace;
 use std::time::{Duration, Instant};
 use table::{ACCESS, PLACES, Place, RESOURCES, SCOPES, SECRETS, SPECIAL, Scope, VERBS};
@@ -60,36 +57,15 @@ struct Question {
 }
 
 async fn ask(client: &Client, ep: &Endpoint, q: &Question) -> bool {
-    let (resource, subresource) = match q.resource.1.split_once('/') {
-        Some((r, s)) => (r, Some(s.to_string())),
-        None => (q.resource.1, None),
+    let req = access::Request {
+        verb: q.verb,
+        group: q.resource.0,
+        resource: q.resource.1,
+        namespace: &q.namespace,
     };
-    let sa = format!("system:serviceaccount:{}:kube-mcp.{}", ep.home, ep.name);
-    let review = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(sa),
-            groups: Some(vec![
-                "system:serviceaccounts".into(),
-                format!("system:serviceaccounts:{}", ep.home),
-                "system:authenticated".into(),
-            ]),
-            resource_attributes: Some(ResourceAttributes {
-                namespace: (!q.namespace.is_empty()).then(|| q.namespace.clone()),
-                verb: Some(q.verb.into()),
-                group: Some(q.resource.0.into()),
-                resource: Some(resource.into()),
-                subresource,
-                ..ResourceAttributes::default()
-            }),
-            ..SubjectAccessReviewSpec::default()
-        },
-        ..SubjectAccessReview::default()
-    };
-    let answer = Api::<SubjectAccessReview>::all(client.clone())
-        .create(&PostParams::default(), &review)
+    access::service_account_may(client, &ep.home, &format!("kube-mcp.{}", ep.name), req)
         .await
-        .unwrap_or_else(|e| panic!("SubjectAccessReview: {e}"));
-    answer.status.is_some_and(|s| s.allowed)
+        .unwrap_or_else(|e| panic!("SubjectAccessReview: {e}"))
 }
 
 /// The questions whose answer differs from the table, as readable lines.

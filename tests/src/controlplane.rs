@@ -28,6 +28,8 @@ use tracing::{debug, info, warn};
 use crate::kubeconfig::{self, Credential};
 use crate::pki::{self, Pki};
 
+mod faults;
+
 /// Stage definitions for kwok (node heartbeat, pod ready, ...).
 pub const KWOK_STAGES: &str = include_str!("../controlplane/kwok-stages.yaml");
 /// Annotation kwok manages nodes by.
@@ -141,6 +143,8 @@ struct Proc {
     name: String,
     child: Child,
     log: PathBuf,
+    /// What it was started with, so a fault test can start it again alike.
+    args: Vec<String>,
 }
 
 struct Running {
@@ -671,7 +675,12 @@ impl ControlPlane {
     fn spawn(&self, name: &str, args: &[String], pgid: i32, detach: bool) -> Result<Proc, Error> {
         let logs = self.data_dir.join("logs");
         let log = logs.join(format!("{name}.log"));
-        let file = fs::File::create(&log).map_err(io_err(format!("creating {}", log.display())))?;
+        // Appended to: a component restarted by a fault test keeps its first life's log.
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(io_err(format!("creating {}", log.display())))?;
         let err = file.try_clone().map_err(io_err("cloning a log handle"))?;
         let mut cmd = Command::new(self.bin_dir.join(name));
         cmd.args(args)
@@ -689,6 +698,7 @@ impl ControlPlane {
             name: name.to_string(),
             child,
             log,
+            args: args.to_vec(),
         })
     }
 
@@ -981,6 +991,7 @@ fn spawn_leader(data_dir: &Path, detach: bool) -> Result<Proc, Error> {
         name: if detach { "holder" } else { "watchdog" }.to_string(),
         child,
         log,
+        args: vec![],
     })
 }
 

@@ -11,6 +11,7 @@
 //! # }
 //! ```
 
+pub mod access;
 pub mod bench;
 pub mod bins;
 pub mod controlplane;
@@ -20,12 +21,15 @@ pub mod forward;
 pub mod installed;
 pub mod kubeconfig;
 pub mod kubelet;
+pub mod machine;
 pub mod mcp;
 pub mod node;
 pub mod npm;
 pub mod oidc;
 pub mod pki;
+pub mod proxy;
 pub mod python;
+pub mod reliability;
 pub mod server;
 
 pub use controlplane::{ControlPlane, Error, Options};

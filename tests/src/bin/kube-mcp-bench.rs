@@ -124,40 +124,6 @@ fn which(prog: &str) -> Option<PathBuf> {
     })
 }
 
-fn machine() -> Value {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .and_then(|r| r.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_kb = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    json!({
-        "cpu_model": model,
-        "nproc": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "mem_total_mib": mem_kb / 1024,
-        "kernel": cmd_out("uname", &["-r"]),
-        "loadavg_start": loadavg(),
-    })
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn package_version(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
     serde_json::from_str::<Value>(&text).ok()?["version"]
@@ -236,7 +202,7 @@ async fn main() -> Result<()> {
     let mut report = json!({
         "generated_at": jiff::Timestamp::now().to_string(),
         "note": cli.note,
-        "machine": machine(),
+        "machine": kube_mcp_tests::machine::describe(),
     });
 
     eprintln!(
@@ -381,7 +347,7 @@ async fn main() -> Result<()> {
         let crd = root.join("crds").join("mcpendpoints.kubemcp.io.yaml");
         operator::run(&cp, &operator_bin, &crd, &ocfg).await
     };
-    report["machine"]["loadavg_end"] = json!(loadavg());
+    report["machine"]["loadavg_end"] = json!(kube_mcp_tests::machine::loadavg());
 
     std::fs::create_dir_all(&out_dir)?;
     let json_path = out_dir.join("benchmarks.json");
