@@ -41,6 +41,19 @@ impl ServerProcess {
     /// another cluster source. The parent environment is not inherited
     /// (beyond PATH and HOME) so a developer's KUBECONFIG cannot leak in.
     pub async fn start(bin: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        // A port found free can be taken before the server binds it (another
+        // test's server or control plane picks the same one): try another.
+        for _ in 0..4 {
+            match Self::start_once(bin, env).await {
+                Ok(server) => return server,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("kube-mcp-server did not become healthy; log:\n{log}"),
+            }
+        }
+        panic!("kube-mcp-server found no free port in 4 tries")
+    }
+
+    async fn start_once(bin: &Path, env: &[(&str, &str)]) -> Result<ServerProcess, String> {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let log = dir.path().join("server.log");
         let stdout = dir.path().join("stdout.log");
@@ -73,7 +86,7 @@ impl ServerProcess {
             .find(|(k, _)| *k == "MCP_AUTH_TOKEN")
             .map(|(_, v)| v.to_string());
         let base = format!("http://127.0.0.1:{port}");
-        let server = ServerProcess {
+        let mut server = ServerProcess {
             child,
             port,
             url: format!("{base}/mcp"),
@@ -83,25 +96,27 @@ impl ServerProcess {
             stdout,
             _dir: dir,
         };
-        server.wait_healthy(Duration::from_secs(20)).await;
-        server
+        server.wait_healthy(Duration::from_secs(20)).await?;
+        Ok(server)
     }
 
-    async fn wait_healthy(&self, within: Duration) {
+    /// Waits for /health; on failure (the process exited, or the time ran
+    /// out) returns the server's log.
+    async fn wait_healthy(&mut self, within: Duration) -> Result<(), String> {
         let start = Instant::now();
         let http = reqwest::Client::new();
         while start.elapsed() < within {
             if let Ok(r) = http.get(format!("{}/health", self.base)).send().await
                 && r.status().is_success()
             {
-                return;
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("(exited: {status})\n{}", self.log()));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!(
-            "kube-mcp-server did not become healthy in {within:?}; log:\n{}",
-            self.log()
-        );
+        Err(format!("(not healthy in {within:?})\n{}", self.log()))
     }
 
     /// A connected MCP client carrying the server's token (if it has one).
