@@ -3,6 +3,7 @@
 //! The operator renders the same settings into a Deployment with
 //! [`Settings::to_env`], so one parser reads them whoever starts the server.
 
+use crate::tools::{Rule, RuleScope};
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser, ValueEnum};
 use std::path::PathBuf;
@@ -75,6 +76,29 @@ impl AuthMode {
     }
 }
 
+/// What the server's ServiceAccount needs for the kubernetes mode: TokenReviews.
+pub const TOKEN_REVIEWS: Rule = Rule {
+    api_groups: &["authentication.k8s.io"],
+    resources: &["tokenreviews"],
+    verbs: &["create"],
+    scope: RuleScope::Cluster,
+};
+
+/// What the server's ServiceAccount needs for caller authorization: SubjectAccessReviews.
+pub const SUBJECT_ACCESS_REVIEWS: Rule = Rule {
+    api_groups: &["authorization.k8s.io"],
+    resources: &["subjectaccessreviews"],
+    verbs: &["create"],
+    scope: RuleScope::Cluster,
+};
+
+impl AuthMode {
+    /// The RBAC rule the server needs to accept this mode's callers, if any.
+    pub fn rule(self) -> Option<Rule> {
+        (self == AuthMode::Kubernetes).then_some(TOKEN_REVIEWS)
+    }
+}
+
 /// Whose rights a tool call's Kubernetes requests need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Authorize {
@@ -84,6 +108,13 @@ pub enum Authorize {
     /// Also the caller's: each request is checked with a SubjectAccessReview
     /// for the caller's user and groups before it is sent.
     Caller,
+}
+
+impl Authorize {
+    /// The RBAC rule the server needs to authorize this way, if any.
+    pub fn rule(self) -> Option<Rule> {
+        (self == Authorize::Caller).then_some(SUBJECT_ACCESS_REVIEWS)
+    }
 }
 
 /// Which tool calls wait for the user's yes before they run.

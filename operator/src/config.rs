@@ -193,6 +193,10 @@ pub struct Config {
     /// Log format: text or json (one object per line). Logs go to stderr, in colour only on a terminal.
     #[arg(long, env = kube_mcp_catalog::logging::FORMAT_ENV, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    /// Where endpoints' traces go (--otlp-*, --otel-service-name).
+    #[command(flatten)]
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 /// The tracing filter from `RUST_LOG` (default `info,kube=warn` and
@@ -259,6 +263,10 @@ impl Default for Config {
             api_server_endpoints: vec![],
             operator_namespace: None,
             log_format: LogFormat::Text,
+            telemetry: crate::telemetry::Telemetry {
+                otel_service_name: crate::telemetry::DEFAULT_SERVICE_NAME.into(),
+                ..Default::default()
+            },
         }
     }
 }

@@ -111,8 +111,31 @@ pub struct ConfirmSpec {
     pub fallback: ConfirmFallback,
 }
 
-/// Where the endpoint's auth token comes from.
-#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
+/// How a client may prove who it is.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthMode {
+    /// The shared token (generated, or spec.auth.tokenSecretRef).
+    Token,
+    /// Kubernetes ServiceAccount tokens issued for the endpoint's audiences (TokenReview).
+    Kubernetes,
+    /// JWTs from the OIDC issuer of spec.auth.oidc.
+    Oidc,
+}
+
+/// Whose rights a tool call's Kubernetes requests need.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq, Hash,
+)]
+pub enum Authorize {
+    /// The endpoint's own (its ServiceAccount's RBAC), the same for every caller.
+    #[default]
+    Endpoint,
+    /// Also the caller's own: each request is checked with a SubjectAccessReview for the caller.
+    Caller,
+}
+
+/// Authentication of MCP clients, and whose rights their calls need.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthSpec {
     /// A Secret in the endpoint's namespace holding the token; it must carry the label
@@ -120,6 +143,118 @@ pub struct AuthSpec {
     /// into the Secret `<endpoint name>-token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_secret_ref: Option<SecretKeyRef>,
+    /// How clients may authenticate; one endpoint may accept several: Token (the shared token),
+    /// Kubernetes (ServiceAccount tokens for the endpoint's audiences, checked by TokenReview;
+    /// the endpoint's ServiceAccount gets create on tokenreviews) and Oidc (JWTs of
+    /// spec.auth.oidc's issuer). Default: [Token]. The operator verifies only endpoints that
+    /// accept Token.
+    #[serde(default = "default_modes")]
+    #[schemars(schema_with = "modes_schema")]
+    pub modes: Vec<AuthMode>,
+    /// Token audiences the endpoint accepts (Kubernetes and Oidc). Default: its resourceURL, by
+    /// default its in-cluster URL `http://<name>.<namespace>.svc:80/mcp` (status.url).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "audiences_schema")]
+    pub audiences: Vec<String>,
+    /// The URL clients use for the endpoint (e.g. https://mcp.example.com/mcp): the OAuth
+    /// protected resource the endpoint announces (RFC 9728) and its default audience.
+    /// Default (absent): the in-cluster URL (status.url).
+    #[serde(
+        default,
+        rename = "resourceURL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(length(min = 1, max = 2048))]
+    pub resource_url: Option<String>,
+    /// The OIDC issuer whose JWTs the Oidc mode accepts. Required with Oidc, refused without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcSpec>,
+    /// Endpoint (default): tool calls act with the endpoint's rights alone. Caller: each
+    /// Kubernetes request also needs the caller's own rights (a SubjectAccessReview per request;
+    /// the endpoint's ServiceAccount gets create on subjectaccessreviews); needs Kubernetes or
+    /// Oidc, whose callers have a user name. Tools that run helm are not offered with Caller.
+    #[serde(default)]
+    pub authorize: Authorize,
+}
+
+impl Default for AuthSpec {
+    fn default() -> Self {
+        Self {
+            token_secret_ref: None,
+            modes: default_modes(),
+            audiences: vec![],
+            resource_url: None,
+            oidc: None,
+            authorize: Authorize::Endpoint,
+        }
+    }
+}
+
+fn default_modes() -> Vec<AuthMode> {
+    vec![AuthMode::Token]
+}
+
+fn modes_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "default": ["Token"],
+        "minItems": 1,
+        "maxItems": 3,
+        "items": { "type": "string", "enum": ["Token", "Kubernetes", "Oidc"] },
+        "x-kubernetes-list-type": "set",
+    })
+}
+
+fn audiences_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "maxItems": 16,
+        "items": { "type": "string", "minLength": 1, "maxLength": 2048 },
+        "x-kubernetes-list-type": "set",
+    })
+}
+
+/// An OIDC issuer, as the API server's own `--oidc-*` flags describe one.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcSpec {
+    /// The issuer URL (https://); its discovery document and keys are read from there, so the
+    /// endpoint's pods must reach it (see the NetworkPolicy notes in docs/identity.md).
+    #[serde(rename = "issuerURL")]
+    #[schemars(length(min = 9, max = 2048))]
+    pub issuer_url: String,
+    /// Scopes every token must carry (from `scope` or `scp`). Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub required_scopes: Vec<String>,
+    /// The claim holding the user name. Default: sub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_claim: Option<String>,
+    /// Put before the user name, as the API server's --oidc-username-prefix. Default (absent):
+    /// `<issuerURL>#` (none for the email claim); `-` for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_prefix: Option<String>,
+    /// The claim holding the groups (a string or a list). Default: groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_claim: Option<String>,
+    /// Put before each group name, e.g. `oidc:`. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups_prefix: Option<String>,
+}
+
+/// The endpoint's OpenTelemetry traces (exported to the operator's --otlp-endpoint).
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TelemetrySpec {
+    /// Whether the server exports traces. Default: true when the operator has an
+    /// --otlp-endpoint (without one there is nowhere to send them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// service.name of the traces. Default: the operator's --otel-service-name
+    /// (kube-mcp/<namespace>/<name>).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub service_name: Option<String>,
 }
 
 /// A key of a Secret in the endpoint's namespace.
@@ -236,7 +371,7 @@ pub struct NetworkPeer {
         type_ = "string",
         json_path = ".status.auth",
         priority = 1,
-        description = "Where the token comes from: Generated or Secret"
+        description = "How clients authenticate (Generated or Secret token, Kubernetes, Oidc) and /Caller with per-caller authorization"
     ),
     printcolumn(name = "URL", type_ = "string", json_path = ".status.url"),
     printcolumn(
@@ -275,6 +410,13 @@ pub struct McpEndpointSpec {
 
     /// Authentication of MCP clients. Default: a token the operator generates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(
+        validation = Rule::new("!has(self.modes) || !('Oidc' in self.modes) || has(self.oidc)").message("spec.auth.modes includes Oidc: set spec.auth.oidc (at least issuerURL)"),
+        validation = Rule::new("!has(self.oidc) || (has(self.modes) && 'Oidc' in self.modes)").message("spec.auth.oidc is set but spec.auth.modes does not include Oidc: add Oidc to modes, or remove oidc"),
+        validation = Rule::new("!has(self.oidc) || self.oidc.issuerURL.startsWith('https://')").message("spec.auth.oidc.issuerURL must be an https:// URL (its keys are fetched from there)"),
+        validation = Rule::new("!has(self.authorize) || self.authorize != 'Caller' || (has(self.modes) && self.modes.exists(m, m == 'Kubernetes' || m == 'Oidc'))").message("spec.auth.authorize: Caller needs callers with a user name: add Kubernetes or Oidc to spec.auth.modes"),
+        validation = Rule::new("!has(self.tokenSecretRef) || !has(self.modes) || 'Token' in self.modes").message("spec.auth.tokenSecretRef is set but spec.auth.modes does not include Token: add Token, or remove tokenSecretRef"),
+    )]
     pub auth: Option<AuthSpec>,
 
     /// Extra Host header values accepted, e.g. mcp.example.com or mcp.example.com:8443 (the
@@ -317,6 +459,11 @@ pub struct McpEndpointSpec {
     /// clients that cannot answer are allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm: Option<ConfirmSpec>,
+
+    /// OpenTelemetry traces of the server. Default: exported when the operator has an
+    /// --otlp-endpoint, under its --otel-service-name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<TelemetrySpec>,
 }
 
 impl Default for McpEndpointSpec {
@@ -335,6 +482,7 @@ impl Default for McpEndpointSpec {
             network: None,
             audit: None,
             confirm: None,
+            telemetry: None,
         }
     }
 }
@@ -375,8 +523,9 @@ pub struct McpEndpointStatus {
     /// What the server answered the operator's last completed MCP initialize and tools/list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<VerifiedServer>,
-    /// Where the token clients must send comes from: Generated (by the operator) or Secret
-    /// (spec.auth.tokenSecretRef).
+    /// How clients authenticate, `+`-joined: Generated (the operator's token) or Secret
+    /// (spec.auth.tokenSecretRef) for the Token mode, Kubernetes, Oidc; then `/Caller` when
+    /// each call also needs the caller's rights. E.g. Generated, Generated+Kubernetes/Caller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<String>,
 }
@@ -706,6 +855,53 @@ mod tests {
         assert!(check(&["a", "b"]).is_ok());
         assert!(check(&["*"]).is_ok());
         assert!(check(&["*", "b"]).is_err());
+    }
+
+    #[test]
+    fn auth_rules_say_what_is_missing() {
+        let check = |auth: serde_json::Value| {
+            let e: McpEndpoint = serde_json::from_value(json!({
+                "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint",
+                "metadata": {"name": "x", "namespace": "a"},
+                "spec": {"auth": auth},
+            }))
+            .unwrap();
+            e.validate_cel().map_err(|e| e.to_string())
+        };
+        let oidc = json!({"issuerURL": "https://idp.example.com"});
+        // (spec.auth, a word of the refusal, or None when accepted)
+        let cases = [
+            (json!({}), None),
+            (
+                json!({"modes": ["Token", "Kubernetes"], "authorize": "Caller"}),
+                None,
+            ),
+            (json!({"modes": ["Oidc"], "oidc": oidc}), None),
+            (json!({"modes": ["Oidc"]}), Some("set spec.auth.oidc")),
+            (json!({"modes": ["Token"], "oidc": oidc}), Some("add Oidc")),
+            (
+                json!({"modes": ["Oidc"], "oidc": {"issuerURL": "http://idp"}}),
+                Some("https://"),
+            ),
+            (
+                json!({"authorize": "Caller"}),
+                Some("add Kubernetes or Oidc"),
+            ),
+            (
+                json!({"modes": ["Kubernetes"], "tokenSecretRef": {"name": "s"}}),
+                Some("add Token"),
+            ),
+        ];
+        for (auth, refusal) in cases {
+            let got = check(auth.clone());
+            match refusal {
+                None => assert!(got.is_ok(), "{auth}: {got:?}"),
+                Some(word) => {
+                    let e = got.expect_err(&auth.to_string());
+                    assert!(e.contains(word), "{auth}: {e}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The server's settings and its Deployment.
 
 use crate::config::Config;
-use crate::crd::{self, Access, AuditLevel, ConfirmCalls, McpEndpoint, SecretsPolicy};
+use crate::crd::{
+    self, Access, AuditLevel, AuthMode as CrdAuthMode, Authorize, ConfirmCalls, McpEndpoint,
+    SecretsPolicy,
+};
 use crate::guard::Grant;
 use crate::{image, labels, meta, names, secret};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
@@ -13,8 +16,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube_mcp_catalog::settings::{
-    AuditLevel as ServerAuditLevel, ConfirmFallback, ConfirmPolicy, SecretsMode, Settings,
-    Transport,
+    AuditLevel as ServerAuditLevel, AuthMode, Authorize as ServerAuthorize, ConfirmFallback,
+    ConfirmPolicy, SecretsMode, Settings, Transport,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -52,7 +55,6 @@ pub fn settings(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Settings {
             SecretsPolicy::Visible => SecretsMode::Visible,
         }),
         namespaces: grant.scope.to_list(),
-        auth_token_file: Some(names::TOKEN_FILE.into()),
         allowed_hosts: hosts,
         allowed_origins: ep.spec.allowed_origins.clone(),
         endpoint: Some(format!("{ns}/{name}")),
@@ -62,7 +64,62 @@ pub fn settings(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Settings {
             Some(AuditLevel::Request) => ServerAuditLevel::Request,
             None => cfg.default_audit_level,
         },
-        ..confirm_settings(ep)
+        enable_telemetry: crate::telemetry::enabled(ep, &cfg.telemetry),
+        ..auth_settings(ep, confirm_settings(ep))
+    }
+}
+
+/// The authentication settings of `spec.auth` over `base`. The default
+/// ([Token]) renders no mode list, as before modes existed.
+fn auth_settings(ep: &McpEndpoint, base: Settings) -> Settings {
+    let auth = ep.spec.auth.clone().unwrap_or_default();
+    let has = |m| auth.modes.contains(&m);
+    let by_name = has(CrdAuthMode::Kubernetes) || has(CrdAuthMode::Oidc);
+    let oidc = auth.oidc.clone().filter(|_| has(CrdAuthMode::Oidc));
+    let resource = auth.resource_url.clone().unwrap_or_else(|| names::url(ep));
+    let defaults = Settings::default();
+    Settings {
+        auth_token_file: has(CrdAuthMode::Token).then(|| names::TOKEN_FILE.into()),
+        auth_modes: if auth.modes == [CrdAuthMode::Token] {
+            vec![]
+        } else {
+            auth.modes
+                .iter()
+                .map(|m| match m {
+                    CrdAuthMode::Token => AuthMode::Token,
+                    CrdAuthMode::Kubernetes => AuthMode::Kubernetes,
+                    CrdAuthMode::Oidc => AuthMode::Oidc,
+                })
+                .collect()
+        },
+        resource_url: by_name.then(|| resource.clone()),
+        // Spelled out: the server would take its normalised resource URL
+        // (`:80` dropped), which is not the status.url clients request tokens for.
+        audiences: match (by_name, auth.audiences.is_empty()) {
+            (false, _) => vec![],
+            (true, true) => vec![resource],
+            (true, false) => auth.audiences.clone(),
+        },
+        oidc_issuer_url: oidc.as_ref().map(|o| o.issuer_url.clone()),
+        oidc_username_claim: oidc
+            .as_ref()
+            .and_then(|o| o.username_claim.clone())
+            .unwrap_or(defaults.oidc_username_claim),
+        oidc_username_prefix: oidc.as_ref().and_then(|o| o.username_prefix.clone()),
+        oidc_groups_claim: oidc
+            .as_ref()
+            .and_then(|o| o.groups_claim.clone())
+            .unwrap_or(defaults.oidc_groups_claim),
+        oidc_groups_prefix: oidc
+            .as_ref()
+            .and_then(|o| o.groups_prefix.clone())
+            .unwrap_or_default(),
+        oidc_required_scopes: oidc.map(|o| o.required_scopes).unwrap_or_default(),
+        authorize: match auth.authorize {
+            Authorize::Endpoint => ServerAuthorize::Endpoint,
+            Authorize::Caller => ServerAuthorize::Caller,
+        },
+        ..base
     }
 }
 
@@ -85,11 +142,13 @@ fn confirm_settings(ep: &McpEndpoint) -> Settings {
     }
 }
 
-/// The container env rendered from the settings.
-pub fn env(settings: &Settings) -> Vec<EnvVar> {
+/// The container env rendered from the settings, then the OTel variables
+/// ([`crate::telemetry::env`]).
+pub fn env(settings: &Settings, otel: Vec<(String, String)>) -> Vec<EnvVar> {
     settings
         .to_env()
         .into_iter()
+        .chain(otel)
         .map(|(name, value)| EnvVar {
             name,
             value: Some(value),
@@ -147,7 +206,10 @@ fn auth_items(ep: &McpEndpoint, token_key: String) -> Vec<KeyToPath> {
 /// The Deployment running kube-mcp-server for the endpoint.
 pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
     let ns = names::namespace(ep);
-    let env = env(&settings(ep, grant, cfg));
+    let env = env(
+        &settings(ep, grant, cfg),
+        crate::telemetry::env(ep, &cfg.telemetry),
+    );
     let (secret_name, secret_key) = secret::token_source(ep);
     let hash = config_hash(&env, &secret_name, &secret_key);
     let image = image::effective(ep, cfg);
@@ -289,6 +351,116 @@ mod tests {
             .collect()
     }
 
+    /// The rendered env parsed by the server's own parser (the OTel variables,
+    /// which are no flag's, left out).
+    fn parse(env: &BTreeMap<String, String>) -> Settings {
+        let mut cmd = <Settings as clap::CommandFactory>::command();
+        cmd.build();
+        let mut args = vec!["kube-mcp-server".to_string()];
+        for (k, v) in env.iter().filter(|(k, _)| !k.starts_with("OTEL_")) {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_env().is_some_and(|e| e == k.as_str()))
+                .unwrap();
+            args.push(format!("--{}={v}", arg.get_long().unwrap()));
+        }
+        Settings::from_args_and_env(args).unwrap()
+    }
+
+    #[test]
+    fn auth_modes_and_authorization_reach_env() {
+        use crate::crd::{AuthMode as M, AuthSpec, Authorize as A, OidcSpec};
+        let auth = |modes: Vec<M>, authorize, oidc: bool| McpEndpointSpec {
+            auth: Some(AuthSpec {
+                modes,
+                authorize,
+                audiences: if oidc { vec!["mcp".into()] } else { vec![] },
+                resource_url: oidc.then(|| "https://mcp.example.com/mcp".into()),
+                oidc: oidc.then(|| OidcSpec {
+                    issuer_url: "https://idp.example.com".into(),
+                    required_scopes: vec!["mcp:tools".into()],
+                    username_claim: Some("email".into()),
+                    groups_prefix: Some("idp:".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let url = "http://ep.team-a.svc:80/mcp";
+
+        let default = parse(&env_map(&render(McpEndpointSpec::default())));
+        assert!(default.auth_modes.is_empty(), "the server's default: token");
+        assert!(default.auth_token_file.is_some() && default.resource_url.is_none());
+
+        let env = env_map(&render(auth(
+            vec![M::Token, M::Kubernetes],
+            A::Caller,
+            false,
+        )));
+        let s = parse(&env);
+        assert_eq!(s.auth_modes, [AuthMode::Token, AuthMode::Kubernetes]);
+        assert_eq!(s.authorize, ServerAuthorize::Caller);
+        assert_eq!(s.resource_url.as_deref(), Some(url));
+        assert_eq!(
+            s.audiences,
+            [url],
+            "status.url, as clients request tokens for it"
+        );
+        assert_eq!(
+            s.auth_token_file.as_deref(),
+            Some(std::path::Path::new(names::TOKEN_FILE))
+        );
+        assert!(!env.contains_key("KUBE_MCP_OIDC_ISSUER_URL"));
+
+        let env = env_map(&render(auth(vec![M::Oidc], A::Caller, true)));
+        let s = parse(&env);
+        assert_eq!(s.auth_modes, [AuthMode::Oidc]);
+        assert!(
+            s.auth_token_file.is_none(),
+            "the server refuses a token file without the token mode"
+        );
+        assert_eq!(
+            s.resource_url.as_deref(),
+            Some("https://mcp.example.com/mcp")
+        );
+        assert_eq!(s.audiences, ["mcp"]);
+        assert_eq!(
+            s.oidc_issuer_url.as_deref(),
+            Some("https://idp.example.com")
+        );
+        assert_eq!(s.oidc_required_scopes, ["mcp:tools"]);
+        assert_eq!(s.oidc_username_claim, "email");
+        assert_eq!(s.oidc_groups_claim, "groups");
+        assert_eq!(s.oidc_groups_prefix, "idp:");
+        assert_eq!(s.oidc_username_prefix, None);
+    }
+
+    #[test]
+    fn telemetry_reaches_env_only_with_a_collector() {
+        let e = ep("team-a", McpEndpointSpec::default());
+        let cfg = |args: &[&str]| Config {
+            telemetry: <crate::config::Cli as clap::Parser>::try_parse_from(
+                std::iter::once("op").chain(args.iter().copied()),
+            )
+            .unwrap()
+            .config
+            .telemetry,
+            ..Config::default()
+        };
+        let off = cfg(&[]);
+        let env = env_map(&deployment(&e, &evaluate(&e, &off).unwrap(), &off));
+        assert!(!env.contains_key("ENABLE_TELEMETRY") && !env.contains_key("OTEL_SERVICE_NAME"));
+        let on = cfg(&["--otlp-endpoint=http://otel.obs.svc:4317"]);
+        let env = env_map(&deployment(&e, &evaluate(&e, &on).unwrap(), &on));
+        assert!(parse(&env).enable_telemetry);
+        assert_eq!(
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"],
+            "http://otel.obs.svc:4317"
+        );
+        assert_eq!(env["OTEL_SERVICE_NAME"], "kube-mcp/team-a/ep");
+    }
+
     #[test]
     fn env_is_the_servers_own_parsing() {
         let d = render(McpEndpointSpec {
@@ -298,20 +470,7 @@ mod tests {
             ..Default::default()
         });
         let env = env_map(&d);
-        // Parse the rendered env with the server's own parser.
-        let parsed = {
-            let mut cmd = <Settings as clap::CommandFactory>::command();
-            cmd.build();
-            let mut args = vec!["kube-mcp-server".to_string()];
-            for (k, v) in &env {
-                let arg = cmd
-                    .get_arguments()
-                    .find(|a| a.get_env().is_some_and(|e| e == k.as_str()))
-                    .unwrap();
-                args.push(format!("--{}={v}", arg.get_long().unwrap()));
-            }
-            Settings::from_args_and_env(args).unwrap()
-        };
+        let parsed = parse(&env);
         assert_eq!(parsed.transport(), Transport::Http);
         assert_eq!(parsed.port, 8080);
         assert_eq!(parsed.host, "0.0.0.0");
@@ -403,6 +562,7 @@ mod tests {
                     name: "mine".into(),
                     key: "k".into(),
                 }),
+                ..Default::default()
             }),
             ..Default::default()
         }

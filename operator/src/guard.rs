@@ -3,11 +3,13 @@
 //! Pure: spec + operator policy -> what the endpoint gets, or why it gets nothing.
 
 use crate::config::Config;
-use crate::crd::{Access, McpEndpoint, SecretsPolicy};
+use crate::crd::{Access, AuthMode, AuthSpec, Authorize, McpEndpoint, SecretsPolicy};
 use crate::names;
 use kube_mcp_catalog::policy::{self, Offer, Request};
-use kube_mcp_catalog::settings::SecretsMode;
-use kube_mcp_catalog::tools::{ToolClass, ToolSpec};
+use kube_mcp_catalog::settings::{
+    AuthMode as ServerAuthMode, Authorize as ServerAuthorize, SecretsMode,
+};
+use kube_mcp_catalog::tools::{Rule, ToolClass, ToolSpec};
 
 /// Where an endpoint's server may act.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,10 @@ pub struct Grant {
     /// Tools the spec asked for (or the ceiling allows) that are not offered,
     /// one sentence each saying why.
     pub dropped: Vec<String>,
+    /// Cluster rules the server's own authentication and authorization need
+    /// (TokenReviews for the Kubernetes mode, SubjectAccessReviews for
+    /// Caller), granted whatever the scope.
+    pub identity: Vec<Rule>,
 }
 
 impl Grant {
@@ -113,6 +119,7 @@ pub fn offer(
     allowlist: Option<&[String]>,
     secrets: SecretsPolicy,
     scope: &Scope,
+    caller_authorization: bool,
 ) -> Offer {
     // Unknown names cannot pass the CRD's enum; should one appear anyway it
     // is treated like any tool the endpoint does not get.
@@ -121,7 +128,7 @@ pub fn offer(
         ceiling: ceiling(access),
         secrets: secrets_mode(secrets),
         cluster_scope: *scope == Scope::Cluster,
-        caller_authorization: false,
+        caller_authorization,
     })
     .unwrap_or_default()
 }
@@ -133,7 +140,7 @@ pub fn effective_tools(
     secrets: SecretsPolicy,
     scope: &Scope,
 ) -> Vec<&'static ToolSpec> {
-    offer(access, allowlist, secrets, scope).tools
+    offer(access, allowlist, secrets, scope, false).tools
 }
 
 /// The requested scope: the own namespace by default, `*` = cluster.
@@ -203,11 +210,13 @@ pub fn evaluate(ep: &McpEndpoint, cfg: &Config) -> Result<Grant, Refusal> {
     if let Some(why) = crate::image::refusal(ep, cfg) {
         return Err(Refusal::ImageNotAllowed(why));
     }
+    let auth = ep.spec.auth.clone().unwrap_or_default();
     let offered = offer(
         ep.spec.access,
         ep.spec.tools.as_deref(),
         ep.spec.secrets,
         &scope,
+        auth.authorize == Authorize::Caller,
     );
     if offered.tools.is_empty() {
         return Err(Refusal::NoEffectiveTools(format!(
@@ -224,7 +233,25 @@ pub fn evaluate(ep: &McpEndpoint, cfg: &Config) -> Result<Grant, Refusal> {
         tools: offered.tools,
         cluster_reads: cfg.allow_cluster_reads && scope == Scope::Cluster,
         scope,
+        identity: identity_rules(&auth),
     })
+}
+
+/// The rules the server needs for `spec.auth`'s modes and authorization.
+pub fn identity_rules(auth: &AuthSpec) -> Vec<Rule> {
+    let review = auth.modes.contains(&AuthMode::Kubernetes);
+    let caller = auth.authorize == Authorize::Caller;
+    [
+        review
+            .then_some(ServerAuthMode::Kubernetes)
+            .and_then(ServerAuthMode::rule),
+        caller
+            .then_some(ServerAuthorize::Caller)
+            .and_then(ServerAuthorize::rule),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[cfg(test)]
@@ -430,7 +457,7 @@ pub(crate) mod tests {
             .map(|t| t.name)
             .collect();
         assert_eq!(got, [read]);
-        let o = offer(Access::ReadOnly, Some(&list), m, &own());
+        let o = offer(Access::ReadOnly, Some(&list), m, &own(), false);
         assert_eq!(o.dropped.len(), 1, "the write tool is reported as dropped");
         let got = effective_tools(Access::NonDestructive, Some(&list), m, &own());
         assert_eq!(got.len(), 2);

@@ -30,6 +30,7 @@ pub mod renewal;
 pub mod secret;
 pub mod service;
 pub mod status;
+pub mod telemetry;
 pub mod verify;
 
 pub use crd::{McpEndpoint, McpEndpointSpec, McpEndpointStatus};

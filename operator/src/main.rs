@@ -102,6 +102,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    if let Some(w) = config.telemetry.warning(config.network_policies) {
+        tracing::warn!("{w}");
+    }
+
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)

@@ -1,6 +1,7 @@
 //! The endpoint's NetworkPolicy: ingress from allowed peers on the server
 //! port, egress only to cluster DNS (kube-system pods `k8s-app=kube-dns`) and
-//! to the API server's addresses (`Config::api_server_endpoints`).
+//! to the API server's addresses (`Config::api_server_endpoints`), and to the
+//! OTLP collector when the endpoint exports traces ([`crate::telemetry::egress`]).
 
 use crate::config::Config;
 use crate::crd::McpEndpoint;
@@ -13,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
-fn port(p: i32, proto: &str) -> NetworkPolicyPort {
+pub(crate) fn port(p: i32, proto: &str) -> NetworkPolicyPort {
     NetworkPolicyPort {
         port: Some(IntOrString::Int(p)),
         protocol: Some(proto.into()),
@@ -108,7 +109,12 @@ pub fn network_policy(ep: &McpEndpoint, cfg: &Config) -> Option<NetworkPolicy> {
                 from: Some(from),
                 ports: Some(vec![port(names::SERVER_PORT, "TCP")]),
             }]),
-            egress: Some(egress(cfg)),
+            egress: Some(
+                egress(cfg)
+                    .into_iter()
+                    .chain(crate::telemetry::egress(ep, &cfg.telemetry))
+                    .collect(),
+            ),
         }),
     })
 }

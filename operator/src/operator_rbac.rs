@@ -12,6 +12,7 @@
 use crate::labels;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube_mcp_catalog::settings::{SUBJECT_ACCESS_REVIEWS, TOKEN_REVIEWS};
 use kube_mcp_catalog::tools::{CATALOG, ToolClass};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,6 +70,10 @@ fn own_rules() -> Vec<PolicyRule> {
             &["leases"],
             &["get", "create", "update", "patch"],
         ),
+        // Held only to grant them (escalation prevention) to endpoints with the
+        // Kubernetes mode or Caller authorization; the operator makes no review.
+        crate::rbac::policy_rule(&TOKEN_REVIEWS),
+        crate::rbac::policy_rule(&SUBJECT_ACCESS_REVIEWS),
     ]
 }
 

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
-use kube_mcp_catalog::tools::{RuleScope, SECRETS};
+use kube_mcp_catalog::tools::{Rule, RuleScope, SECRETS};
 use std::collections::{BTreeMap, BTreeSet};
 
 const READ_VERBS: &[&str] = &["get", "list", "watch"];
@@ -84,6 +84,17 @@ pub fn rules(grant: &Grant, scope: RuleScope) -> Vec<PolicyRule> {
         .collect()
 }
 
+/// A catalog rule as written (no filtering: used for the identity rules only).
+pub fn policy_rule(r: &Rule) -> PolicyRule {
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    PolicyRule {
+        api_groups: Some(strings(r.api_groups)),
+        resources: Some(strings(r.resources)),
+        verbs: strings(r.verbs),
+        ..PolicyRule::default()
+    }
+}
+
 fn subject(ep: &McpEndpoint) -> Subject {
     Subject {
         kind: "ServiceAccount".into(),
@@ -125,19 +136,22 @@ pub fn roles(ep: &McpEndpoint, grant: &Grant) -> Vec<(Role, RoleBinding)> {
         .collect()
 }
 
-/// The ClusterRole and binding of a cluster-wide (`*`) endpoint: the
-/// namespaced rules everywhere, plus the cluster-scoped catalog rules if the
-/// policy allows cluster reads. A namespace-scoped endpoint gets none: its
-/// server refuses every cluster-level request, so a cluster rule would only
-/// be a right its ServiceAccount token carries around unused.
+/// The ClusterRole and binding of an endpoint: for a cluster-wide (`*`)
+/// endpoint the namespaced rules everywhere, plus the cluster-scoped catalog
+/// rules if the policy allows cluster reads; for any endpoint, the reviews
+/// its authentication and authorization need ([`Grant::identity`]). A
+/// namespace-scoped endpoint gets no tool rule here: its server refuses
+/// every cluster-level request, so a cluster rule would only be a right its
+/// ServiceAccount token carries around unused.
 pub fn cluster_role(ep: &McpEndpoint, grant: &Grant) -> Option<(ClusterRole, ClusterRoleBinding)> {
-    if grant.scope != Scope::Cluster {
-        return None;
+    let mut rules = vec![];
+    if grant.scope == Scope::Cluster {
+        rules.extend(self::rules(grant, RuleScope::Namespaced));
+        if grant.cluster_reads {
+            rules.extend(self::rules(grant, RuleScope::Cluster));
+        }
     }
-    let mut rules = self::rules(grant, RuleScope::Namespaced);
-    if grant.cluster_reads {
-        rules.extend(self::rules(grant, RuleScope::Cluster));
-    }
+    rules.extend(grant.identity.iter().map(policy_rule));
     if rules.is_empty() {
         return None;
     }
@@ -414,6 +428,83 @@ mod tests {
         assert_eq!(cr.metadata.name.as_deref(), Some("kube-mcp:ops:ep"));
         assert_eq!(crb.role_ref.name, "kube-mcp:ops:ep");
         assert!(cr.metadata.owner_references.is_none());
+    }
+
+    #[test]
+    fn identity_rules_follow_spec_auth_only() {
+        use crate::crd::{AuthMode, AuthSpec, Authorize, OidcSpec};
+        let review = ("authentication.k8s.io", "tokenreviews");
+        let sar = ("authorization.k8s.io", "subjectaccessreviews");
+        let oidc = || {
+            Some(OidcSpec {
+                issuer_url: "https://idp.example.com".into(),
+                ..Default::default()
+            })
+        };
+        // (modes, authorize, scope, rules of the ClusterRole beyond the tools')
+        let cases = [
+            (vec![AuthMode::Token], Authorize::Endpoint, None, vec![]),
+            (vec![AuthMode::Oidc], Authorize::Endpoint, None, vec![]),
+            (
+                vec![AuthMode::Token, AuthMode::Kubernetes],
+                Authorize::Endpoint,
+                None,
+                vec![review],
+            ),
+            (vec![AuthMode::Oidc], Authorize::Caller, None, vec![sar]),
+            (
+                vec![AuthMode::Token, AuthMode::Kubernetes],
+                Authorize::Caller,
+                None,
+                vec![review, sar],
+            ),
+            (
+                vec![AuthMode::Kubernetes],
+                Authorize::Caller,
+                Some(&["*"][..]),
+                vec![review, sar],
+            ),
+        ];
+        for (modes, authorize, scope, want) in cases {
+            let with_oidc = modes.contains(&AuthMode::Oidc);
+            let s = McpEndpointSpec {
+                auth: Some(AuthSpec {
+                    modes: modes.clone(),
+                    authorize,
+                    oidc: if with_oidc { oidc() } else { None },
+                    ..Default::default()
+                }),
+                ..spec(Access::ReadOnly, scope)
+            };
+            let (e, g) = grant("ops", s, &cfg(&["ops"]));
+            let reviews: Vec<(String, String)> = cluster_role(&e, &g)
+                .map(|(cr, crb)| {
+                    assert_eq!(cr.metadata.name.as_deref(), Some("kube-mcp:ops:ep"));
+                    assert_eq!(crb.subjects.unwrap()[0].name, "kube-mcp.ep");
+                    cr.rules.unwrap()
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| r.resources.as_ref().unwrap()[0].ends_with("reviews"))
+                .map(|r| {
+                    assert_eq!(r.verbs, ["create"], "{modes:?} {authorize:?}");
+                    (
+                        r.api_groups.unwrap()[0].clone(),
+                        r.resources.unwrap()[0].clone(),
+                    )
+                })
+                .collect();
+            let want: Vec<(String, String)> = want
+                .iter()
+                .map(|(g, r)| (g.to_string(), r.to_string()))
+                .collect();
+            assert_eq!(reviews, want, "{modes:?} {authorize:?} {scope:?}");
+            // Namespaced endpoints' ClusterRole holds nothing but the reviews.
+            if scope.is_none() {
+                let total = cluster_role(&e, &g).map_or(0, |(cr, _)| cr.rules.unwrap().len());
+                assert_eq!(total, want.len());
+            }
+        }
     }
 
     #[test]

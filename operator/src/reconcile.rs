@@ -431,7 +431,7 @@ async fn grant_endpoint(
     let obj = ObjectRef::from_obj(ep);
     let fingerprint = token.as_deref().map(|t| verify::fingerprint(&template, t));
     seen.verification = match (&fingerprint, &seen.token_problem) {
-        _ if !cfg.verify => Verification::Disabled,
+        _ if !cfg.verify || !verify::possible(ep) => Verification::Disabled,
         (_, Some(problem)) => Verification::NotAvailable(problem.clone()),
         (None, None) => Verification::NotAvailable("the auth token is empty".into()),
         _ if !rolled_out => {

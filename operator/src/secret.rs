@@ -239,6 +239,7 @@ mod tests {
                     name: "mine".into(),
                     key: "k".into(),
                 }),
+                ..Default::default()
             }),
             ..Default::default()
         };

@@ -1,6 +1,6 @@
 //! Status math: old status + what was observed -> new status. Pure.
 
-use crate::crd::{McpEndpoint, McpEndpointStatus, VerifiedServer};
+use crate::crd::{AuthMode, Authorize, McpEndpoint, McpEndpointStatus, VerifiedServer};
 use crate::guard::{Grant, Refusal};
 use crate::names;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -25,14 +25,26 @@ const OWNED: [&str; 6] = [
     TOOLS_DROPPED,
 ];
 
-/// `status.auth`: where the token clients must send comes from.
-pub fn auth_mode(ep: &McpEndpoint) -> &'static str {
-    let referenced = ep
-        .spec
-        .auth
-        .as_ref()
-        .is_some_and(|a| a.token_secret_ref.is_some());
-    if referenced { "Secret" } else { "Generated" }
+/// `status.auth`: how clients authenticate, `+`-joined (the Token mode shown
+/// as where the token comes from: Generated or Secret), then `/Caller` with
+/// per-caller authorization. E.g. `Generated`, `Secret+Kubernetes/Caller`.
+pub fn auth_mode(ep: &McpEndpoint) -> String {
+    let auth = ep.spec.auth.clone().unwrap_or_default();
+    let modes: Vec<&str> = auth
+        .modes
+        .iter()
+        .map(|m| match m {
+            AuthMode::Token if auth.token_secret_ref.is_some() => "Secret",
+            AuthMode::Token => "Generated",
+            AuthMode::Kubernetes => "Kubernetes",
+            AuthMode::Oidc => "Oidc",
+        })
+        .collect();
+    let mut out = modes.join("+");
+    if auth.authorize == Authorize::Caller {
+        out.push_str("/Caller");
+    }
+    out
 }
 
 /// The outcome of the MCP verification of a pass.
@@ -240,7 +252,7 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
                 namespaces: vec![],
                 ready_replicas: Some(0),
                 verified: None,
-                auth: Some(auth_mode(ep).into()),
+                auth: Some(auth_mode(ep)),
             }
         }
         Outcome::Granted(grant, seen) => {
@@ -413,7 +425,7 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
                 namespaces: grant.scope.to_list(),
                 ready_replicas: Some(seen.ready_replicas),
                 verified,
-                auth: Some(auth_mode(ep).into()),
+                auth: Some(auth_mode(ep)),
             }
         }
     }

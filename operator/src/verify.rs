@@ -16,6 +16,16 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Whether the operator can verify `ep`: it holds no identity but the
+/// endpoint's token, so endpoints whose spec.auth.modes leave out Token are
+/// not verified.
+pub fn possible(ep: &McpEndpoint) -> bool {
+    ep.spec
+        .auth
+        .as_ref()
+        .is_none_or(|a| a.modes.contains(&crate::crd::AuthMode::Token))
+}
+
 /// Budget of one verification (connect, initialize, tools/list).
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
