@@ -14,6 +14,7 @@ use common::*;
 use futures::StreamExt;
 use kube::{Api, Client};
 use kube_mcp_operator::crd::{Access, McpEndpointSpec, SecretsPolicy};
+use kube_mcp_operator::crd::{AuthMode, AuthSpec, Authorize, OidcSpec};
 use kube_mcp_tests::access;
 use kube_mcp_tests::test_namespace;
 use std::time::{Duration, Instant};
@@ -231,4 +232,134 @@ async fn every_setting_grants_exactly_the_table() {
     for ns in [team, ops, listed, unlisted] {
         ns.delete().await;
     }
+}
+
+/// `spec.auth` grants the reviews of the table's IDENTITY rows to exactly the
+/// endpoints that use them, renders what the server reads, shows the modes in
+/// status, and the grants go with the endpoint.
+#[tokio::test]
+async fn auth_modes_grant_exactly_their_reviews() {
+    let team = test_namespace("grants-auth").await;
+    let admin = team.client.clone();
+    let op = Operator::start(&admin, config(&[&team.name], &[])).await;
+    let oidc = OidcSpec {
+        issuer_url: "https://idp.example.com".into(),
+        ..Default::default()
+    };
+    // (name, modes, authorize, status.auth)
+    let cases = [
+        (
+            "token",
+            vec![AuthMode::Token],
+            Authorize::Endpoint,
+            "Generated",
+        ),
+        (
+            "sa-caller",
+            vec![AuthMode::Token, AuthMode::Kubernetes],
+            Authorize::Caller,
+            "Generated+Kubernetes/Caller",
+        ),
+        (
+            "sa",
+            vec![AuthMode::Kubernetes],
+            Authorize::Endpoint,
+            "Kubernetes",
+        ),
+        ("oidc", vec![AuthMode::Oidc], Authorize::Endpoint, "Oidc"),
+        (
+            "oidc-caller",
+            vec![AuthMode::Oidc],
+            Authorize::Caller,
+            "Oidc/Caller",
+        ),
+    ];
+    for (name, modes, authorize, _) in &cases {
+        let spec = McpEndpointSpec {
+            secrets: SecretsPolicy::Hidden,
+            auth: Some(AuthSpec {
+                modes: modes.clone(),
+                authorize: *authorize,
+                oidc: modes.contains(&AuthMode::Oidc).then(|| oidc.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        create(&admin, &team.name, name, spec).await;
+    }
+    let api = Api::<kube_mcp_operator::McpEndpoint>::namespaced(admin.clone(), &team.name);
+    for (name, modes, authorize, shown) in &cases {
+        wait_condition(&admin, &team.name, name, "RbacReady", "True").await;
+        let status = api.get(name).await.unwrap().status.unwrap();
+        assert_eq!(status.auth.as_deref(), Some(*shown), "{name}");
+        let kubernetes = modes.contains(&AuthMode::Kubernetes);
+        let caller = *authorize == Authorize::Caller;
+        let ep = Endpoint {
+            access: Access::ReadOnly,
+            secrets: SecretsPolicy::Hidden,
+            scope: Scope::Own,
+            name: name.to_string(),
+            home: team.name.clone(),
+        };
+        for (_, group, resource, _) in table::IDENTITY {
+            for verb in ["create", "get", "list"] {
+                let q = Question {
+                    endpoint: 0,
+                    verb,
+                    resource: (group, resource, false),
+                    place: Place::Cluster,
+                    namespace: String::new(),
+                };
+                let want = table::identity_allowed(kubernetes, caller, verb, resource);
+                eventually(&format!("{name}: {verb} {resource} = {want}"), || async {
+                    (ask(&admin, &ep, &q).await == want).then_some(())
+                })
+                .await;
+            }
+        }
+        let owned = owned_rbac(&admin, &team.name, name).await;
+        let cluster = owned.iter().filter(|o| o.starts_with("Cluster")).count();
+        assert_eq!(
+            cluster,
+            if kubernetes || caller { 2 } else { 0 },
+            "{name}: {owned:?}"
+        );
+    }
+    // What the server reads: the modes, whose rights, and the audience clients ask tokens for.
+    let env: std::collections::BTreeMap<String, String> =
+        Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(admin.clone(), &team.name)
+            .get("sa-caller")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .template
+            .spec
+            .unwrap()
+            .containers[0]
+            .env
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.value.unwrap_or_default()))
+            .collect();
+    let url = format!("http://sa-caller.{}.svc:80/mcp", team.name);
+    assert_eq!(env["KUBE_MCP_AUTH_MODES"], "token,kubernetes");
+    assert_eq!(env["KUBE_MCP_AUTHORIZE"], "caller");
+    assert_eq!(env["KUBE_MCP_RESOURCE_URL"], url);
+    assert_eq!(env["KUBE_MCP_AUDIENCES"], url);
+
+    for (name, ..) in &cases {
+        api.delete(name, &Default::default()).await.unwrap();
+    }
+    eventually("the review grants to go", || async {
+        let mut left = 0;
+        for (name, ..) in &cases {
+            left += owned_rbac(&admin, &team.name, name).await.len();
+        }
+        (left == 0).then_some(())
+    })
+    .await;
+    op.stop().await;
+    team.delete().await;
 }

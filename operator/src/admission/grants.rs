@@ -4,7 +4,9 @@
 //! the requesting user must hold what the endpoint's ServiceAccount would be
 //! granted there, by kind of power: reading Secrets (unless `secrets: Hidden`),
 //! creating and changing workloads (NonDestructive and Full), deleting (Full);
-//! and `use` on `mcpendpoints/image` for an image override. One validation per
+//! and `use` on `mcpendpoints/image` for an image override; and, cluster-wide,
+//! create on the reviews `spec.auth` makes the server's (tokenreviews for the
+//! Kubernetes mode, subjectaccessreviews for Caller). One validation per
 //! permission, so a denial names the one missing.
 //!
 //! CEL charges each `authorizer` check 350,000 of a 10,000,000 budget per
@@ -133,7 +135,53 @@ fn per_namespace(needs: &[Need]) -> Vec<Value> {
         .collect()
 }
 
-/// The three policies: Secrets reads, writes (and the image), deletes.
+/// A cluster-wide review the endpoint's server would be granted for
+/// `spec.auth`: its creator must hold create on it (cluster-wide) too.
+fn review(group: &str, resource: &str, when: &str, because: &str, instead: &str) -> Value {
+    deny_unless(
+        format!(
+            "!({when}) ||\n\
+             authorizer.group('{group}').resource('{resource}').check('create').allowed()"
+        ),
+        format!(
+            "{because} + '; its creator must hold create on {resource}.{group} (cluster-wide), and ' +\n\
+             request.userInfo.username + ' does not. {instead}, or ask for that permission.'"
+        ),
+    )
+}
+
+/// TokenReviews (the Kubernetes mode) and SubjectAccessReviews (Caller).
+fn reviews() -> Value {
+    let mut s = spec(vec![
+        review(
+            "authentication.k8s.io",
+            "tokenreviews",
+            "'Kubernetes' in variables.modes",
+            "'spec.auth.modes includes Kubernetes, so the endpoint could create TokenReviews'",
+            "Remove Kubernetes from spec.auth.modes",
+        ),
+        review(
+            "authorization.k8s.io",
+            "subjectaccessreviews",
+            "variables.authorize == 'Caller'",
+            "'spec.auth.authorize is Caller, so the endpoint could create SubjectAccessReviews'",
+            "Set spec.auth.authorize: Endpoint",
+        ),
+    ]);
+    if let Some(vars) = s["variables"].as_array_mut() {
+        vars.push(variable(
+            "modes",
+            "has(object.spec.auth) && has(object.spec.auth.modes) ? object.spec.auth.modes : ['Token']",
+        ));
+        vars.push(variable(
+            "authorize",
+            "has(object.spec.auth) && has(object.spec.auth.authorize) ? object.spec.auth.authorize : 'Endpoint'",
+        ));
+    }
+    s
+}
+
+/// The four policies: Secrets reads, writes (and the image), deletes, reviews.
 pub fn policies() -> Vec<Policy> {
     let mut writes = per_namespace(&[
         deployments("create", WRITES, WRITE_BECAUSE),
@@ -158,6 +206,11 @@ pub fn policies() -> Vec<Policy> {
                 DELETES,
                 DELETE_BECAUSE,
             )])),
+            param_ref: None,
+        },
+        Policy {
+            suffix: "endpoint-reviews",
+            spec: reviews(),
             param_ref: None,
         },
     ]

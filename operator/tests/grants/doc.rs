@@ -201,6 +201,28 @@ since a chart can read any Secret and print it), no combination gets any verb on
     );
     let _ = writeln!(
         w,
+        "## Authentication and authorization (`spec.auth`)
+
+Independently of the rows above, the server's own checks of its callers need two
+cluster-wide rights, granted through the ClusterRole and ClusterRoleBinding
+`kube-mcp:<namespace>:<name>` to the endpoints that use them and to no other
+(the test checks each, and that `Token` and `Oidc` alone get neither):
+
+| setting | API group | resource | verbs |
+|---|---|---|---|"
+    );
+    for (setting, g, r, verbs) in table::IDENTITY {
+        let _ = writeln!(w, "| {setting} | {g} | {r} | {} |", verbs.join(", "));
+    }
+    let _ = writeln!(
+        w,
+        "
+The operator's admission policy `endpoint-reviews` refuses such an endpoint
+unless its creator holds the same right.
+"
+    );
+    let _ = writeln!(
+        w,
         "## Allowed questions per combination
 
 Of the {q} questions, how many the API server answers yes, as

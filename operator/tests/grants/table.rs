@@ -120,7 +120,35 @@ pub const RESOURCES: &[Resource] = &[
         false,
     ),
     ("certificates.k8s.io", "certificatesigningrequests", false),
+    ("authentication.k8s.io", "tokenreviews", false),
+    ("authorization.k8s.io", "subjectaccessreviews", false),
 ];
+
+/// What `spec.auth` grants besides the tools' rules, whatever the access,
+/// secrets and scope: (the setting, API group, resource, verbs). The matrix
+/// above keeps the default auth ([Token], Endpoint) and gets none of it.
+pub const IDENTITY: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "`modes` includes `Kubernetes`",
+        "authentication.k8s.io",
+        "tokenreviews",
+        &["create"],
+    ),
+    (
+        "`authorize: Caller`",
+        "authorization.k8s.io",
+        "subjectaccessreviews",
+        &["create"],
+    ),
+];
+
+/// Whether an endpoint with these auth settings may `verb` the review `resource` (cluster-wide).
+pub fn identity_allowed(kubernetes: bool, caller: bool, verb: &str, resource: &str) -> bool {
+    IDENTITY
+        .iter()
+        .zip([kubernetes, caller])
+        .any(|((_, _, r, verbs), on)| on && *r == resource && verbs.contains(&verb))
+}
 
 /// Verbs beyond the eight above that would let an endpoint grant itself
 /// more; asked on these resources only, and never granted.

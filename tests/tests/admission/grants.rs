@@ -160,6 +160,61 @@ async fn a_namespace_admin_is_admitted_in_their_namespace_only() {
     other.delete().await;
 }
 
+/// The reviews `spec.auth` makes the server's ServiceAccount hold are
+/// cluster-wide rights: a namespace admin holds neither, so may not hand them out.
+#[tokio::test]
+async fn identity_modes_need_their_creator_to_hold_the_reviews() {
+    install();
+    let ns = test_namespace("adm-reviews").await;
+    let user = format!("dave-{}", ns.name);
+    admin_apply(&endpoint_editor(&ns.name, &user));
+    admin_apply(&bind_cluster_role(Some(&ns.name), "admin", &user));
+    let dave = impersonating(&user, &[]).await;
+    let n = ns.name.as_str();
+    let auth = |auth: Value| json!({"secrets": "Hidden", "auth": auth});
+
+    let kubernetes = auth(json!({"modes": ["Token", "Kubernetes"]}));
+    let msg = denied_by("endpoint-reviews", || {
+        create_endpoint(&dave, n, "sa", kubernetes.clone(), true)
+    })
+    .await;
+    assert!(
+        msg.contains("modes includes Kubernetes")
+            && msg
+                .contains("must hold create on tokenreviews.authentication.k8s.io (cluster-wide)")
+            && msg.contains(&user)
+            && msg.contains("Remove Kubernetes from spec.auth.modes"),
+        "{msg}"
+    );
+    let oidc = json!({"issuerURL": "https://idp.example.com"});
+    let caller = auth(json!({"modes": ["Oidc"], "oidc": oidc, "authorize": "Caller"}));
+    let msg = denied_by("endpoint-reviews", || {
+        create_endpoint(&dave, n, "caller", caller.clone(), true)
+    })
+    .await;
+    assert!(
+        msg.contains("must hold create on subjectaccessreviews.authorization.k8s.io")
+            && msg.contains("Set spec.auth.authorize: Endpoint"),
+        "{msg}"
+    );
+    // Oidc alone makes no review: nothing more to hold.
+    let oidc_only = auth(json!({"modes": ["Oidc"], "oidc": oidc}));
+    admitted(|| create_endpoint(&dave, n, "oidc", oidc_only.clone(), true)).await;
+    // system:auth-delegator holds both reviews.
+    admin_apply(&bind_cluster_role(None, "system:auth-delegator", &user));
+    admitted(|| create_endpoint(&dave, n, "sa", kubernetes.clone(), true)).await;
+    admitted(|| create_endpoint(&dave, n, "caller", caller.clone(), true)).await;
+    kubectl()
+        .args([
+            "delete",
+            "clusterrolebinding",
+            &format!("system:auth-delegator-{user}"),
+        ])
+        .output()
+        .unwrap();
+    ns.delete().await;
+}
+
 #[tokio::test]
 async fn metadata_edits_are_not_checked_again_but_spec_edits_are() {
     install();
