@@ -7,6 +7,7 @@
 //! `KUBECONFIG` lists, the [`signal`] that stops them).
 
 pub mod apiserver;
+pub mod dashboard;
 pub mod logging;
 pub mod policy;
 pub mod settings;

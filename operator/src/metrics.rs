@@ -137,4 +137,39 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn the_dashboard_queries_every_operator_metric_and_no_other() {
+        use kube_mcp_catalog::dashboard::{self, OPERATOR_PREFIX};
+        let root = env!("CARGO_MANIFEST_DIR");
+        let path = format!("{root}/{}", dashboard::PATH);
+        let board = std::fs::read_to_string(&path).unwrap();
+        let copy = format!("{root}/../charts/kube-mcp/files/kube-mcp-dashboard.json");
+        assert!(
+            std::fs::read_to_string(&copy).unwrap_or_default() == board,
+            "{copy} differs from {path}; run scripts/generate"
+        );
+        let m = Metrics::default();
+        drop(m.start());
+        m.failed("api_403".into());
+        m.verified("tools_match", 0.1);
+        let text = m.render();
+        let exposed = dashboard::exposed(&text);
+        let ours: Vec<_> = dashboard::mentioned(&board)
+            .into_iter()
+            .filter(|n| n.starts_with(OPERATOR_PREFIX))
+            .collect();
+        for name in &ours {
+            assert!(
+                exposed.contains(name),
+                "{path} queries {name}, which the operator does not expose:\n{text}"
+            );
+        }
+        for family in dashboard::families(&text) {
+            assert!(
+                ours.iter().any(|n| n.starts_with(family)),
+                "{path} has no panel for {family}"
+            );
+        }
+    }
 }

@@ -104,4 +104,33 @@ mod tests {
         assert!(text.contains("kube_mcp_tool_call_duration_seconds_count{tool=\"kubectl_get\"} 1"));
         assert!(text.contains(r#"kube_mcp_http_responses_total{status="401"} 1"#));
     }
+
+    #[test]
+    fn the_dashboard_queries_every_server_metric_and_no_other() {
+        use kube_mcp_catalog::dashboard::{self, OPERATOR_PREFIX};
+        let path = format!("{}/{}", env!("CARGO_MANIFEST_DIR"), dashboard::PATH);
+        let board = std::fs::read_to_string(&path).unwrap();
+        let m = Metrics::default();
+        m.record_call("kubectl_get", "ok", Duration::from_millis(3));
+        m.http.get_or_create(&StatusLabel { status: 200 }).inc();
+        let text = m.encode();
+        let exposed = dashboard::exposed(&text);
+        let queried = dashboard::mentioned(&board);
+        let ours: Vec<_> = queried
+            .iter()
+            .filter(|n| !n.starts_with(OPERATOR_PREFIX))
+            .collect();
+        for name in &ours {
+            assert!(
+                exposed.contains(*name),
+                "{path} queries {name}, which the server does not expose:\n{text}"
+            );
+        }
+        for family in dashboard::families(&text) {
+            assert!(
+                ours.iter().any(|n| n.starts_with(family)),
+                "{path} has no panel for {family}"
+            );
+        }
+    }
 }

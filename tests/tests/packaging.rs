@@ -521,6 +521,99 @@ fn chart_renders_values_into_operator_flags() {
     assert!(find(&yaml_docs(&helm_template(&[]).unwrap()), "ServiceMonitor").is_empty());
 }
 
+/// The operator's defaults for endpoints (audit level, traces) become its
+/// flags, which the operator's own parser accepts; the dashboard is a
+/// ConfigMap for Grafana's sidecar only when asked for.
+#[test]
+fn chart_renders_endpoint_defaults_and_the_dashboard() {
+    let args_of = |docs: &[Value]| -> Vec<String> {
+        find(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    let default = yaml_docs(&helm_template(&[]).unwrap());
+    let args = args_of(&default);
+    for want in [
+        "--default-audit-level=metadata",
+        "--otel-service-name=kube-mcp/{namespace}/{name}",
+    ] {
+        assert!(
+            args.iter().any(|a| a == want),
+            "{want} missing from {args:?}"
+        );
+    }
+    assert!(!args.iter().any(|a| a.starts_with("--otlp")), "{args:?}");
+    assert!(find(&default, "ConfigMap").iter().all(|c| {
+        !c["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("-dashboard")
+    }));
+
+    let docs = yaml_docs(
+        &helm_template(&[
+            "--set",
+            "operator.defaultAuditLevel=request",
+            "--set",
+            "operator.otlpEndpoint=http://otel.obs.svc:4317",
+            "--set",
+            "operator.otlpCollector.namespace=obs",
+            "--set",
+            "operator.otlpCollector.podLabels.app=otel",
+            "--set",
+            "operator.otlpCollector.podLabels.tier=collector",
+            "--set",
+            "grafanaDashboard.enabled=true",
+            "--set",
+            "grafanaDashboard.namespace=monitoring",
+        ])
+        .unwrap(),
+    );
+    let args = args_of(&docs);
+    for want in [
+        "--default-audit-level=request",
+        "--otlp-endpoint=http://otel.obs.svc:4317",
+        "--otlp-collector-namespace=obs",
+        "--otlp-collector-pod-labels=app=otel,tier=collector",
+    ] {
+        assert!(
+            args.iter().any(|a| a == want),
+            "{want} missing from {args:?}"
+        );
+    }
+    // The operator parses them: its flags are global, so `crd` takes them and exits.
+    let mut op = Command::new(kube_mcp_tests::bins::path("kube-mcp-operator"));
+    op.arg("crd")
+        .args(args.iter().filter(|a| a.starts_with("--")));
+    ok(op, None);
+    let board = find(&docs, "ConfigMap")
+        .into_iter()
+        .find(|c| {
+            c["metadata"]["name"]
+                .as_str()
+                .unwrap()
+                .ends_with("-dashboard")
+        })
+        .expect("the dashboard ConfigMap");
+    assert_eq!(board["metadata"]["namespace"], "monitoring");
+    assert_eq!(board["metadata"]["labels"]["grafana_dashboard"], "1");
+    let json = board["data"]["kube-mcp-dashboard.json"].as_str().unwrap();
+    assert_eq!(
+        json.trim_end(),
+        read("config/grafana/kube-mcp-dashboard.json").trim_end()
+    );
+    for (value, why) in [
+        ("operator.defaultAuditLevel=verbose", "value must be one of"),
+        ("operator.otlpEndpoint=otel:4317", "does not match pattern"),
+    ] {
+        let err = helm_template(&["--set", value]).expect_err(value);
+        assert!(err.contains(why), "{value}: expected {why:?} in\n{err}");
+    }
+}
+
 #[test]
 fn chart_refuses_values_it_cannot_honour() {
     for (args, why) in [
