@@ -197,6 +197,10 @@ pub struct Config {
     /// Where endpoints' traces go (--otlp-*, --otel-service-name).
     #[command(flatten)]
     pub telemetry: crate::telemetry::Telemetry,
+
+    /// Where endpoints with the Oidc mode may reach their issuer (--oidc-issuer-cidrs).
+    #[command(flatten)]
+    pub issuer_egress: crate::network_policy::IssuerEgress,
 }
 
 /// The tracing filter from `RUST_LOG` (default `info,kube=warn` and
@@ -267,6 +271,7 @@ impl Default for Config {
                 otel_service_name: crate::telemetry::DEFAULT_SERVICE_NAME.into(),
                 ..Default::default()
             },
+            issuer_egress: crate::network_policy::IssuerEgress::default(),
         }
     }
 }

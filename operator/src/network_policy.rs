@@ -1,10 +1,11 @@
 //! The endpoint's NetworkPolicy: ingress from allowed peers on the server
 //! port, egress only to cluster DNS (kube-system pods `k8s-app=kube-dns`) and
 //! to the API server's addresses (`Config::api_server_endpoints`), and to the
-//! OTLP collector when the endpoint exports traces ([`crate::telemetry::egress`]).
+//! OTLP collector when the endpoint exports traces ([`crate::telemetry::egress`]),
+//! and to its OIDC issuer's port when it uses the Oidc mode.
 
 use crate::config::Config;
-use crate::crd::McpEndpoint;
+use crate::crd::{AuthMode, McpEndpoint};
 use crate::{labels, meta, names};
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
@@ -65,6 +66,60 @@ fn egress(cfg: &Config) -> Vec<NetworkPolicyEgressRule> {
     rules
 }
 
+/// Where endpoints with the Oidc mode may fetch their issuer's discovery
+/// document and keys. Issuers are usually outside the cluster, at addresses
+/// nobody pins, so the default is any address, on the issuer URL's port only.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct IssuerEgress {
+    /// Addresses (CIDRs, comma list) endpoints' NetworkPolicies let a server with the Oidc mode
+    /// reach, on its issuer URL's port. Default: 0.0.0.0/0,::/0 (any address, that port only).
+    #[arg(
+        long,
+        env = "KUBE_MCP_OIDC_ISSUER_CIDRS",
+        value_delimiter = ',',
+        default_values_t = default_issuer_cidrs(),
+        global = true
+    )]
+    pub oidc_issuer_cidrs: Vec<String>,
+}
+
+fn default_issuer_cidrs() -> Vec<String> {
+    vec!["0.0.0.0/0".into(), "::/0".into()]
+}
+
+impl Default for IssuerEgress {
+    fn default() -> Self {
+        Self {
+            oidc_issuer_cidrs: default_issuer_cidrs(),
+        }
+    }
+}
+
+/// Egress to the OIDC issuer of an endpoint with the Oidc mode.
+fn issuer_egress(ep: &McpEndpoint, cfg: &IssuerEgress) -> Option<NetworkPolicyEgressRule> {
+    let auth = ep.spec.auth.as_ref()?;
+    if !auth.modes.contains(&AuthMode::Oidc) {
+        return None;
+    }
+    let uri: http::Uri = auth.oidc.as_ref()?.issuer_url.parse().ok()?;
+    let issuer_port = uri.port_u16().unwrap_or(443);
+    Some(NetworkPolicyEgressRule {
+        to: Some(
+            cfg.oidc_issuer_cidrs
+                .iter()
+                .map(|cidr| NetworkPolicyPeer {
+                    ip_block: Some(IPBlock {
+                        cidr: cidr.clone(),
+                        except: None,
+                    }),
+                    ..NetworkPolicyPeer::default()
+                })
+                .collect(),
+        ),
+        ports: Some(vec![port(i32::from(issuer_port), "TCP")]),
+    })
+}
+
 /// The NetworkPolicy, or None when the operator's policy flag is off.
 pub fn network_policy(ep: &McpEndpoint, cfg: &Config) -> Option<NetworkPolicy> {
     if !cfg.network_policies {
@@ -113,6 +168,7 @@ pub fn network_policy(ep: &McpEndpoint, cfg: &Config) -> Option<NetworkPolicy> {
                 egress(cfg)
                     .into_iter()
                     .chain(crate::telemetry::egress(ep, &cfg.telemetry))
+                    .chain(issuer_egress(ep, &cfg.issuer_egress))
                     .collect(),
             ),
         }),
@@ -210,6 +266,73 @@ mod tests {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
         assert_eq!(reachable(&np.spec.unwrap().egress.unwrap()), want);
+    }
+
+    #[test]
+    fn oidc_endpoints_reach_their_issuers_port_only() {
+        use crate::crd::{AuthSpec, OidcSpec};
+        let with = |modes: Vec<AuthMode>, issuer: &str| {
+            ep(
+                "a",
+                McpEndpointSpec {
+                    auth: Some(AuthSpec {
+                        modes,
+                        oidc: Some(OidcSpec {
+                            issuer_url: issuer.into(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )
+        };
+        let narrow = Config {
+            issuer_egress: IssuerEgress {
+                oidc_issuer_cidrs: vec!["203.0.113.0/24".into()],
+            },
+            ..Config::default()
+        };
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        // (endpoint, operator config, egress beyond DNS)
+        let cases = [
+            (
+                ep("a", McpEndpointSpec::default()),
+                Config::default(),
+                vec![],
+            ),
+            (
+                with(vec![AuthMode::Oidc], "https://idp.example.com"),
+                Config::default(),
+                pairs(&[("0.0.0.0/0", "443/TCP"), ("::/0", "443/TCP")]),
+            ),
+            (
+                with(
+                    vec![AuthMode::Token, AuthMode::Oidc],
+                    "https://idp.example.com:8443/realms/x",
+                ),
+                narrow.clone(),
+                pairs(&[("203.0.113.0/24", "8443/TCP")]),
+            ),
+            (
+                with(vec![AuthMode::Token], "https://idp.example.com"),
+                Config::default(),
+                vec![],
+            ),
+        ];
+        for (e, cfg, want) in cases {
+            let egress = network_policy(&e, &cfg)
+                .unwrap()
+                .spec
+                .unwrap()
+                .egress
+                .unwrap();
+            assert_eq!(reachable(&egress[1..]), want, "{:?}", e.spec.auth);
+        }
     }
 
     #[test]
