@@ -290,6 +290,76 @@ async fn tokens_hosts_and_rotation_without_restart() {
     );
 }
 
+/// An in-cluster agent calls with a ServiceAccount token minted for the
+/// endpoint's audience (`status.url`), as a projected token is: accepted,
+/// while the same account's token for the API server is refused; with
+/// `authorize: Caller` each call also needs the agent's own RBAC.
+#[tokio::test]
+async fn an_agent_calls_with_a_service_account_token_for_the_endpoint() {
+    let s = serve(
+        "agent",
+        json!({"access": "ReadOnly", "secrets": "Hidden",
+               "auth": {"modes": ["Token", "Kubernetes"], "authorize": "Caller"}}),
+    )
+    .await;
+    let ns = s.ns.name.clone();
+    let audience = format!("http://{}.{ns}.svc:80/mcp", s.name);
+    let ep = endpoints(&s.ns.client, &ns).get(&s.name).await.unwrap();
+    assert_eq!(ep.data["status"]["url"], json!(audience));
+    assert_eq!(
+        ep.data["status"]["auth"],
+        json!("Generated+Kubernetes/Caller")
+    );
+    let sa: k8s_openapi::api::core::v1::ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "agent"}})).unwrap();
+    Api::namespaced(s.ns.client.clone(), &ns)
+        .create(&PostParams::default(), &sa)
+        .await
+        .unwrap();
+    let token =
+        kube_mcp_tests::fixture::service_account_token_for(&s.ns.client, &ns, "agent", &audience)
+            .await;
+    let for_api = kube_mcp_tests::service_account_token(&s.ns.client, &ns, "agent").await;
+    let bearer = |t: &str| format!("Bearer {t}");
+    assert_eq!(
+        status_of(&s.url, &[("authorization", &bearer(&token))]).await,
+        200
+    );
+    assert_eq!(
+        status_of(&s.url, &[("authorization", &bearer(&for_api))]).await,
+        401,
+        "a token for the API server is not one for the endpoint"
+    );
+    // The shared token still opens a session (the operator verifies with it).
+    assert_eq!(status_of(&s.url, &[("x-mcp-auth", &s.token)]).await, 200);
+
+    let client = McpClient::connect_bearer(&s.url, &token).await.unwrap();
+    let args = json!({"resourceType": "configmaps", "namespace": ns, "output": "name"});
+    let refused = client.call("kubectl_get", args.clone()).await;
+    assert!(
+        refused.is_error
+            && refused.text.contains("system:serviceaccount:")
+            && refused.text.contains("SubjectAccessReview"),
+        "the agent holds no right of its own yet: {refused:?}"
+    );
+    kube_mcp_tests::fixture::kubectl_apply(
+        &json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "agent-view", "namespace": ns},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "agent", "namespace": ns}]})
+        .to_string(),
+        true,
+    );
+    // Caller answers are cached 10 s; RBAC reaches the authorizer a moment late.
+    until(
+        "the agent's view to apply",
+        Duration::from_secs(40),
+        || async { (!client.call("kubectl_get", args.clone()).await.is_error).then_some(()) },
+    )
+    .await;
+    client.close().await;
+}
+
 #[tokio::test]
 async fn changing_spec_tools_changes_tools_list_after_the_rollout() {
     let s = serve(
