@@ -16,6 +16,7 @@ use kube::{Api, Client};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod agent;
 mod serve;
 
 pub const NAMESPACE: &str = "team-a";
@@ -42,12 +43,20 @@ fn endpoint_api(client: &Client) -> Api<DynamicObject> {
     )
 }
 
-/// Applies every document of a YAML file with server-side apply.
-pub async fn apply_file(client: &Client, path: &Path) -> anyhow::Result<()> {
+/// The documents of a YAML file.
+fn read_docs(path: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
-        .with_context(|| format!("parsing {}", path.display()))?;
+    serde_saphyr::from_multiple(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Applies every document of a YAML file with server-side apply.
+pub async fn apply_file(client: &Client, path: &Path) -> anyhow::Result<()> {
+    apply_docs(client, read_docs(path)?).await
+}
+
+/// Applies documents with server-side apply.
+async fn apply_docs(client: &Client, docs: Vec<serde_json::Value>) -> anyhow::Result<()> {
     for doc in docs.into_iter().filter(|d| d.is_object()) {
         let obj: DynamicObject = serde_json::from_value(doc)?;
         let name = obj.metadata.name.clone().unwrap_or_default();
@@ -253,12 +262,23 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         ),
     )
     .await?;
-    step(started, &format!("applying config/samples/{ENDPOINT}.yaml"));
-    apply_file(
-        &client,
+    step(
+        started,
+        &format!(
+            "applying config/samples/{ENDPOINT}.yaml, with spec.auth.modes [Token, Kubernetes]"
+        ),
+    );
+    let sample = read_docs(
         &opts
             .repo_root
             .join(format!("config/samples/{ENDPOINT}.yaml")),
+    )?;
+    apply_docs(
+        &client,
+        sample
+            .into_iter()
+            .map(agent::with_service_account_tokens)
+            .collect(),
     )
     .await?;
     let (url, secret_name) = match wait_status(&client, Duration::from_secs(60)).await {
@@ -313,6 +333,11 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         .await;
     println!("kubectl_get pods -n {NAMESPACE}:\n{}", pods.text);
     mcp.close().await;
+    step(
+        started,
+        "an in-cluster-style client calls with its own ServiceAccount token",
+    );
+    println!("{}", agent::run(&client, &local, &url).await?);
     step(
         started,
         "waiting for the operator's own MCP check (condition Verified)",

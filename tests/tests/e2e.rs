@@ -420,6 +420,11 @@ async fn the_demo_command_runs_non_interactively() {
         stdout.contains("Verified: True (ToolsMatch)"),
         "the operator verified the endpoint: {stdout}"
     );
+    assert!(
+        stdout.contains("ServiceAccount team-a/triage-agent with a token for audience http://team-a-readonly.team-a.svc:80/mcp")
+            && stdout.contains("tools/list -> 5 tools; its token for the API server is refused"),
+        "the in-cluster-style client: {stdout}"
+    );
     // As root (CI), the demo's endpoint runs on a real node, not the harness.
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
