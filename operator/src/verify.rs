@@ -142,6 +142,30 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn only_endpoints_that_accept_the_token_are_verified() {
+        use crate::crd::{AuthMode, AuthSpec};
+        let with = |modes: Option<Vec<AuthMode>>| {
+            ep(
+                "a",
+                McpEndpointSpec {
+                    auth: modes.map(|modes| AuthSpec {
+                        modes,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )
+        };
+        assert!(possible(&with(None)));
+        assert!(possible(&with(Some(vec![
+            AuthMode::Token,
+            AuthMode::Kubernetes
+        ]))));
+        assert!(!possible(&with(Some(vec![AuthMode::Kubernetes]))));
+        assert!(!possible(&with(Some(vec![AuthMode::Oidc]))));
+    }
+
+    #[test]
     fn address_map_lines() {
         let (map, bad) = parse_address_map(
             "# comment\n\nep.a.svc=127.0.0.1:41234\n EP.B.svc = 10.0.0.1:80 \nnope\nx=y\n=1.2.3.4:5\n",
