@@ -5,7 +5,11 @@
 use crate::clients::{self, ClientKind, Entry, PLACEHOLDER, TOKEN_HEADER};
 use crate::error::{self, Error};
 use crate::forward::{self, Backend};
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
 use k8s_openapi::api::core::v1::Secret;
+use kube::api::PostParams;
 use kube::{Api, Client};
 use kube_mcp_operator::McpEndpoint;
 use kube_mcp_operator::names;
@@ -130,8 +134,45 @@ fn write_into(path: &Path, kind: ClientKind, entry: &Entry) -> Result<(), Error>
     std::fs::write(path, merged).map_err(|e| file_err(e.to_string()))
 }
 
+/// Port-forward over a websocket (what kube-rs speaks) is authorized as
+/// `get` on pods/portforward, and since Kubernetes 1.35 also as `create`:
+/// asked up front, a refusal is one clear error instead of a reset per
+/// connection later.
+async fn check_port_forward(client: &Client, ns: &str) -> Result<(), Error> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    for verb in ["get", "create"] {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(ns.into()),
+                    resource: Some("pods".into()),
+                    subresource: Some("portforward".into()),
+                    verb: Some(verb.into()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let answer = api
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(Error::Kube)?;
+        if !answer.status.is_some_and(|s| s.allowed) {
+            return Err(Error::Forbidden {
+                action: format!("port-forward to pods in namespace {ns}"),
+                reason: format!(
+                    "`{verb}` on pods/portforward is not granted to you (connect needs get and create on pods/portforward, and get and list on pods and services)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(client: &Client, ns: &str, args: ConnectArgs) -> Result<(), Error> {
     let ep = get_endpoint(client, ns, &args.endpoint).await?;
+    check_port_forward(client, ns).await?;
     let backend = Backend::resolve(client, ns, &names::base(&ep), names::SERVICE_PORT).await?;
     // Fail now, not at the client's first request, when nothing serves.
     let (pod, port) = backend.pick(true).await?;

@@ -13,7 +13,6 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::PostParams;
 use kube::{Api, Client};
 use kube_mcp_catalog::{CATALOG, SECRETS};
-use std::collections::BTreeSet;
 
 /// Questions in flight at once: the answers take a local API server ~1 ms
 /// each, and more would only queue there.
@@ -270,6 +269,7 @@ pub fn render(user: &str, answers: &[(Question, bool)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn q(
         place: Place,
