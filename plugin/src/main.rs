@@ -115,3 +115,44 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `kubectl mcp ...` command line the docs show (in code blocks,
+    /// with or without a `$ ` prompt), as kubectl hands it to the plugin.
+    fn documented(text: &str) -> Vec<Vec<String>> {
+        text.lines()
+            .map(|l| l.trim().trim_start_matches("$ "))
+            .filter_map(|l| l.strip_prefix("kubectl mcp "))
+            .map(|l| {
+                let l = l.split(" #").next().unwrap_or(l);
+                std::iter::once("kubectl-mcp")
+                    .chain(l.split_whitespace())
+                    .map(String::from)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_command_line_parses() {
+        for (file, text) in [
+            ("README.md", include_str!("../../README.md")),
+            ("docs/plugin.md", include_str!("../../docs/plugin.md")),
+        ] {
+            let lines = documented(text);
+            assert!(lines.len() >= 3, "{file} shows the plugin's commands");
+            for argv in lines {
+                if let Err(e) = Cli::try_parse_from(&argv) {
+                    panic!("{file}: `{}` does not parse: {e}", argv.join(" "));
+                }
+            }
+        }
+        assert!(
+            Cli::try_parse_from(["kubectl-mcp", "connect", "x", "--client", "cursor"]).is_err(),
+            "the check can fail"
+        );
+    }
+}
