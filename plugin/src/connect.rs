@@ -49,20 +49,25 @@ pub async fn get_endpoint(client: &Client, ns: &str, name: &str) -> Result<McpEn
     Api::<McpEndpoint>::namespaced(client.clone(), ns)
         .get(name)
         .await
-        .map_err(|e| match e {
-            kube::Error::Api(s) if s.code == 404 => {
-                // A resource the API server does not serve: no such path at all.
-                if s.message.contains("could not find the requested resource") {
-                    Error::CrdMissing
-                } else {
-                    Error::NotFound {
-                        name: name.into(),
-                        namespace: ns.into(),
-                    }
+        .map_err(|e| get_error(e, ns, name))
+}
+
+/// A 404 means either no such endpoint or no such resource type at all.
+fn get_error(e: kube::Error, ns: &str, name: &str) -> Error {
+    match e {
+        kube::Error::Api(s) if s.code == 404 => {
+            // What the API server says for a path it does not serve.
+            if s.message.contains("could not find the requested resource") {
+                Error::CrdMissing
+            } else {
+                Error::NotFound {
+                    name: name.into(),
+                    namespace: ns.into(),
                 }
             }
-            e => Error::from_kube(e, format!("get mcpendpoints.kubemcp.io in namespace {ns}")),
-        })
+        }
+        e => Error::from_kube(e, format!("get mcpendpoints.kubemcp.io in namespace {ns}")),
+    }
 }
 
 /// The Secret and key holding the endpoint's token.
@@ -222,6 +227,42 @@ pub async fn run(client: &Client, ns: &str, args: ConnectArgs) -> Result<(), Err
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_get_says_what_is_missing_or_refused() {
+        let api = |code: u16, reason: &str, message: &str| {
+            kube::Error::Api(
+                kube::core::Status::failure(message, reason)
+                    .with_code(code)
+                    .boxed(),
+            )
+        };
+        let cases = [
+            (
+                api(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+                "McpEndpoint CRD not installed: install the operator (see README)",
+            ),
+            (
+                api(404, "NotFound", "mcpendpoints.kubemcp.io \"ops\" not found"),
+                "McpEndpoint \"ops\" not found in namespace team: `kubectl mcp list -n team` (or `-A`) shows the endpoints you can see",
+            ),
+            (
+                api(
+                    403,
+                    "Forbidden",
+                    "mcpendpoints.kubemcp.io \"ops\" is forbidden: User \"u\" cannot get",
+                ),
+                "you may not get mcpendpoints.kubemcp.io in namespace team: mcpendpoints.kubemcp.io \"ops\" is forbidden: User \"u\" cannot get",
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(get_error(err, "team", "ops").to_string(), want);
+        }
+    }
     use kube_mcp_operator::crd::{AuthSpec, McpEndpointSpec, McpEndpointStatus, SecretKeyRef};
 
     #[test]

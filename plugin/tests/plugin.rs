@@ -5,9 +5,6 @@
 //! (once through the real `kubectl`) lists, connects and asks grants; a real
 //! MCP client (rmcp) talks through the forwarded port.
 
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
-};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
@@ -16,6 +13,7 @@ use kube_mcp_operator::config::{Config, MaxAccess};
 use kube_mcp_operator::crd::{Access, McpEndpoint, McpEndpointSpec, SecretsPolicy};
 use kube_mcp_operator::metrics::Metrics;
 use kube_mcp_operator::reconcile::{self, Context};
+use kube_mcp_tests::access;
 use kube_mcp_tests::fixture::until;
 use kube_mcp_tests::kubelet::Kubelet;
 use kube_mcp_tests::mcp::McpClient;
@@ -418,33 +416,15 @@ async fn allowed(
     resource: &str,
     verb: &str,
 ) -> bool {
-    let sar = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(format!("system:serviceaccount:{ns}:{sa}")),
-            groups: Some(vec![
-                "system:serviceaccounts".into(),
-                format!("system:serviceaccounts:{ns}"),
-                "system:authenticated".into(),
-            ]),
-            resource_attributes: Some(ResourceAttributes {
-                namespace: Some(ns.into()),
-                group: Some(group.into()),
-                resource: Some(resource.split('/').next().unwrap_or(resource).into()),
-                subresource: resource.split_once('/').map(|(_, sub)| sub.into()),
-                verb: Some(verb.into()),
-                ..ResourceAttributes::default()
-            }),
-            ..SubjectAccessReviewSpec::default()
-        },
-        ..SubjectAccessReview::default()
+    let req = access::Request {
+        verb,
+        group,
+        resource,
+        namespace: ns,
     };
-    Api::<SubjectAccessReview>::all(client.clone())
-        .create(&PostParams::default(), &sar)
+    access::service_account_may(client, ns, sa, req)
         .await
         .unwrap()
-        .status
-        .unwrap()
-        .allowed
 }
 
 #[tokio::test]
