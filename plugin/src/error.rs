@@ -30,7 +30,7 @@ pub enum Error {
         "cannot listen on 127.0.0.1:{port}: {source} (pick another --port, or leave it out for a free one)"
     )]
     Listen { port: u16, source: std::io::Error },
-    #[error("the API server answered: {0}")]
+    #[error("talking to the API server: {0}")]
     Kube(#[from] kube::Error),
 }
 

@@ -151,13 +151,18 @@ fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
     }
 }
 
+/// Runs the plugin to completion (a `connect` that forwards would not end:
+/// the timeout fails the test instead of hanging it).
 async fn run(kubeconfig: &Path, args: &[&str]) -> Output {
-    tokio::process::Command::new(plugin())
+    let out = tokio::process::Command::new(plugin())
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(args)
-        .output()
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(WAIT, out)
         .await
+        .unwrap_or_else(|_| panic!("kubectl-mcp {args:?} did not finish"))
         .unwrap()
 }
 
