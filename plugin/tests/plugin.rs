@@ -327,6 +327,22 @@ async fn connect_forwards_through_the_api_server_and_an_mcp_client_calls_a_tool(
     let log = c.interrupt().await;
     assert!(!log.contains("port-forward failed"), "{log}");
 
+    // --no-token: the configuration carries no header and says so.
+    let c = connect(
+        admin,
+        &["-n", &ns.name, "ops", "--client", "gemini", "--no-token"],
+    )
+    .await;
+    assert!(
+        c.stdout.contains("\"httpUrl\": \"http://127.0.0.1:")
+            && !c.stdout.contains("X-MCP-AUTH")
+            && !c.stdout.contains(token),
+        "{}",
+        c.stdout
+    );
+    assert!(c.stderr.contains("--no-token"), "{}", c.stderr);
+    c.interrupt().await;
+
     // A user who may read the endpoint but not forward: refused up front, saying what is missing.
     let mut rules = vec![
         rule(&["kubemcp.io"], &["mcpendpoints"], &["get", "list"]),
