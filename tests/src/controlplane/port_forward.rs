@@ -64,11 +64,18 @@ pub async fn forward_pod(client: &Client, ns: &str, pod: &str, port: u16) -> Res
         // No `ports`: every port of the pod goes to the one target.
         "spec": {"forwards": [{"target": {"address": "127.0.0.1", "port": port}}]},
     });
-    api.patch(
-        pod,
-        &PatchParams::apply("kube-mcp-tests").force(),
-        &Patch::Apply(&obj),
-    )
-    .await?;
-    Ok(())
+    match api
+        .patch(
+            pod,
+            &PatchParams::apply("kube-mcp-tests").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Err(Error::State(format!(
+            "{CRD_NAME} is not served: this cluster was started before kwok forwarded port-forwards; restart it (kube-mcp-dev down, then up)"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
