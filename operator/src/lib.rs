@@ -8,6 +8,7 @@ pub mod admin;
 pub mod admission;
 pub mod apiserver;
 pub mod apply;
+pub mod cache;
 pub mod config;
 pub mod crd;
 pub mod deployment;
@@ -31,6 +32,7 @@ pub mod secret;
 pub mod service;
 pub mod status;
 pub mod telemetry;
+pub mod verifier;
 pub mod verify;
 
 pub use crd::{McpEndpoint, McpEndpointSpec, McpEndpointStatus};
