@@ -240,6 +240,27 @@ pub struct OidcSpec {
     /// Put before each group name, e.g. `oidc:`. Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups_prefix: Option<String>,
+    /// A ConfigMap in the endpoint's namespace holding the PEM CA certificates the issuer's
+    /// certificate must chain to (e.g. a private company CA). Default (absent): the image's
+    /// system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_config_map_ref: Option<ConfigMapKeyRef>,
+}
+
+/// A key of a ConfigMap in the endpoint's namespace.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
+pub struct ConfigMapKeyRef {
+    /// Name of the ConfigMap.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key inside the ConfigMap's data. Default: ca.crt.
+    #[serde(default = "default_ca_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+fn default_ca_key() -> String {
+    crate::names::OIDC_CA_KEY.to_string()
 }
 
 /// The endpoint's OpenTelemetry traces (exported to the operator's --otlp-endpoint).

@@ -9,9 +9,9 @@ use crate::guard::Grant;
 use crate::{image, labels, meta, names, secret};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction, KeyToPath,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecretVolumeSource,
-    SecurityContext, Volume, VolumeMount,
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    HTTPGetAction, KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile,
+    SecretVolumeSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -101,6 +101,10 @@ fn auth_settings(ep: &McpEndpoint, base: Settings) -> Settings {
             (true, false) => auth.audiences.clone(),
         },
         oidc_issuer_url: oidc.as_ref().map(|o| o.issuer_url.clone()),
+        oidc_ca_file: oidc
+            .as_ref()
+            .and_then(|o| o.ca_config_map_ref.as_ref())
+            .map(|_| names::OIDC_CA_FILE.into()),
         oidc_username_claim: oidc
             .as_ref()
             .and_then(|o| o.username_claim.clone())
@@ -203,6 +207,38 @@ fn auth_items(ep: &McpEndpoint, token_key: String) -> Vec<KeyToPath> {
     items
 }
 
+/// The OIDC issuer's CA bundle (`spec.auth.oidc.caConfigMapRef`), mounted
+/// where `KUBE_MCP_OIDC_CA_FILE` points. A ConfigMap, not a Secret: CA
+/// certificates are public, and the operator reads no Secret it was not given.
+fn oidc_ca_volume(ep: &McpEndpoint) -> Option<(VolumeMount, Volume)> {
+    let auth = ep.spec.auth.as_ref()?;
+    if !auth.modes.contains(&CrdAuthMode::Oidc) {
+        return None;
+    }
+    let r = auth.oidc.as_ref()?.ca_config_map_ref.as_ref()?;
+    let mount = VolumeMount {
+        name: "oidc-ca".into(),
+        mount_path: names::OIDC_CA_MOUNT_DIR.into(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    };
+    let volume = Volume {
+        name: "oidc-ca".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: r.name.clone(),
+            items: Some(vec![KeyToPath {
+                key: r.key.clone(),
+                path: names::OIDC_CA_KEY.into(),
+                mode: None,
+            }]),
+            default_mode: Some(0o444),
+            optional: None,
+        }),
+        ..Volume::default()
+    };
+    Some((mount, volume))
+}
+
 /// The Deployment running kube-mcp-server for the endpoint.
 pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
     let ns = names::namespace(ep);
@@ -213,6 +249,7 @@ pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
     let (secret_name, secret_key) = secret::token_source(ep);
     let hash = config_hash(&env, &secret_name, &secret_key);
     let image = image::effective(ep, cfg);
+    let oidc_ca = oidc_ca_volume(ep);
     let container = Container {
         name: names::CONTAINER_NAME.into(),
         image: Some(image),
@@ -242,19 +279,24 @@ pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
             }),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: "auth".into(),
-                mount_path: names::TOKEN_MOUNT_DIR.into(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            },
-            VolumeMount {
-                name: "tmp".into(),
-                mount_path: "/tmp".into(),
-                ..VolumeMount::default()
-            },
-        ]),
+        volume_mounts: Some(
+            [
+                VolumeMount {
+                    name: "auth".into(),
+                    mount_path: names::TOKEN_MOUNT_DIR.into(),
+                    read_only: Some(true),
+                    ..VolumeMount::default()
+                },
+                VolumeMount {
+                    name: "tmp".into(),
+                    mount_path: "/tmp".into(),
+                    ..VolumeMount::default()
+                },
+            ]
+            .into_iter()
+            .chain(oidc_ca.as_ref().map(|(mount, _)| mount.clone()))
+            .collect(),
+        ),
         ..Container::default()
     };
     let mut pod_labels = labels::labels(ep);
@@ -289,23 +331,28 @@ pub fn deployment(ep: &McpEndpoint, grant: &Grant, cfg: &Config) -> Deployment {
                         ..PodSecurityContext::default()
                     }),
                     containers: vec![container],
-                    volumes: Some(vec![
-                        Volume {
-                            name: "auth".into(),
-                            secret: Some(SecretVolumeSource {
-                                secret_name: Some(secret_name),
-                                items: Some(auth_items(ep, secret_key)),
-                                default_mode: Some(0o440),
-                                optional: None,
-                            }),
-                            ..Volume::default()
-                        },
-                        Volume {
-                            name: "tmp".into(),
-                            empty_dir: Some(EmptyDirVolumeSource::default()),
-                            ..Volume::default()
-                        },
-                    ]),
+                    volumes: Some(
+                        [
+                            Volume {
+                                name: "auth".into(),
+                                secret: Some(SecretVolumeSource {
+                                    secret_name: Some(secret_name),
+                                    items: Some(auth_items(ep, secret_key)),
+                                    default_mode: Some(0o440),
+                                    optional: None,
+                                }),
+                                ..Volume::default()
+                            },
+                            Volume {
+                                name: "tmp".into(),
+                                empty_dir: Some(EmptyDirVolumeSource::default()),
+                                ..Volume::default()
+                            },
+                        ]
+                        .into_iter()
+                        .chain(oidc_ca.map(|(_, volume)| volume))
+                        .collect(),
+                    ),
                     ..PodSpec::default()
                 }),
             },
@@ -434,6 +481,41 @@ mod tests {
         assert_eq!(s.oidc_groups_claim, "groups");
         assert_eq!(s.oidc_groups_prefix, "idp:");
         assert_eq!(s.oidc_username_prefix, None);
+        assert!(s.oidc_ca_file.is_none());
+
+        // A private CA: the ConfigMap's key mounted where the server reads it.
+        let mut spec = auth(vec![M::Oidc], A::Endpoint, true);
+        if let Some(o) = spec.auth.as_mut().and_then(|a| a.oidc.as_mut()) {
+            o.ca_config_map_ref = Some(crate::crd::ConfigMapKeyRef {
+                name: "company-ca".into(),
+                key: "bundle.pem".into(),
+            });
+        }
+        let d = render(spec);
+        assert_eq!(
+            parse(&env_map(&d)).oidc_ca_file.as_deref(),
+            Some(std::path::Path::new("/var/run/kube-mcp/oidc-ca/ca.crt"))
+        );
+        let pod = d.spec.unwrap().template.spec.unwrap();
+        let v = pod.volumes.unwrap().pop().unwrap();
+        let cm = v.config_map.unwrap();
+        assert_eq!(cm.name, "company-ca");
+        let item = &cm.items.unwrap()[0];
+        assert_eq!(
+            (item.key.as_str(), item.path.as_str()),
+            ("bundle.pem", "ca.crt")
+        );
+        let m = pod.containers[0]
+            .volume_mounts
+            .clone()
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(
+            (m.name.as_str(), m.mount_path.as_str()),
+            ("oidc-ca", "/var/run/kube-mcp/oidc-ca")
+        );
+        assert_eq!(m.read_only, Some(true));
     }
 
     #[test]

@@ -18,6 +18,13 @@ pub const TOKEN_FILE: &str = "/var/run/kube-mcp/auth/token";
 pub const CONFIRM_KEY: &str = "confirm-key";
 /// File (inside [`TOKEN_MOUNT_DIR`]) the server reads the confirmation key from.
 pub const CONFIRM_KEY_FILE: &str = "/var/run/kube-mcp/auth/confirm-key";
+/// Default key, and the file name, of the OIDC issuer's CA bundle
+/// (`spec.auth.oidc.caConfigMapRef`).
+pub const OIDC_CA_KEY: &str = "ca.crt";
+/// Directory the OIDC CA bundle is mounted at in the server pod.
+pub const OIDC_CA_MOUNT_DIR: &str = "/var/run/kube-mcp/oidc-ca";
+/// File (inside [`OIDC_CA_MOUNT_DIR`]) the server reads the OIDC CA bundle from.
+pub const OIDC_CA_FILE: &str = "/var/run/kube-mcp/oidc-ca/ca.crt";
 /// Container port of the server (named `http`).
 pub const SERVER_PORT: i32 = 8080;
 /// Service port.
