@@ -274,6 +274,7 @@ mod tests {
                 name: "mine".into(),
                 key: "k".into(),
             }),
+            ..AuthSpec::default()
         });
         assert_eq!(token_ref(&ep), ("mine".into(), "k".into()));
         ep.status = Some(McpEndpointStatus {
