@@ -16,6 +16,8 @@ pub mod confirm;
 pub mod discovery;
 pub mod filter;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gate;
 pub mod guard;
 pub mod handler;
