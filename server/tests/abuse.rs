@@ -150,6 +150,44 @@ async fn slowloris_clients_are_cut_off_while_others_are_served() {
 }
 
 #[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let server = ServerProcess::start(
+        bin(),
+        &[
+            ("KUBE_MCP_HEADER_TIMEOUT_SECONDS", SLOW),
+            ("KUBE_MCP_MAX_CONNECTIONS", "8"),
+        ],
+    )
+    .await;
+    // ServerProcess's health check has gone; the cap is free again.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut silent = vec![];
+    for _ in 0..8 {
+        silent.push(
+            TcpStream::connect(("127.0.0.1", server.port))
+                .await
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The ninth waits in the listen backlog until the header timeout frees a slot.
+    let started = Instant::now();
+    let health = tokio::time::timeout(
+        Duration::from_secs(2) + SLACK,
+        reqwest::get(format!("{}/health", server.base)),
+    )
+    .await
+    .expect("no answer once slots were free")
+    .unwrap();
+    let waited = started.elapsed();
+    assert!(health.status().is_success());
+    assert!(
+        waited >= Duration::from_millis(1000),
+        "answered in {waited:?} with every slot held: no cap"
+    );
+}
+
+#[tokio::test]
 async fn a_dribbled_body_gets_408_and_legacy_sse_outlives_the_header_timeout() {
     let server = slow_server().await;
     let mut tcp = TcpStream::connect(("127.0.0.1", server.port))

@@ -45,11 +45,58 @@ fn corpus(t: Target) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// Tokens that matter to the parsers, spliced in by mutations.
 const DICTIONARY: &[&str] = &[
-    "{", "}", "[", "]", "[*]", "..", ".", ":", ",", "=", "-", "--", "---\n", "\n", "\"", "'", "\\",
-    "*", "$", "@", "?(", ")", "0", "-1", "99999999999999999999", "1e308", "null", "true", "{}",
-    "[]", "kind", "List", "items", "metadata", "/", "/api/v1/", "namespaces", "custom-columns=",
-    "jsonrpc", "2.0", "method", "params", "id", "h", "ms", "\u{0}", "\u{feff}", "é", "&a", "*a",
-    "!!binary", "<<: *a",
+    "{",
+    "}",
+    "[",
+    "]",
+    "[*]",
+    "..",
+    ".",
+    ":",
+    ",",
+    "=",
+    "-",
+    "--",
+    "---\n",
+    "\n",
+    "\"",
+    "'",
+    "\\",
+    "*",
+    "$",
+    "@",
+    "?(",
+    ")",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "1e308",
+    "null",
+    "true",
+    "{}",
+    "[]",
+    "kind",
+    "List",
+    "items",
+    "metadata",
+    "/",
+    "/api/v1/",
+    "namespaces",
+    "custom-columns=",
+    "jsonrpc",
+    "2.0",
+    "method",
+    "params",
+    "id",
+    "h",
+    "ms",
+    "\u{0}",
+    "\u{feff}",
+    "é",
+    "&a",
+    "*a",
+    "!!binary",
+    "<<: *a",
 ];
 
 #[derive(Debug, Clone)]
@@ -214,4 +261,20 @@ fn rand_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
+}
+
+#[test]
+fn a_yaml_alias_bomb_is_refused_quickly() {
+    // 9^9 nodes if aliases were expanded: serde-saphyr's alias budget refuses it.
+    let path = PathBuf::from(CORPUS).join("manifest/seed-yaml-bomb");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let started = Instant::now();
+    let r = kube_mcp_server::tools::manifest::parse(&text);
+    let err = r.expect_err("the bomb parsed").to_string();
+    assert!(err.contains("budget"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -391,6 +391,9 @@ pub fn parse_args<T: DeserializeOwned>(
     })
 }
 
+/// Parses a tool's arguments without running it.
+pub type ArgsCheck = fn(ToolId, Option<Map<String, Value>>) -> Result<(), ToolError>;
+
 /// A tool's handler: its arguments as the client sent them, parsed inside.
 pub type Handler =
     for<'a> fn(&'a Ctx, ToolId, Option<Map<String, Value>>) -> BoxFuture<'a, CallResult>;
@@ -402,7 +405,7 @@ pub struct Entry {
     pub output_schema: Option<fn() -> Map<String, Value>>,
     pub run: Handler,
     /// Parses arguments as `run` does, and only that (the fuzz target).
-    pub parse: fn(ToolId, Option<Map<String, Value>>) -> Result<(), ToolError>,
+    pub parse: ArgsCheck,
 }
 
 /// The one table from tool to code: an exhaustive match, so a tool added to

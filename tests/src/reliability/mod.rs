@@ -10,6 +10,7 @@
 //! docs/reliability.json and renders docs/reliability.md.
 
 pub mod cluster;
+pub mod hardening;
 pub mod process;
 pub mod report;
 pub mod stats;
