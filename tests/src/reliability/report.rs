@@ -89,14 +89,22 @@ pub fn markdown(r: &Value) -> String {
     if let Some(note) = r["note"].as_str().filter(|n| !n.is_empty()) {
         let _ = writeln!(o, "\n**Note:** {note}");
     }
-    if let Some(kept) = r["kept"]["runs"].as_array().filter(|k| !k.is_empty()) {
-        let names: Vec<String> = kept.iter().map(num).collect();
+    if let Some(kept) = r["kept"].as_array().filter(|k| !k.is_empty()) {
+        let runs: Vec<String> = kept
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} ({}, commit {})",
+                    num(&k["run"]),
+                    num(&k["generated"]),
+                    num(&k["commit"])
+                )
+            })
+            .collect();
         let _ = writeln!(
             o,
-            "\nNot run this time, kept from the run of {} at commit {}: {}.",
-            num(&r["kept"]["generated"]),
-            num(&r["kept"]["commit"]),
-            names.join(", ")
+            "\nNot run this time, kept from earlier runs: {}.",
+            runs.join("; ")
         );
     }
     operator_section(&mut o, r);
@@ -112,21 +120,26 @@ pub fn keep(merged: &mut Value, old: &Value) {
     if let (Some(runs), Some(old_runs)) = (merged["runs"].as_object_mut(), old["runs"].as_object())
     {
         for (name, run) in old_runs {
-            if !runs.contains_key(name) {
-                runs.insert(name.clone(), run.clone());
-                kept.push(json!(name));
+            if runs.contains_key(name) {
+                continue;
             }
+            runs.insert(name.clone(), run.clone());
+            // A run the old report had kept in turn is older still.
+            let earlier = old["kept"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|k| k["run"] == name.as_str());
+            kept.push(match earlier {
+                Some(k) => k.clone(),
+                None => {
+                    json!({"run": name, "commit": old["commit"], "generated": old["generated"]})
+                }
+            });
         }
     }
     if !kept.is_empty() {
-        // An earlier keep's origin wins: those runs are older still.
-        let from = if old["kept"].is_object() {
-            &old["kept"]
-        } else {
-            old
-        };
-        merged["kept"] =
-            json!({"runs": kept, "commit": from["commit"], "generated": from["generated"]});
+        merged["kept"] = Value::Array(kept);
     }
 }
 
@@ -312,10 +325,18 @@ mod tests {
         );
         assert_eq!(
             merged["kept"],
-            json!({"runs": ["operator-fapi"], "commit": "old", "generated": "then"})
+            json!([{"run": "operator-fapi", "commit": "old", "generated": "then"}])
         );
         assert!(
-            markdown(&merged).contains("kept from the run of then at commit old: operator-fapi")
+            markdown(&merged).contains("kept from earlier runs: operator-fapi (then, commit old)")
+        );
+        // Kept again by a later run: still attributed to where it was measured.
+        let mut later = json!({"commit": "new", "generated": "now", "runs": {}});
+        keep(&mut later, &merged);
+        assert_eq!(later["kept"][0]["commit"], "old");
+        assert_eq!(
+            later["kept"][1],
+            json!({"run": "server-load", "commit": "c", "generated": r["generated"]})
         );
         std::fs::write(dir.path().join("bad.json"), "{").unwrap();
         let err = merge(dir.path(), "", None).unwrap_err().to_string();
