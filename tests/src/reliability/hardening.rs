@@ -1,5 +1,5 @@
 //! The report's sections on the server's hardening runs
-//! (server/tests/abuse.rs, server/tests/fuzz.rs): slow clients, abandoned
+//! (server/tests/abuse.rs, outage.rs, fuzz.rs): slow clients, abandoned
 //! sessions, the API server restarted under load, and fuzzing.
 
 use super::report::num;
@@ -67,9 +67,10 @@ pub fn sections(o: &mut String, r: &Value) {
         }
         let _ = writeln!(
             o,
-            "\nThe second round peaks where the first did: nothing is kept per session. \
-             glibc keeps what a burst freed unless asked; the server trims its heap \
-             (`malloc_trim`) when sessions have closed.\n"
+            "\nAfter each round VmRSS is back within a few MiB of idle, and the second round \
+             ends where the first did: nothing is kept per session. glibc keeps what a burst \
+             freed unless asked; the server trims its heap (`malloc_trim`) once sessions \
+             have closed.\n"
         );
     }
     if let Some(s) = runs.get("server-apiserver-restart") {

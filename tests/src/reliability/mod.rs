@@ -1,7 +1,7 @@
 //! Reliability drivers: faults injected into the operator's world
 //! (operator/tests/faults.rs), load against the server
 //! (server/tests/soak.rs), and slow, bad and abandoning clients and an API
-//! server outage (server/tests/abuse.rs), each bounded in count and time.
+//! server outage (server/tests/abuse.rs, outage.rs), each bounded in count and time.
 //!
 //! Two sizes: `ci` (the default, what `scripts/test` runs in a few minutes)
 //! and `long` (`KUBE_MCP_RELIABILITY=long`, what `scripts/reliability`

@@ -42,6 +42,8 @@ pub fn merge(dir: &Path, note: &str, commit: Option<&str>) -> std::io::Result<Va
 pub(super) fn num(v: &Value) -> String {
     match v {
         Value::Null => "–".into(),
+        // Integers exactly (seeds are u64); others rounded for reading.
+        Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
         Value::Number(n) => match n.as_f64() {
             Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
             Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
@@ -73,7 +75,7 @@ pub fn markdown(r: &Value) -> String {
          (`kube-mcp-reliability --render docs/reliability.json --out docs` rewrites this \
          page from it); never edited by hand. What each run does and checks: \
          `operator/tests/faults.rs`, `server/tests/soak.rs`, `server/tests/abuse.rs`, \
-         `server/tests/fuzz.rs`.\n"
+         `server/tests/outage.rs`, `server/tests/fuzz.rs`.\n"
     );
     let _ = writeln!(
         o,
