@@ -94,14 +94,10 @@ fn check<T: DeserializeOwned>(request: Value) -> Result<(), serde_json::Error> {
     serde_json::from_value::<T>(request).map(drop)
 }
 
-/// The standard methods this server answers, each with its request type.
-// logging/setLevel is deprecated (SEP-2577) but 2025 clients still call it.
-#[allow(deprecated)]
+/// The standard methods a session answers, each with its request type.
+/// Not initialize and logging/setLevel: protocol 2026-07-28 has neither,
+/// and wants "method not found" (HTTP 404) for them.
 const KNOWN: &[(&str, Check)] = &[
-    (
-        m::InitializeResultMethod::VALUE,
-        check::<m::InitializeRequest>,
-    ),
     (m::PingRequestMethod::VALUE, check::<m::PingRequest>),
     (
         m::ListToolsRequestMethod::VALUE,
@@ -129,7 +125,6 @@ const KNOWN: &[(&str, Check)] = &[
         check::<m::GetPromptRequest>,
     ),
     (m::CompleteRequestMethod::VALUE, check::<m::CompleteRequest>),
-    (m::SetLevelRequestMethod::VALUE, check::<m::SetLevelRequest>),
 ];
 
 /// The error for a request rmcp kept as a custom one.
@@ -226,17 +221,30 @@ mod tests {
                 "invalid type",
             ),
             (
+                "prompts/get",
+                Some(json!({"name": ["x"]})),
+                ErrorCode::INVALID_PARAMS,
+                "\"prompts/get\"",
+            ),
+            // Not methods of protocol 2026-07-28: "not found", whatever the params.
+            (
                 "initialize",
                 Some(json!({"protocolVersion": 5})),
-                ErrorCode::INVALID_PARAMS,
+                ErrorCode::METHOD_NOT_FOUND,
                 "\"initialize\"",
+            ),
+            (
+                "logging/setLevel",
+                None,
+                ErrorCode::METHOD_NOT_FOUND,
+                "\"logging/setLevel\"",
             ),
             ("tools/call", None, ErrorCode::INVALID_PARAMS, "params"),
             (
                 "no/such/method",
                 None,
                 ErrorCode::METHOD_NOT_FOUND,
-                "this server answers initialize, ping, tools/list",
+                "this server answers ping, tools/list, tools/call",
             ),
         ];
         for (method, params, code, says) in cases {
