@@ -4,17 +4,24 @@
 //! it is not the endpoint's ([`ownership`]), the fetch fails with
 //! [`Error::NameConflict`]. Only a [`Checked`] child can be [`apply`]d, so the
 //! reconciler checks every child of a pass before it writes the first one:
-//! a conflict anywhere means nothing is written. Deletes go through
-//! [`delete_owned`] and [`prune`], which delete only the endpoint's own objects.
+//! a conflict anywhere means nothing is written. A pass applies its children
+//! through a [`ChildSet`], which then prunes every other object with the
+//! endpoint's owner labels, whatever its kind: adding a kind cannot skip
+//! pruning. Deletes go through [`delete_owned`] and [`ChildSet::prune`],
+//! which delete only the endpoint's own objects.
 
+use crate::cache::{self, Caches, Child};
 use crate::crd::McpEndpoint;
 use crate::drift;
 use crate::error::{BuildError, Error, Result};
 use crate::names::FIELD_MANAGER;
 use crate::ownership::{self, Claim, Conflict};
-use crate::{labels, status};
+use crate::status;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, Preconditions};
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -72,12 +79,26 @@ fn name_of<K: Resource>(obj: &K) -> Result<String> {
         .ok_or(BuildError::MissingField("metadata.name"))?)
 }
 
-/// Reads the live object of `desired`'s name and checks that it is ours.
-pub async fn fetch<K>(api: &Api<K>, desired: K) -> Result<Checked<K>>
+/// Reads the live object of `desired`'s name from the API server and checks
+/// that it is ours (kinds without a store: the CRD).
+pub async fn fetch_live<K>(api: &Api<K>, desired: K) -> Result<Checked<K>>
 where
     K: Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug,
 {
     let live = api.get_opt(&name_of(&desired)?).await?;
+    Checked::new(desired, live)
+}
+
+/// The live object of `desired`'s name, from the store when it has it, and
+/// checks that it is ours. The stores hold only objects with our labels, so
+/// when the store has nothing the API server is asked: someone else's object
+/// under that name must still be found.
+pub async fn fetch<K: Child>(caches: &Caches, api: &Api<K>, desired: K) -> Result<Checked<K>> {
+    let name = name_of(&desired)?;
+    let live = match cache::get::<K>(caches, desired.meta().namespace.as_deref(), &name) {
+        Some(o) => Some(K::clone(&o)),
+        None => api.get_opt(&name).await?,
+    };
     Checked::new(desired, live)
 }
 
@@ -133,19 +154,22 @@ where
 
 /// Deletes the object `name` in the endpoint's namespace if the endpoint owns
 /// it (an owner reference with its UID); anything else of that name stays.
-pub async fn delete_owned<K>(api: &Api<K>, name: &str, ep: &McpEndpoint) -> Result<()>
-where
-    K: Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug,
-{
-    let Some(live) = api.get_metadata_opt(name).await? else {
+pub async fn delete_owned<K: Child>(
+    caches: &Caches,
+    api: &Api<K>,
+    name: &str,
+    ep: &McpEndpoint,
+) -> Result<()> {
+    let ns = crate::names::namespace(ep);
+    let Some(live) = cache::get::<K>(caches, Some(&ns), name) else {
         return Ok(());
     };
     let ours = Claim::Reference(ep.uid().unwrap_or_default());
-    if !ownership::holds(&ours, &live.metadata) {
+    if !ownership::holds(&ours, live.meta()) {
         debug!(endpoint = %status::describe(ep), kind = %K::kind(&()), name, "not deleting an object the endpoint does not own");
         return Ok(());
     }
-    delete_exact(api, &live.metadata).await
+    delete_exact(api, live.meta()).await
 }
 
 /// An Api for a namespaced kind in `ns`, or for a cluster-scoped kind (`ns` None).
@@ -172,43 +196,95 @@ macro_rules! cluster_api_for {
     )*};
 }
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-namespaced_api_for!(Role, RoleBinding);
+namespaced_api_for!(
+    Role,
+    RoleBinding,
+    Deployment,
+    Service,
+    ServiceAccount,
+    NetworkPolicy
+);
 cluster_api_for!(ClusterRole, ClusterRoleBinding);
 
-/// Deletes every object of kind K (all namespaces, or cluster-scoped) the
-/// endpoint caused whose (namespace, name) is not in `keep`. Found through the
-/// owner namespace/name labels, deleted only when [`ownership::prunable`]:
-/// an object whose owner UID names another endpoint (an earlier one of the
-/// same name, say) is never touched.
-pub async fn prune<K: ApiFor>(
+/// Deletes every object of kind K the endpoint caused (found through its
+/// owner labels in the store) whose (namespace, name) is not in `keep`,
+/// and only when [`ownership::prunable`]: an object whose owner UID names
+/// another endpoint (an earlier one of the same name, say) is never touched.
+async fn prune<K: ApiFor + Child>(
     client: &Client,
+    caches: &Caches,
     ep: &McpEndpoint,
-    keep: &BTreeSet<(String, String)>,
+    keep: &BTreeSet<Key>,
 ) -> Result<()> {
     let uid = ep.uid().unwrap_or_default();
-    let all: Api<K> = Api::all(client.clone());
-    let lp = ListParams::default().labels(&labels::owner_selector(
+    let owned = cache::owned_by::<K>(
+        caches,
         &crate::names::namespace(ep),
         &crate::names::base(ep),
-    ));
-    for o in all.list_metadata(&lp).await? {
-        let key = (o.namespace().unwrap_or_default(), o.name_any());
-        if keep.contains(&key) || !ownership::prunable(&o.metadata, &uid) {
+    );
+    for o in owned {
+        let key = key_of(o.as_ref());
+        if keep.contains(&key) || !ownership::prunable(o.meta(), &uid) {
             continue;
         }
         let api = K::api_for(client, o.namespace().as_deref());
-        info!(endpoint = %status::describe(ep), kind = %K::kind(&()), ns = %key.0, name = %key.1, "removing object no longer granted");
-        delete_exact(&api, &o.metadata).await?;
+        info!(endpoint = %status::describe(ep), kind = %key.0, ns = %key.1, name = %key.2, "removing object no longer wanted");
+        delete_exact(&api, o.meta()).await?;
     }
     Ok(())
 }
 
+/// Kind, namespace ("" for cluster-scoped) and name.
+type Key = (String, String, String);
+
+fn key_of<K: Resource<DynamicType = ()>>(o: &K) -> Key {
+    (
+        K::kind(&()).to_string(),
+        o.namespace().unwrap_or_default(),
+        o.name_any(),
+    )
+}
+
+/// The children one pass applied. Whatever else carries the endpoint's
+/// owner labels, of any stored kind, is pruned at the end of the pass.
+#[derive(Default)]
+pub struct ChildSet {
+    applied: BTreeSet<Key>,
+}
+
+impl ChildSet {
+    /// Applies a checked child and keeps it.
+    pub async fn apply<K>(&mut self, api: &Api<K>, child: Checked<K>) -> Result<K>
+    where
+        K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Debug,
+    {
+        self.applied.insert(key_of(child.desired()));
+        apply(api, child).await
+    }
+
+    /// Deletes every other object the endpoint caused: bindings before the
+    /// roles they bind (no moment with a binding to a changed role), the
+    /// workload before its ServiceAccount.
+    pub async fn prune(&self, client: &Client, caches: &Caches, ep: &McpEndpoint) -> Result<()> {
+        let keep = &self.applied;
+        prune::<RoleBinding>(client, caches, ep, keep).await?;
+        prune::<Role>(client, caches, ep, keep).await?;
+        prune::<ClusterRoleBinding>(client, caches, ep, keep).await?;
+        prune::<ClusterRole>(client, caches, ep, keep).await?;
+        prune::<NetworkPolicy>(client, caches, ep, keep).await?;
+        prune::<Service>(client, caches, ep, keep).await?;
+        prune::<Deployment>(client, caches, ep, keep).await?;
+        prune::<ServiceAccount>(client, caches, ep, keep).await?;
+        Ok(())
+    }
+}
+
 /// Removes every grant of `ep` (Roles, RoleBindings, ClusterRole, ClusterRoleBinding).
-pub async fn revoke_rbac(client: &Client, ep: &McpEndpoint) -> Result<()> {
+pub async fn revoke_rbac(client: &Client, caches: &Caches, ep: &McpEndpoint) -> Result<()> {
     let none = BTreeSet::new();
-    prune::<RoleBinding>(client, ep, &none).await?;
-    prune::<Role>(client, ep, &none).await?;
-    prune::<ClusterRoleBinding>(client, ep, &none).await?;
-    prune::<ClusterRole>(client, ep, &none).await?;
+    prune::<RoleBinding>(client, caches, ep, &none).await?;
+    prune::<Role>(client, caches, ep, &none).await?;
+    prune::<ClusterRoleBinding>(client, caches, ep, &none).await?;
+    prune::<ClusterRole>(client, caches, ep, &none).await?;
     Ok(())
 }

@@ -168,6 +168,20 @@ pub struct Config {
     #[arg(long, env = "KUBE_MCP_VERIFY", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub verify: bool,
 
+    /// Endpoints reconciled at once (per watched namespace): bounds the
+    /// requests a burst of creates sends the API server together.
+    #[arg(long, env = "KUBE_MCP_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..), global = true)]
+    pub concurrency: u16,
+
+    /// Requests per second the controller sends the API server on average
+    /// (client-side rate limit, like client-go's QPS; leader election is not limited).
+    #[arg(long, env = "KUBE_MCP_KUBE_QPS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub kube_qps: u32,
+
+    /// Requests the controller may send at once above --kube-qps (client-go's burst).
+    #[arg(long, env = "KUBE_MCP_KUBE_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub kube_burst: u32,
+
     /// File of `<service host>=<ip:port>` lines used instead of cluster DNS for verification
     /// (re-read at each verification; for tests and clusters the operator cannot resolve).
     #[arg(long, env = "KUBE_MCP_VERIFY_ADDRESS_MAP", global = true)]
@@ -237,6 +251,15 @@ impl Config {
     pub fn is_admin_namespace(&self, ns: &str) -> bool {
         self.admin_namespaces.iter().any(|a| a == ns)
     }
+
+    /// The client-side rate limit as tower's fixed window: `kube_burst`
+    /// requests per `kube_burst / kube_qps` seconds, i.e. `kube_qps` on
+    /// average with bursts of `kube_burst`.
+    pub fn rate_limit(&self) -> (u64, std::time::Duration) {
+        let burst = self.kube_burst.max(1);
+        let window = f64::from(burst) / f64::from(self.kube_qps.max(1));
+        (u64::from(burst), std::time::Duration::from_secs_f64(window))
+    }
 }
 
 impl Default for Config {
@@ -255,6 +278,9 @@ impl Default for Config {
             leader_elect: false,
             lease_namespace: None,
             verify: true,
+            concurrency: 8,
+            kube_qps: 50,
+            kube_burst: 100,
             verify_address_map: None,
             api_server_endpoints: vec![],
             operator_namespace: None,
@@ -291,6 +317,12 @@ mod tests {
         assert_eq!(c.config.metrics_addr, d.metrics_addr);
         assert!(c.config.verify && d.verify);
         assert!(c.config.verify_address_map.is_none());
+        assert_eq!(
+            (c.config.concurrency, c.config.kube_qps, c.config.kube_burst),
+            (d.concurrency, d.kube_qps, d.kube_burst)
+        );
+        assert!(Cli::try_parse_from(["kube-mcp-operator", "--concurrency=0"]).is_err());
+        assert!(Cli::try_parse_from(["kube-mcp-operator", "--kube-qps=0"]).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod admission;
 pub mod apiserver;
 pub mod apply;
+pub mod cache;
 pub mod config;
 pub mod crd;
 pub mod deployment;
@@ -30,6 +31,7 @@ pub mod renewal;
 pub mod secret;
 pub mod service;
 pub mod status;
+pub mod verifier;
 pub mod verify;
 
 pub use crd::{McpEndpoint, McpEndpointSpec, McpEndpointStatus};

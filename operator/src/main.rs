@@ -71,14 +71,15 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!(signal, "shutting down: received {signal}");
         signal_stop.cancel();
     });
+    let limit = config.rate_limit();
     let start = async {
-        let client = connect().await.map_err(|msg| (1, msg))?;
+        let (client, throttled) = connect(limit).await.map_err(|msg| (1, msg))?;
         reconcile::check_crd(&client)
             .await
             .map_err(|msg| (2, msg))?;
-        Ok::<_, (i32, String)>(client)
+        Ok::<_, (i32, String)>((client, throttled))
     };
-    let client = tokio::select! {
+    let (client, throttled) = tokio::select! {
         r = start => match r {
             Ok(c) => c,
             Err((code, msg)) => {
@@ -129,14 +130,17 @@ async fn main() -> anyhow::Result<()> {
         api_server_endpoints = ?config.api_server_endpoints,
         verify = config.verify,
         leader_elect = config.leader_elect,
+        concurrency = config.concurrency,
+        kube_qps = config.kube_qps,
+        kube_burst = config.kube_burst,
         "kube-mcp-operator starting"
     );
     let leader_elect = config.leader_elect;
-    let ctx = Arc::new(Context::new(client, config, metrics));
+    let ctx = Arc::new(Context::new(throttled, config, metrics));
     ready.store(true, Ordering::Relaxed);
     let controller = async {
         if leader_elect {
-            run_while_leading(ctx, shutdown.clone()).await
+            run_while_leading(client, ctx, shutdown.clone()).await
         } else {
             reconcile::run(ctx, shutdown.clone()).await;
             Ok(())
@@ -170,7 +174,12 @@ async fn main() -> anyhow::Result<()> {
 
 /// Waits for the Lease, runs the controller while holding it, and exits the
 /// process when it is lost or the lease task ends. On shutdown the Lease is released.
-async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// `client` is not rate-limited: a renewal never waits behind reconciles.
+async fn run_while_leading(
+    client: kube::Client,
+    ctx: Arc<Context>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     use kube_mcp_operator::leader;
     let env = |k: &str| std::env::var(k).ok();
     let namespace = leader::lease_namespace(
@@ -185,23 +194,21 @@ async fn run_while_leading(ctx: Arc<Context>, shutdown: CancellationToken) -> an
         std::process::id(),
     );
     let renewals = kube_mcp_operator::renewal::Renewals::new(&namespace, &identity);
-    let manager = kube_lease_manager::LeaseManagerBuilder::new(
-        renewals.client(ctx.client.clone()),
-        leader::LEASE_NAME,
-    )
-    .with_namespace(&namespace)
-    .with_identity(&identity)
-    .with_field_manager(format!("kube-mcp-operator-{identity}"))
-    .with_duration(leader::LEASE_DURATION_SECONDS)
-    .with_grace(leader::LEASE_GRACE_SECONDS)
-    .build()
-    .await
-    .with_context(|| {
-        format!(
-            "cannot use the Lease {namespace}/{} (RBAC on leases in coordination.k8s.io?)",
-            leader::LEASE_NAME
-        )
-    })?;
+    let manager =
+        kube_lease_manager::LeaseManagerBuilder::new(renewals.client(client), leader::LEASE_NAME)
+            .with_namespace(&namespace)
+            .with_identity(&identity)
+            .with_field_manager(format!("kube-mcp-operator-{identity}"))
+            .with_duration(leader::LEASE_DURATION_SECONDS)
+            .with_grace(leader::LEASE_GRACE_SECONDS)
+            .build()
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot use the Lease {namespace}/{} (RBAC on leases in coordination.k8s.io?)",
+                    leader::LEASE_NAME
+                )
+            })?;
     let (mut leading, task) = manager.watch().await;
     tracing::info!(%namespace, lease = leader::LEASE_NAME, %identity, "waiting to become the leader");
     while !*leading.borrow_and_update() {
@@ -293,10 +300,11 @@ async fn ended(
     }
 }
 
-/// A client whose errors name the API server, once the API server answered:
-/// a KUBECONFIG list is read the way kubectl reads it (missing files
-/// skipped), otherwise kube's inference (~/.kube/config, then in-cluster).
-async fn connect() -> Result<kube::Client, String> {
+/// A client whose errors name the API server, once the API server answered,
+/// and one like it that sends at most `limit.0` requests per `limit.1` (the
+/// controller's): a KUBECONFIG list is read the way kubectl reads it (missing
+/// files skipped), otherwise kube's inference (~/.kube/config, then in-cluster).
+async fn connect(limit: (u64, Duration)) -> Result<(kube::Client, kube::Client), String> {
     use kube_mcp_catalog::apiserver;
     let list = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
     let config = match list {
@@ -315,18 +323,22 @@ async fn connect() -> Result<kube::Client, String> {
         })?,
     };
     let url = apiserver::url_of(&config);
-    let client = apiserver::client_builder(config)
-        .map_err(|e| {
+    let builder = || {
+        apiserver::client_builder(config.clone()).map_err(|e| {
             format!(
                 "cannot build a client for {url}: {}",
                 apiserver::describe(&e, None)
             )
-        })?
+        })
+    };
+    let client = builder()?.build();
+    let throttled = builder()?
+        .with_layer(&tower::limit::RateLimitLayer::new(limit.0, limit.1))
         .build();
     match tokio::time::timeout(Duration::from_secs(30), client.apiserver_version()).await {
         Ok(Ok(v)) => {
             tracing::info!(server = %url, version = %v.git_version, "the API server answers");
-            Ok(client)
+            Ok((client, throttled))
         }
         Ok(Err(e)) => Err(apiserver::describe(&e, Some(&url))),
         Err(_) => Err(format!("the API server at {url} did not answer within 30s")),

@@ -5,6 +5,7 @@
 //! no longer wanted, write status, publish Events on transitions.
 
 use crate::apply::{self, Checked};
+use crate::cache::{Caches, ScopeTriggers, Triggers};
 use crate::config::Config;
 use crate::crd::{CRD_NAME, McpEndpoint, McpEndpointStatus};
 use crate::error::{Error, Result, VerifyError};
@@ -13,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::names::{FIELD_MANAGER, FINALIZER};
 use crate::ownership::{self, Claim};
 use crate::status::{self, Observed, Outcome, Verification};
+use crate::verifier::Verifier;
 use crate::{deployment, labels, names, network_policy, probe, rbac, secret, service, verify};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -26,11 +28,12 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::{Controller, controller, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -50,15 +53,38 @@ pub struct Context {
     /// Fingerprint ([`verify::fingerprint`]) of each endpoint's last verification
     /// that matched and was recorded in its status.
     pub verified: Mutex<HashMap<ObjectRef<McpEndpoint>, String>>,
+    /// The children as the watches last saw them.
+    pub caches: Arc<Caches>,
+    /// MCP probes, run beside the reconciles.
+    pub verifier: Arc<Verifier>,
+    /// Each watched scope's controller triggers, taken by [`run`].
+    triggers: Mutex<Vec<ScopeTriggers>>,
+    /// The watches behind `caches`; stopped with the context.
+    watches: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        for w in &self.watches {
+            w.abort();
+        }
+    }
 }
 
 impl Context {
+    /// Starts the child watches (on the current tokio runtime); the
+    /// controllers start with [`run`].
     pub fn new(client: Client, config: Config, metrics: Arc<Metrics>) -> Self {
         let reporter = Reporter {
             controller: FIELD_MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
         };
+        let (caches, triggers, drivers) = Caches::new(&client, &config.watch_namespaces);
         Self {
+            verifier: Arc::new(Verifier::new(usize::from(config.concurrency))),
+            caches,
+            triggers: Mutex::new(triggers),
+            watches: drivers.into_iter().map(tokio::spawn).collect(),
             recorder: Recorder::new(client.clone(), reporter),
             client,
             config,
@@ -111,6 +137,8 @@ pub fn backoff(n: u32) -> Duration {
 
 /// One reconcile, wrapped in the finalizer.
 pub async fn reconcile(ep: Arc<McpEndpoint>, ctx: Arc<Context>) -> Result<Action> {
+    // Until the watches have listed everything, "not in the store" means nothing.
+    ctx.caches.ready().await;
     let _timer = ctx.metrics.start();
     let ns = names::namespace(&ep);
     let api: Api<McpEndpoint> = Api::namespaced(ctx.client.clone(), &ns);
@@ -158,8 +186,9 @@ async fn apply_endpoint(ep: &McpEndpoint, ctx: &Context) -> Result<Action> {
 async fn refuse(ep: &McpEndpoint, refusal: &Refusal, ctx: &Context) -> Result<Action> {
     let client = &ctx.client;
     let ns = names::namespace(ep);
-    apply::revoke_rbac(client, ep).await?;
+    apply::revoke_rbac(client, &ctx.caches, ep).await?;
     apply::delete_owned(
+        &ctx.caches,
         &Api::<Deployment>::namespaced(client.clone(), &ns),
         &names::base(ep),
         ep,
@@ -169,6 +198,7 @@ async fn refuse(ep: &McpEndpoint, refusal: &Refusal, ctx: &Context) -> Result<Ac
     write_status(ep, new, ctx).await?;
     // Nothing is deployed (status.verified is gone): verify afresh once granted again.
     ctx.remember_verified(ObjectRef::from_obj(ep), None);
+    ctx.verifier.forget(&ObjectRef::from_obj(ep));
     Ok(Action::requeue(REQUEUE))
 }
 
@@ -240,8 +270,10 @@ struct Children {
 /// before anything is written.
 async fn plan(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Children> {
     let client = &ctx.client;
+    let caches = &ctx.caches;
     let ns = names::namespace(ep);
     let service_account = apply::fetch(
+        caches,
         &Api::<ServiceAccount>::namespaced(client.clone(), &ns),
         rbac::service_account(ep),
     )
@@ -268,8 +300,10 @@ async fn plan(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Children
     let mut roles = vec![];
     for (role, binding) in rbac::roles(ep, grant) {
         let rns = role.metadata.namespace.clone().unwrap_or_default();
-        let role = apply::fetch(&Api::<Role>::namespaced(client.clone(), &rns), role).await?;
+        let role =
+            apply::fetch(caches, &Api::<Role>::namespaced(client.clone(), &rns), role).await?;
         let binding = apply::fetch(
+            caches,
             &Api::<RoleBinding>::namespaced(client.clone(), &rns),
             binding,
         )
@@ -278,24 +312,27 @@ async fn plan(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Children
     }
     let cluster_role = match rbac::cluster_role(ep, grant) {
         Some((cr, crb)) => Some((
-            apply::fetch(&Api::<ClusterRole>::all(client.clone()), cr).await?,
-            apply::fetch(&Api::<ClusterRoleBinding>::all(client.clone()), crb).await?,
+            apply::fetch(caches, &Api::<ClusterRole>::all(client.clone()), cr).await?,
+            apply::fetch(caches, &Api::<ClusterRoleBinding>::all(client.clone()), crb).await?,
         )),
         None => None,
     };
     let deployment = apply::fetch(
+        caches,
         &Api::<Deployment>::namespaced(client.clone(), &ns),
         deployment::deployment(ep, grant, &ctx.config),
     )
     .await?;
     let service = apply::fetch(
+        caches,
         &Api::<Service>::namespaced(client.clone(), &ns),
         service::service(ep),
     )
     .await?;
     let network_policy = match network_policy::network_policy(ep, &ctx.config) {
         Some(np) => {
-            Some(apply::fetch(&Api::<NetworkPolicy>::namespaced(client.clone(), &ns), np).await?)
+            let api = Api::<NetworkPolicy>::namespaced(client.clone(), &ns);
+            Some(apply::fetch(caches, &api, np).await?)
         }
         None => None,
     };
@@ -322,11 +359,13 @@ async fn grant_endpoint(
     let mut seen = Observed::default();
     let children = plan(ep, grant, ctx).await?;
 
-    apply::apply(
-        &Api::<ServiceAccount>::namespaced(client.clone(), &ns),
-        children.service_account,
-    )
-    .await?;
+    let mut applied = apply::ChildSet::default();
+    applied
+        .apply(
+            &Api::<ServiceAccount>::namespaced(client.clone(), &ns),
+            children.service_account,
+        )
+        .await?;
 
     // Token: generated (kept across reconciles) or referenced (checked in token_source).
     let token = match children.token {
@@ -354,8 +393,7 @@ async fn grant_endpoint(
         }
     };
 
-    // RBAC: Roles before their bindings; prune what the scope no longer covers.
-    let mut keep = BTreeSet::new();
+    // RBAC: Roles before their bindings.
     seen.roles = children.roles.len();
     for (role, binding) in children.roles {
         let rns = role
@@ -364,27 +402,27 @@ async fn grant_endpoint(
             .namespace
             .clone()
             .unwrap_or_default();
-        keep.insert((rns.clone(), role.desired().name_any()));
         seen.rules = role.desired().rules.as_ref().map_or(0, Vec::len);
-        apply::apply(&Api::<Role>::namespaced(client.clone(), &rns), role).await?;
-        apply::apply(
-            &Api::<RoleBinding>::namespaced(client.clone(), &rns),
-            binding,
-        )
-        .await?;
+        applied
+            .apply(&Api::<Role>::namespaced(client.clone(), &rns), role)
+            .await?;
+        applied
+            .apply(
+                &Api::<RoleBinding>::namespaced(client.clone(), &rns),
+                binding,
+            )
+            .await?;
     }
-    apply::prune::<RoleBinding>(client, ep, &keep).await?;
-    apply::prune::<Role>(client, ep, &keep).await?;
-    let mut keep_cluster = BTreeSet::new();
     if let Some((cr, crb)) = children.cluster_role {
-        keep_cluster.insert((String::new(), cr.desired().name_any()));
         seen.rules += cr.desired().rules.as_ref().map_or(0, Vec::len);
         seen.cluster_roles = 1;
-        apply::apply(&Api::<ClusterRole>::all(client.clone()), cr).await?;
-        apply::apply(&Api::<ClusterRoleBinding>::all(client.clone()), crb).await?;
+        applied
+            .apply(&Api::<ClusterRole>::all(client.clone()), cr)
+            .await?;
+        applied
+            .apply(&Api::<ClusterRoleBinding>::all(client.clone()), crb)
+            .await?;
     }
-    apply::prune::<ClusterRoleBinding>(client, ep, &keep_cluster).await?;
-    apply::prune::<ClusterRole>(client, ep, &keep_cluster).await?;
 
     // Workload and exposure.
     let template = serde_json::to_value(
@@ -396,36 +434,32 @@ async fn grant_endpoint(
             .map(|s| &s.template),
     )
     .map_err(Error::Serialize)?;
-    let deploy = apply::apply(
-        &Api::<Deployment>::namespaced(client.clone(), &ns),
-        children.deployment,
-    )
-    .await?;
+    let deploy = applied
+        .apply(
+            &Api::<Deployment>::namespaced(client.clone(), &ns),
+            children.deployment,
+        )
+        .await?;
     let rolled_out = status::rolled_out(&deploy);
     if let Some(st) = &deploy.status {
         seen.available_replicas = st.available_replicas.unwrap_or(0);
         seen.ready_replicas = st.ready_replicas.unwrap_or(0);
     }
-    apply::apply(
-        &Api::<Service>::namespaced(client.clone(), &ns),
-        children.service,
-    )
-    .await?;
-    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &ns);
-    match children.network_policy {
-        Some(np) => {
-            apply::apply(&policies, np).await?;
-        }
-        None => apply::delete_owned(&policies, &names::base(ep), ep).await?,
+    applied
+        .apply(
+            &Api::<Service>::namespaced(client.clone(), &ns),
+            children.service,
+        )
+        .await?;
+    if let Some(np) = children.network_policy {
+        applied
+            .apply(&Api::<NetworkPolicy>::namespaced(client.clone(), &ns), np)
+            .await?;
     }
-    // Earlier versions ran the server as a ServiceAccount named like the
-    // endpoint; the Deployment has moved off it, so an owned one goes.
-    apply::delete_owned(
-        &Api::<ServiceAccount>::namespaced(client.clone(), &ns),
-        &names::legacy_service_account(ep),
-        ep,
-    )
-    .await?;
+    // Everything else the endpoint caused goes: Roles in namespaces the scope
+    // no longer covers, the NetworkPolicy when policies are off, the
+    // ServiceAccount named like the endpoint that earlier versions ran as.
+    applied.prune(client, &ctx.caches, ep).await?;
 
     // MCP verification through the Service, only when something it depends on changed.
     let obj = ObjectRef::from_obj(ep);
@@ -440,15 +474,12 @@ async fn grant_endpoint(
         (Some(f), None) if ctx.verified_fingerprint(&obj).as_ref() == Some(f) => {
             Verification::Unchanged
         }
-        (Some(_), None) => {
-            probe::probe(
-                ep,
-                token.as_deref().unwrap_or_default(),
-                &grant.tool_names(),
-                cfg,
-                &ctx.metrics,
-            )
-            .await
+        (Some(f), None) => {
+            let (ep, token) = (ep.clone(), token.clone().unwrap_or_default());
+            let (tools, cfg, metrics) = (grant.tool_names(), cfg.clone(), ctx.metrics.clone());
+            ctx.verifier.result(&obj, f, move || async move {
+                probe::probe(&ep, &token, &tools, &cfg, &metrics).await
+            })
         }
     };
     let failure = match &seen.verification {
@@ -482,8 +513,9 @@ fn secret_value(s: &Secret, key: &str) -> Option<String> {
 
 async fn cleanup(ep: &McpEndpoint, ctx: &Context) -> Result<Action> {
     info!(endpoint = %status::describe(ep), "endpoint deleted: removing cross-namespace and cluster-scoped grants");
-    apply::revoke_rbac(&ctx.client, ep).await?;
+    apply::revoke_rbac(&ctx.client, &ctx.caches, ep).await?;
     ctx.remember_verified(ObjectRef::from_obj(ep), None);
+    ctx.verifier.forget(&ObjectRef::from_obj(ep));
     Ok(Action::await_change())
 }
 
@@ -534,9 +566,13 @@ async fn publish(ctx: &Context, ep: &McpEndpoint, warning: bool, reason: &str, n
 }
 
 /// Maps an object to the endpoint its owner labels name.
-fn by_owner_labels<K: Resource>(o: K) -> Option<ObjectRef<McpEndpoint>> {
+fn by_owner_labels<K: Resource>(o: &K) -> Option<ObjectRef<McpEndpoint>> {
     let (ns, name) = labels::owner_of(o.labels())?;
     Some(ObjectRef::new(&name).within(&ns))
+}
+
+fn owner_of<K: Resource>(o: Arc<K>) -> Option<ObjectRef<McpEndpoint>> {
+    by_owner_labels(o.as_ref())
 }
 
 /// Fails with a clear message when the CRD is not installed.
@@ -568,29 +604,24 @@ pub async fn check_crd(client: &Client) -> Result<(), String> {
 /// Installs or updates the CRD with server-side apply (tests, `--install-crd`-style tooling).
 pub async fn install_crd(client: &Client) -> Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    apply::apply(&crds, apply::fetch(&crds, crate::crd::definition()).await?).await?;
+    apply::apply(
+        &crds,
+        apply::fetch_live(&crds, crate::crd::definition()).await?,
+    )
+    .await?;
     Ok(())
 }
 
-fn child_config() -> watcher::Config {
-    watcher::Config::default().labels(&labels::managed_selector())
-}
-
-/// Runs the controller until `shutdown` is cancelled.
+/// Runs one controller per watched scope until `shutdown` is cancelled. A
+/// context's controllers run once: a second call finds no triggers.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
-    let namespaces: Vec<Option<String>> = if ctx.config.watch_namespaces.is_empty() {
-        vec![None]
-    } else {
-        ctx.config
-            .watch_namespaces
-            .iter()
-            .cloned()
-            .map(Some)
-            .collect()
+    let triggers = match ctx.triggers.lock() {
+        Ok(mut t) => std::mem::take(&mut *t),
+        Err(_) => vec![],
     };
-    let controllers = namespaces
+    let controllers = triggers
         .into_iter()
-        .map(|ns| run_one(ctx.clone(), ns, shutdown.clone()));
+        .map(|(ns, t)| run_one(ctx.clone(), ns, t, shutdown.clone()));
     futures::future::join_all(controllers).await;
 }
 
@@ -604,44 +635,33 @@ where
     }
 }
 
-async fn run_one(ctx: Arc<Context>, ns: Option<String>, shutdown: CancellationToken) {
+async fn run_one(ctx: Arc<Context>, ns: Option<String>, t: Triggers, shutdown: CancellationToken) {
     let client = ctx.client.clone();
     let ns = ns.as_deref();
     info!(
         namespace = ns.unwrap_or("*"),
+        concurrency = ctx.config.concurrency,
         "starting the McpEndpoint controller"
     );
     let controller = Controller::new(
         scoped::<McpEndpoint>(&client, ns),
         watcher::Config::default().any_semantic(),
-    );
+    )
+    .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
+    // A finished MCP probe asks for the reconcile that records it.
+    .reconcile_on(UnboundedReceiverStream::new(ctx.verifier.subscribe()));
     let store = controller.store();
+    // The children's watches are shared with the stores the reconciler reads.
     controller
-        .owns(scoped::<Deployment>(&client, ns), child_config())
-        .owns(scoped::<Service>(&client, ns), child_config())
-        .owns(scoped::<ServiceAccount>(&client, ns), child_config())
-        .owns(scoped::<NetworkPolicy>(&client, ns), child_config())
+        .owns_shared_stream(t.deployments)
+        .owns_shared_stream(t.services)
+        .owns_shared_stream(t.service_accounts)
+        .owns_shared_stream(t.network_policies)
         // Roles and bindings may live in other namespaces, ClusterRoles nowhere: map by owner labels.
-        .watches(
-            Api::<Role>::all(client.clone()),
-            child_config(),
-            by_owner_labels,
-        )
-        .watches(
-            Api::<RoleBinding>::all(client.clone()),
-            child_config(),
-            by_owner_labels,
-        )
-        .watches(
-            Api::<ClusterRole>::all(client.clone()),
-            child_config(),
-            by_owner_labels,
-        )
-        .watches(
-            Api::<ClusterRoleBinding>::all(client.clone()),
-            child_config(),
-            by_owner_labels,
-        )
+        .watches_shared_stream(t.roles, owner_of)
+        .watches_shared_stream(t.role_bindings, owner_of)
+        .watches_shared_stream(t.cluster_roles, owner_of)
+        .watches_shared_stream(t.cluster_role_bindings, owner_of)
         // Secrets: the generated token (owner labels) and referenced ones (tokenSecretRef).
         .watches(
             scoped::<PartialObjectMeta<Secret>>(&client, ns),
@@ -649,7 +669,8 @@ async fn run_one(ctx: Arc<Context>, ns: Option<String>, shutdown: CancellationTo
             move |s: PartialObjectMeta<Secret>| {
                 let sns = s.namespace().unwrap_or_default();
                 let sname = s.name_any();
-                let mut out: Vec<ObjectRef<McpEndpoint>> = by_owner_labels(s).into_iter().collect();
+                let mut out: Vec<ObjectRef<McpEndpoint>> =
+                    by_owner_labels(&s).into_iter().collect();
                 for ep in store.state() {
                     let refs = ep
                         .spec

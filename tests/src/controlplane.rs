@@ -29,6 +29,7 @@ use crate::kubeconfig::{self, Credential};
 use crate::pki::{self, Pki};
 
 mod faults;
+pub mod port_forward;
 
 /// Stage definitions for kwok (node heartbeat, pod ready, ...).
 pub const KWOK_STAGES: &str = include_str!("../controlplane/kwok-stages.yaml");
@@ -448,6 +449,9 @@ impl ControlPlane {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "kube-apiserver ready"
         );
+        // Established while the controllers start; kwok reads it at its start.
+        let admin = cp.try_client().await?;
+        port_forward::install_crd(&admin).await?;
 
         // After /readyz: their RBAC (bootstrap roles) must exist or they exit.
         let kcm_kc = l.kubeconfig("controller-manager");
@@ -491,6 +495,7 @@ impl ControlPlane {
         )?;
         cp.push(sched)?;
 
+        port_forward::wait_established(&admin, deadline).await?;
         let kwok = cp.spawn(
             "kwok",
             &[
@@ -506,6 +511,7 @@ impl ControlPlane {
                 format!("--server-address=127.0.0.1:{kwok_port}"),
                 format!("--tls-cert-file={}", l.apiserver_crt.display()),
                 format!("--tls-private-key-file={}", l.apiserver_key.display()),
+                port_forward::KWOK_FLAG.into(),
             ],
             pgid,
             opts.detach,

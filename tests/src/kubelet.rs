@@ -127,6 +127,28 @@ impl Kubelet {
             .collect()
     }
 
+    /// Makes `kubectl port-forward` to each running pod reach its server
+    /// process (kwok forwards by the pod's PortForward object).
+    pub async fn forward_ports(&self) -> anyhow::Result<()> {
+        let targets: Vec<(String, u16)> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|r| (r.pod.clone(), r.port))
+            .collect();
+        for (pod, port) in targets {
+            crate::controlplane::port_forward::forward_pod(
+                &self.client,
+                &self.namespace,
+                &pod,
+                port,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     pub fn logs(&self) -> String {
         self.running
             .lock()

@@ -26,6 +26,9 @@ pub struct Config {
     pub spaced_gap: Duration,
 }
 
+/// The seed's tool that answers without asking the API server.
+pub const ROUND_TRIP_TOOL: &str = "ping";
+
 /// How calls are made: over MCP, or directly (the floor).
 #[derive(Clone)]
 pub enum Driver {
@@ -310,6 +313,26 @@ async fn server_inner(
         scenarios.insert(key, entry);
     }
 
+    // The transport alone: a call that makes no API request.
+    let round_trip = if names.iter().any(|n| n == ROUND_TRIP_TOOL) {
+        let driver = Driver::Mcp {
+            url: running.url.clone(),
+            tool: ROUND_TRIP_TOOL,
+            args: json!({}),
+        };
+        match driver.connect().await {
+            Err(e) => json!({"skipped": format!("connect failed: {e}")}),
+            Ok(conn) => {
+                let v = latency(&conn, cfg, Duration::ZERO).await;
+                conn.close().await;
+                v
+            }
+        }
+    } else {
+        json!({"skipped": format!("the server offers no {ROUND_TRIP_TOOL} tool")})
+    };
+    eprintln!("[bench] {} MCP round trip: {}", kind.title(), brief(&round_trip));
+
     let mut tput = serde_json::Map::new();
     match Scenario::GetPodsSmall.call(kind, layout) {
         Ok((tool, args)) if names.iter().any(|n| n == tool) => {
@@ -351,6 +374,7 @@ async fn server_inner(
         "vm_hwm_main_bytes": hwm,
         "memory_includes_children": kind == Kind::Seed,
         "scenarios": scenarios,
+        "round_trip": round_trip,
         "throughput": tput,
         "log_tail": log_tail,
     }))

@@ -3,11 +3,13 @@
 //! throughput, memory and start-up, what caller identity adds per call,
 //! operator scale, the audit and tracing variants, and the report.
 
+pub mod apistats;
 pub mod identity;
 pub mod measure;
 pub mod operator;
 pub mod procfs;
 pub mod report;
+pub mod scale;
 pub mod seed;
 pub mod stats;
 pub mod targets;

@@ -38,15 +38,20 @@ fn endpoint_resource() -> ApiResource {
     )
 }
 
-struct Operator {
+pub(super) struct Operator {
     child: tokio::process::Child,
-    pid: u32,
+    pub(super) pid: u32,
     admin: String,
     log: PathBuf,
 }
 
 impl Operator {
-    async fn start(bin: &Path, kubeconfig: &Path, dir: &Path, n: usize) -> Result<Operator> {
+    pub(super) async fn start(
+        bin: &Path,
+        kubeconfig: &Path,
+        dir: &Path,
+        n: usize,
+    ) -> Result<Operator> {
         let port = crate::server::free_port();
         let log = dir.join(format!("operator-{n}.log"));
         let file = std::fs::File::create(&log)?;
@@ -106,7 +111,7 @@ impl Operator {
             .and_then(|v| v.parse().ok())
     }
 
-    async fn stop(mut self) {
+    pub(super) async fn stop(mut self) {
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
         if tokio::time::timeout(Duration::from_secs(15), self.child.wait())
@@ -292,50 +297,142 @@ fn changed(
     (m, total)
 }
 
-/// (endpoints listed, Ready=True).
-async fn ready_count(client: &Client) -> Result<(usize, usize)> {
+/// Endpoints listed, and how many have Ready=True and RbacReady=True.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub listed: usize,
+    pub ready: usize,
+    /// RbacReady=True: the operator's own work is done (children applied,
+    /// grants in place); Ready also waits for the control plane's pods.
+    pub granted: usize,
+}
+
+async fn counts(client: &Client) -> Result<Counts> {
     let eps: Api<DynamicObject> = Api::all_with(client.clone(), &endpoint_resource());
     let mut lp = ListParams::default()
         .labels("kube-mcp.io/bench=true")
         .limit(500);
-    let (mut n, mut ready) = (0, 0);
+    let mut c = Counts::default();
     for _ in 0..1000 {
         let page = eps.list(&lp).await?;
         for o in &page.items {
-            n += 1;
-            let ok = o
-                .data
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                });
-            ready += ok as usize;
+            c.listed += 1;
+            let is_true = |ty: &str| {
+                o.data
+                    .pointer("/status/conditions")
+                    .and_then(Value::as_array)
+                    .is_some_and(|cs| cs.iter().any(|c| c["type"] == ty && c["status"] == "True"))
+            };
+            c.ready += is_true("Ready") as usize;
+            c.granted += is_true("RbacReady") as usize;
         }
         lp.continue_token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
         if lp.continue_token.is_none() {
             break;
         }
     }
-    Ok((n, ready))
+    Ok(c)
 }
 
-pub async fn run(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> Value {
-    match run_inner(cp, bin, crd, cfg).await {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("[bench] operator: not run: {e:#}");
-            json!({"not_run": format!("{e:#}")})
+/// Creates `n` ReadOnly endpoints round-robin over `namespaces` (which must exist).
+pub(super) async fn create_endpoints(
+    client: &Client,
+    namespaces: &[String],
+    n: usize,
+) -> Result<()> {
+    let ar = endpoint_resource();
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let ns = namespaces[i % namespaces.len()].clone();
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+            let obj: DynamicObject = serde_json::from_value(json!({
+                "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint",
+                "metadata": {"name": format!("ep-{i:04}"), "namespace": ns, "labels": {"kube-mcp.io/bench": "true"}},
+                "spec": {"access": "ReadOnly"},
+            }))
+            .expect("endpoint manifest");
+            async move { api.create(&PostParams::default(), &obj).await.with_context(|| format!("creating ep-{i:04}")) }
+        })
+        .buffer_unordered(super::seed::CONCURRENCY)
+        .try_for_each(|_| async { Ok(()) })
+        .await
+}
+
+/// Creates the bench namespaces `kmb-op-0..n`.
+pub(super) async fn create_namespaces(client: &Client, n: usize) -> Result<Vec<String>> {
+    let nss: Vec<String> = (0..n).map(|i| format!("{NS_PREFIX}{i}")).collect();
+    for ns in &nss {
+        let obj: Namespace = serde_json::from_value(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        )?;
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &obj)
+            .await?;
+    }
+    Ok(nss)
+}
+
+/// How convergence went, measured from `t0` (the first create).
+pub struct Convergence {
+    /// Every endpoint RbacReady: the operator's own work.
+    pub granted: Option<Duration>,
+    /// Every endpoint Ready (pods too).
+    pub ready: Option<Duration>,
+    pub last: Counts,
+    pub progress: Vec<Value>,
+    /// Highest operator RSS sampled while converging.
+    pub rss_max: u64,
+}
+
+/// Polls the endpoints every 2 s until all are Ready or `limit` passed.
+pub(super) async fn converge(
+    client: &Client,
+    pid: u32,
+    endpoints: usize,
+    t0: Instant,
+    limit: Duration,
+) -> Convergence {
+    let mut c = Convergence {
+        granted: None,
+        ready: None,
+        last: Counts::default(),
+        progress: vec![],
+        rss_max: 0,
+    };
+    while t0.elapsed() < limit {
+        c.rss_max = c.rss_max.max(procfs::rss(pid).unwrap_or(0));
+        match counts(client).await {
+            Ok(n) => {
+                c.last = n;
+                let at = t0.elapsed();
+                c.progress.push(
+                    json!({"s": round3(at.as_secs_f64()), "ready": n.ready, "granted": n.granted}),
+                );
+                if c.granted.is_none() && n.granted >= endpoints {
+                    c.granted = Some(at);
+                }
+                if n.ready >= endpoints {
+                    c.ready = Some(at);
+                    break;
+                }
+            }
+            Err(e) => eprintln!("[bench] operator: listing endpoints: {e}"),
         }
+        if c.progress.len().is_multiple_of(5) {
+            eprintln!(
+                "[bench] operator: {} granted, {} Ready of {endpoints} after {:.0}s",
+                c.last.granted,
+                c.last.ready,
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
+    c
 }
 
-async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> Result<Value> {
-    if !bin.exists() {
-        bail!("{} is missing", bin.display());
-    }
-    let client = cp.client().await;
+/// Applies the CRD and waits until McpEndpoints are served.
+pub(super) async fn install_crd(cp: &ControlPlane, client: &Client, crd: &Path) -> Result<()> {
     let out = cp
         .kubectl()
         .args(["apply", "--server-side", "-f"])
@@ -360,17 +457,26 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let nss: Vec<String> = (0..cfg.namespaces)
-        .map(|i| format!("{NS_PREFIX}{i}"))
-        .collect();
-    for ns in &nss {
-        let obj: Namespace = serde_json::from_value(
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-        )?;
-        Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &obj)
-            .await?;
+    Ok(())
+}
+
+pub async fn run(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> Value {
+    match run_inner(cp, bin, crd, cfg).await {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("[bench] operator: not run: {e:#}");
+            json!({"not_run": format!("{e:#}")})
+        }
     }
+}
+
+async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> Result<Value> {
+    if !bin.exists() {
+        bail!("{} is missing", bin.display());
+    }
+    let client = cp.client().await;
+    install_crd(cp, &client, crd).await?;
+    let nss = create_namespaces(&client, cfg.namespaces).await?;
     let dir = tempfile::tempdir()?;
     let op = Operator::start(bin, cp.kubeconfig_path(), dir.path(), 1).await?;
     let rss_start = procfs::rss(op.pid).unwrap_or(0);
@@ -379,56 +485,21 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         op.pid, cfg.endpoints
     );
 
+    let api0 = super::apistats::snapshot(&client).await?;
     let t0 = Instant::now();
-    let ar = endpoint_resource();
-    futures::stream::iter(0..cfg.endpoints)
-        .map(|i| {
-            let ns = nss[i % nss.len()].clone();
-            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
-            let obj: DynamicObject = serde_json::from_value(json!({
-                "apiVersion": "kubemcp.io/v1alpha1", "kind": "McpEndpoint",
-                "metadata": {"name": format!("ep-{i:04}"), "namespace": ns, "labels": {"kube-mcp.io/bench": "true"}},
-                "spec": {"access": "ReadOnly"},
-            }))
-            .expect("endpoint manifest");
-            async move { api.create(&PostParams::default(), &obj).await.with_context(|| format!("creating ep-{i:04}")) }
-        })
-        .buffer_unordered(super::seed::CONCURRENCY)
-        .try_for_each(|_| async { Ok(()) })
-        .await?;
+    create_endpoints(&client, &nss, cfg.endpoints).await?;
     let created_s = t0.elapsed().as_secs_f64();
     eprintln!(
         "[bench] operator: {} endpoints created in {created_s:.1}s",
         cfg.endpoints
     );
-
-    let mut progress = vec![];
-    let mut converged = None;
-    let (mut seen, mut ready) = (0, 0);
-    while t0.elapsed() < cfg.converge_limit {
-        match ready_count(&client).await {
-            Ok((n, r)) => {
-                (seen, ready) = (n, r);
-                progress.push(json!({"s": round3(t0.elapsed().as_secs_f64()), "ready": r}));
-                if r >= cfg.endpoints {
-                    converged = Some(t0.elapsed());
-                    break;
-                }
-            }
-            Err(e) => eprintln!("[bench] operator: listing endpoints: {e}"),
-        }
-        if progress.len() % 5 == 0 {
-            eprintln!(
-                "[bench] operator: {ready}/{} Ready after {:.0}s",
-                cfg.endpoints,
-                t0.elapsed().as_secs_f64()
-            );
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    let conv = converge(&client, op.pid, cfg.endpoints, t0, cfg.converge_limit).await;
+    let api = super::apistats::delta(&api0, &super::apistats::snapshot(&client).await?);
+    let (converged, progress, seen, ready) =
+        (conv.ready, conv.progress, conv.last.listed, conv.last.ready);
     eprintln!(
-        "[bench] operator: {ready}/{seen} Ready; converged: {:?}",
-        converged
+        "[bench] operator: {ready}/{seen} Ready; granted: {:?}, converged: {:?}; API server: {} requests, {} 5xx, {} 429",
+        conv.granted, converged, api.requests, api.errors_5xx, api.throttled_429
     );
     let rss_converged = procfs::rss(op.pid).unwrap_or(0);
     let reconciles_converged = op.reconciles().await;
@@ -506,6 +577,10 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         "create_seconds": round3(created_s),
         "converged": converged.is_some(),
         "converge_seconds": converged.map(|d| round3(d.as_secs_f64())),
+        "granted_seconds": conv.granted.map(|d| round3(d.as_secs_f64())),
+        "granted_at_end": conv.last.granted,
+        "apiserver_during_convergence": super::apistats::to_json(&api),
+        "rss_max_converging_bytes": conv.rss_max,
         "ready_at_end": ready,
         "listed_at_end": seen,
         "converge_limit_seconds": cfg.converge_limit.as_secs(),

@@ -265,6 +265,39 @@ pub fn markdown(r: &Value) -> String {
             )),
             met(Some(conv.is_some_and(|s| s < 120.0)))
         );
+        let granted = f(&op["granted_seconds"]);
+        let _ = writeln!(
+            o,
+            "| {} endpoints: the operator's own work (all RbacReady) in < 60 s | {} | {} |",
+            op["endpoints"],
+            granted
+                .map(|s| format!("{s:.1} s"))
+                .unwrap_or_else(|| format!(
+                    "not within {} s: {} of {} granted",
+                    op["converge_limit_seconds"], op["granted_at_end"], op["endpoints"]
+                )),
+            met(Some(granted.is_some_and(|s| s < 60.0)))
+        );
+        let api = &op["apiserver_during_convergence"];
+        let bad = f(&api["errors_5xx"])
+            .zip(f(&api["throttled_429"]))
+            .map(|(a, b)| a + b);
+        let _ = writeln!(
+            o,
+            "| 0 API answers 5xx or 429 while converging | {} 5xx, {} 429 of {} requests | {} |",
+            api["errors_5xx"],
+            api["throttled_429"],
+            api["requests"],
+            met(bad.map(|b| b == 0.0))
+        );
+        let hwm = f(&op["vm_hwm_bytes"]);
+        let _ = writeln!(
+            o,
+            "| operator RSS <= 64 MiB at {} endpoints (VmHWM) | {} MiB | {} |",
+            op["endpoints"],
+            mib(&op["vm_hwm_bytes"]),
+            met(hwm.map(|b| b <= 64.0 * 1048576.0))
+        );
         let w = f(&op["steady"]["operator_kind_writes"]);
         let settled = op["converged"] == Value::Bool(true);
         let _ = writeln!(
@@ -317,6 +350,22 @@ pub fn markdown(r: &Value) -> String {
             x(ratio(k, p(r, "seed", key, "p50_ms"))),
         );
     }
+    let rt = |t: &str| {
+        let v = &r["targets"][t]["round_trip"];
+        match (f(&v["p50_ms"]), v["skipped"].as_str()) {
+            (Some(a), _) => format!("{} / {}", ms(Some(a)), ms(f(&v["p99_ms"]))),
+            (None, Some(why)) => format!("– ({why})"),
+            _ => "–".into(),
+        }
+    };
+    let _ = writeln!(
+        o,
+        "| MCP round trip: `{}`, no API request (the transport's share of every row above) | – | {} | {} | – | {} | | | | |",
+        super::measure::ROUND_TRIP_TOOL,
+        rt("kube-mcp"),
+        rt("go-peer"),
+        rt("seed"),
+    );
     let _ = writeln!(
         o,
         "\nRatios are p50 over p50: below 1x kube-mcp-server is faster. Headline: {}.",
@@ -486,6 +535,27 @@ pub fn markdown(r: &Value) -> String {
                     op["converge_limit_seconds"], op["ready_at_end"]
                 ))
         );
+        let _ = writeln!(
+            o,
+            "| all granted: RbacReady, the operator's own work (from the first create) | {} |",
+            f(&op["granted_seconds"])
+                .map(|s| format!("{s:.1} s"))
+                .unwrap_or_else(|| format!(
+                    "not within {} s ({} granted)",
+                    op["converge_limit_seconds"], op["granted_at_end"]
+                ))
+        );
+        let api = &op["apiserver_during_convergence"];
+        let _ = writeln!(
+            o,
+            "| API server while converging: requests / 5xx / 429 / latency mean, p50, p99 | {} / {} / {} / {} ms, {} ms, {} ms |",
+            api["requests"],
+            api["errors_5xx"],
+            api["throttled_429"],
+            api["latency_mean_ms"],
+            api["latency_p50_ms"],
+            api["latency_p99_ms"]
+        );
         let children = op["children"]
             .as_object()
             .map(|m| {
@@ -563,7 +633,74 @@ pub fn markdown(r: &Value) -> String {
             "\nWrites are counted from the API server's `apiserver_request_total` (mutating verbs) before and after each window; \"the operator's kinds\" are McpEndpoints (and their status), ServiceAccounts, Roles, RoleBindings, ClusterRoles, ClusterRoleBindings, Secrets, ConfigMaps, Deployments (not their status), Services and NetworkPolicies. Other clients (kwok, the controller-manager) write to some of those kinds too, so a non-zero count is an upper bound on the operator's writes."
         );
     }
+    scale(r, &mut o);
     o
+}
+
+/// File name of the operator scale plot, next to benchmarks.md.
+pub const SCALE_SVG: &str = "benchmarks-operator-scale.svg";
+
+/// Every operator size measured: the scale runs and the main run.
+pub fn scale_points(r: &Value) -> Value {
+    let mut rows: Vec<Value> = r["operator_scale"].as_array().cloned().unwrap_or_default();
+    let op = &r["operator"];
+    if op["not_run"].is_null() && op["endpoints"].is_number() {
+        rows.push(serde_json::json!({
+            "endpoints": op["endpoints"],
+            "granted_seconds": op["granted_seconds"],
+            "ready_seconds": op["converge_seconds"],
+            "vm_hwm_bytes": op["vm_hwm_bytes"],
+            "apiserver": op["apiserver_during_convergence"],
+            "main_run": true,
+        }));
+    }
+    rows.sort_by(|a, b| {
+        f(&a["endpoints"])
+            .unwrap_or(0.0)
+            .total_cmp(&f(&b["endpoints"]).unwrap_or(0.0))
+    });
+    Value::Array(rows)
+}
+
+fn scale(r: &Value, o: &mut String) {
+    let points = scale_points(r);
+    let Some(rows) = points.as_array().filter(|a| a.len() > 1) else {
+        return;
+    };
+    let _ = writeln!(o, "\n### Operator at several sizes\n");
+    let _ = writeln!(
+        o,
+        "Each size other than the main run's ran on a fresh control plane with one kwok node per 100 endpoints (plus two); the main run shares its control plane with the seeded pods.\n\n![operator scale]({SCALE_SVG})\n"
+    );
+    let _ = writeln!(
+        o,
+        "| endpoints | all granted (s) | all Ready (s) | operator VmHWM (MiB) | API requests / 5xx / 429 | API latency p50 / p99 (ms) |\n|---|---|---|---|---|---|"
+    );
+    for row in rows {
+        if let Some(why) = row["not_run"].as_str() {
+            let _ = writeln!(o, "| {} | not run: {why} | | | | |", row["endpoints"]);
+            continue;
+        }
+        let api = &row["apiserver"];
+        let _ = writeln!(
+            o,
+            "| {}{} | {} | {} | {} | {} / {} / {} | {} / {} |",
+            row["endpoints"],
+            if row["main_run"] == Value::Bool(true) {
+                " (main run)"
+            } else {
+                ""
+            },
+            row["granted_seconds"],
+            row["ready_seconds"],
+            mib(&row["vm_hwm_bytes"]),
+            api["requests"],
+            api["errors_5xx"],
+            api["throttled_429"],
+            api["latency_p50_ms"],
+            api["latency_p99_ms"]
+        );
+    }
 }
 
 /// What each authentication mode and Caller authorization add per call.

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use clap::Parser;
 use kube_mcp_tests::bench::targets::{Kind, Programs, Scenario};
 use kube_mcp_tests::bench::variants::{OtlpSink, Variant};
-use kube_mcp_tests::bench::{identity, measure, operator, report, seed};
+use kube_mcp_tests::bench::{identity, measure, operator, report, scale, seed};
 use kube_mcp_tests::controlplane::{ControlPlane, Options};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -80,6 +80,13 @@ struct Cli {
     steady_window: u64,
     #[arg(long)]
     skip_operator: bool,
+    /// More operator sizes, each on a fresh control plane (convergence, memory
+    /// and API server answers only); plotted with --endpoints. Empty: none.
+    #[arg(long, value_delimiter = ',', default_value = "100,3000")]
+    scale_sizes: Vec<usize>,
+    /// Seconds each scale size may take to converge.
+    #[arg(long, default_value_t = 900)]
+    scale_limit: u64,
     /// The Go peer is measured again with calls this many ms apart (0: not).
     #[arg(long, default_value_t = 500)]
     go_spaced_ms: u64,
@@ -176,7 +183,7 @@ async fn main() -> Result<()> {
             out_dir.join("benchmarks.json"),
             serde_json::to_string_pretty(&report)? + "\n",
         )?;
-        std::fs::write(out_dir.join("benchmarks.md"), report::markdown(&report))?;
+        write_report(&out_dir, &report)?;
         eprintln!(
             "[bench] rendered {} into {}",
             path.display(),
@@ -334,6 +341,7 @@ async fn main() -> Result<()> {
     };
     write_partial(&report);
 
+    let crd = root.join("crds").join("mcpendpoints.kubemcp.io.yaml");
     report["operator"] = if cli.skip_operator {
         json!({"not_run": "--skip-operator"})
     } else {
@@ -344,8 +352,16 @@ async fn main() -> Result<()> {
             steady_window: Duration::from_secs(cli.steady_window),
             resync_limit: Duration::from_secs(300),
         };
-        let crd = root.join("crds").join("mcpendpoints.kubemcp.io.yaml");
         operator::run(&cp, &operator_bin, &crd, &ocfg).await
+    };
+    write_partial(&report);
+    // The scale sizes bring their own control planes: this one is done.
+    cp.stop();
+    report["operator_scale"] = if cli.skip_operator || cli.scale_sizes.is_empty() {
+        json!([])
+    } else {
+        let limit = Duration::from_secs(cli.scale_limit);
+        scale::run(&operator_bin, &crd, &cli.scale_sizes, limit).await
     };
     report["machine"]["loadavg_end"] = json!(kube_mcp_tests::machine::loadavg());
 
@@ -353,12 +369,20 @@ async fn main() -> Result<()> {
     let json_path = out_dir.join("benchmarks.json");
     let md_path = out_dir.join("benchmarks.md");
     std::fs::write(&json_path, serde_json::to_string_pretty(&report)? + "\n")?;
-    std::fs::write(&md_path, report::markdown(&report))?;
+    write_report(&out_dir, &report)?;
     eprintln!(
         "[bench] wrote {} and {}",
         json_path.display(),
         md_path.display()
     );
-    cp.stop();
+    Ok(())
+}
+
+/// benchmarks.md and the operator's scale plot (when there are sizes to plot).
+fn write_report(out_dir: &Path, report: &Value) -> anyhow::Result<()> {
+    std::fs::write(out_dir.join("benchmarks.md"), report::markdown(report))?;
+    if let Some(svg) = kube_mcp_tests::bench::scale::svg(&report::scale_points(report)) {
+        std::fs::write(out_dir.join(report::SCALE_SVG), svg)?;
+    }
     Ok(())
 }

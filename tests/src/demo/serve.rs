@@ -106,6 +106,8 @@ pub(super) async fn harness(
         "waiting for the endpoint's pod; the kubelet harness runs kube-mcp-server for it",
     );
     let local = kubelet.wait_serving(Duration::from_secs(90)).await?;
+    // `kubectl port-forward` and `kubectl mcp connect` reach the process too.
+    kubelet.forward_ports().await?;
     let verify_addr = local
         .trim_start_matches("http://")
         .trim_end_matches("/mcp")
