@@ -5,7 +5,8 @@
 
 use crate::catalog::CATALOG;
 use crate::format::jsonpath::Path;
-use crate::tools::{self, create, duration, flags, generic, get, logs, manifest};
+use crate::tools::{self, create, duration, flags, generic, get, logs, manifest, patch};
+use kube_mcp_catalog::ToolId;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -117,7 +118,24 @@ impl Target {
                 };
                 let spec = &CATALOG[usize::from(*first) % CATALOG.len()];
                 let args = serde_json::from_slice::<Map<String, Value>>(rest).ok();
-                let _ = (tools::entry(spec.id).parse)(spec.id, args);
+                let _ = (tools::entry(spec.id).parse)(spec.id, args.clone());
+                // The pure steps after parsing: generated objects and patches.
+                match spec.id {
+                    ToolId::KubectlCreate => {
+                        if let Ok(a) = tools::parse_args::<create::Args>(spec.id, args) {
+                            let files = [("f.txt".to_string(), text.to_string())];
+                            let _ = create::generate(&a, &files);
+                        }
+                    }
+                    ToolId::KubectlPatch => {
+                        if let Ok(a) = tools::parse_args::<patch::Args>(spec.id, args)
+                            && let Some(data) = a.patch_data
+                        {
+                            let _ = patch::build(a.patch_type.as_deref(), data);
+                        }
+                    }
+                    _ => {}
+                }
             }
             Target::JsonRpc => {
                 if let Ok(rmcp::model::ClientJsonRpcMessage::Request(r)) =
