@@ -331,7 +331,11 @@ async fn server_inner(
     } else {
         json!({"skipped": format!("the server offers no {ROUND_TRIP_TOOL} tool")})
     };
-    eprintln!("[bench] {} MCP round trip: {}", kind.title(), brief(&round_trip));
+    eprintln!(
+        "[bench] {} MCP round trip: {}",
+        kind.title(),
+        brief(&round_trip)
+    );
 
     let mut tput = serde_json::Map::new();
     match Scenario::GetPodsSmall.call(kind, layout) {
