@@ -140,6 +140,11 @@ pub enum ConfirmFallback {
     Allow,
 }
 
+/// Defaults of the HTTP bounds on slow and greedy clients.
+pub const DEFAULT_HEADER_TIMEOUT_SECONDS: u64 = 10;
+pub const DEFAULT_BODY_TIMEOUT_SECONDS: u64 = 30;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
 /// An environment variable the server reads that is not a flag's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvVar {
@@ -433,6 +438,18 @@ pub struct Settings {
     #[arg(long, env = "KUBE_MCP_SESSION_IDLE_SECONDS", default_value_t = 300)]
     pub session_idle_seconds: u64,
 
+    /// Seconds a client may take to send a request's headers (slowloris); the connection is closed after.
+    #[arg(long, env = "KUBE_MCP_HEADER_TIMEOUT_SECONDS", default_value_t = DEFAULT_HEADER_TIMEOUT_SECONDS)]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds a client may take to send a request's body; slower ones are answered 408.
+    #[arg(long, env = "KUBE_MCP_BODY_TIMEOUT_SECONDS", default_value_t = DEFAULT_BODY_TIMEOUT_SECONDS)]
+    pub body_timeout_seconds: u64,
+
+    /// Most client connections held at once; further ones wait in the listen backlog.
+    #[arg(long, env = "KUBE_MCP_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
     /// Which calls ask the user first: destructive (delete, drain, uninstall, cleanup), writes, or never.
     #[arg(long, env = "KUBE_MCP_CONFIRM", value_enum, default_value_t = ConfirmPolicy::Destructive)]
     pub confirm: ConfirmPolicy,
@@ -598,6 +615,22 @@ impl Settings {
             "KUBE_MCP_SESSION_IDLE_SECONDS",
             self.session_idle_seconds.to_string(),
         );
+        // Rendered only when changed: Deployments made before these existed stay as they are.
+        if self.header_timeout_seconds != DEFAULT_HEADER_TIMEOUT_SECONDS {
+            put(
+                "KUBE_MCP_HEADER_TIMEOUT_SECONDS",
+                self.header_timeout_seconds.to_string(),
+            );
+        }
+        if self.body_timeout_seconds != DEFAULT_BODY_TIMEOUT_SECONDS {
+            put(
+                "KUBE_MCP_BODY_TIMEOUT_SECONDS",
+                self.body_timeout_seconds.to_string(),
+            );
+        }
+        if self.max_connections != DEFAULT_MAX_CONNECTIONS {
+            put("KUBE_MCP_MAX_CONNECTIONS", self.max_connections.to_string());
+        }
         put("KUBE_MCP_CONFIRM", value_name(self.confirm));
         put(
             "KUBE_MCP_CONFIRM_FALLBACK",
@@ -678,6 +711,9 @@ impl Default for Settings {
             files_dir: None,
             max_sessions: 1000,
             session_idle_seconds: 300,
+            header_timeout_seconds: DEFAULT_HEADER_TIMEOUT_SECONDS,
+            body_timeout_seconds: DEFAULT_BODY_TIMEOUT_SECONDS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             confirm: ConfirmPolicy::Destructive,
             confirm_fallback: ConfirmFallback::Allow,
             confirm_timeout_seconds: 120,
@@ -820,6 +856,9 @@ mod tests {
             audit_file: Some("/var/log/kube-mcp/audit.log".into()),
             audit_file_max_bytes: 1 << 20,
             enable_telemetry: true,
+            header_timeout_seconds: 5,
+            body_timeout_seconds: 20,
+            max_connections: 512,
             ..Settings::default()
         };
         let env = s.to_env();

@@ -95,11 +95,22 @@ where
 /// under that name must still be found.
 pub async fn fetch<K: Child>(caches: &Caches, api: &Api<K>, desired: K) -> Result<Checked<K>> {
     let name = name_of(&desired)?;
-    let live = match cache::get::<K>(caches, desired.meta().namespace.as_deref(), &name) {
-        Some(o) => Some(K::clone(&o)),
-        None => api.get_opt(&name).await?,
-    };
+    let live = live(caches, api, desired.meta().namespace.as_deref(), &name).await?;
     Checked::new(desired, live)
+}
+
+/// The object `ns/name`: from the store, else from the API server (the
+/// store holds only objects with our labels).
+pub async fn live<K: Child>(
+    caches: &Caches,
+    api: &Api<K>,
+    ns: Option<&str>,
+    name: &str,
+) -> Result<Option<K>> {
+    Ok(match cache::get::<K>(caches, ns, name) {
+        Some(o) => Some(K::clone(&o)),
+        None => api.get_opt(name).await?,
+    })
 }
 
 /// Server-side apply with one field manager, skipped (no write) when the live

@@ -1,25 +1,28 @@
 //! One watch per child kind, kept in a store that every reconcile reads in
-//! place of a GET before each apply and a LIST before each prune.
+//! place of a GET before each apply and a LIST before each prune, and whose
+//! events ask for the owning endpoint's reconcile.
 //!
 //! At 1,000 endpoints a resync that reads each child from the API server is
 //! ~10,000 requests, and a prune that lists each RBAC kind cluster-wide per
 //! endpoint is 4,000 lists of everything we manage. The watches the
-//! controller needs anyway can answer both. The same watch also triggers the
-//! controller (its events are shared with it), so a child changed by someone
-//! else is reconciled from the state that triggered it.
+//! controller needs anyway can answer both. Each watch maps an object it
+//! sees (created, changed or deleted) to the endpoint its owner labels name
+//! and hands that to the controller of the endpoint's namespace
+//! ([`Router`]): one watch per kind serves every controller.
 //!
 //! The stores select this operator's objects by label, so an object someone
 //! else created under a child's name is not in them: the caller falls back
 //! to a GET when the store has nothing ([`crate::apply::fetch`]), which is
 //! what keeps the ownership check (no takeover by name) exact.
 
+use crate::crd::McpEndpoint;
 use crate::labels;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::runtime::reflector::{self, ObjectRef, ReflectHandle, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -27,9 +30,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-
-/// Events a subscriber may fall behind by before the watch waits for it.
-const SHARED_BUFFER: usize = 1024;
+use tokio::sync::mpsc;
 
 /// A store and the namespace it covers (None: all).
 pub struct Cached<K: Resource<DynamicType = ()> + Clone + 'static> {
@@ -40,50 +41,91 @@ pub struct Cached<K: Resource<DynamicType = ()> + Clone + 'static> {
 /// A watch task that must be polled for the stores to fill.
 pub type Driver = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// A watched scope (None: all namespaces) and its controller's inbox.
+type Route = (
+    Option<String>,
+    mpsc::UnboundedSender<ObjectRef<McpEndpoint>>,
+);
+
+/// Hands "reconcile this endpoint" to the controller watching its namespace.
+#[derive(Clone, Default)]
+pub struct Router {
+    routes: Arc<Vec<Route>>,
+}
+
+impl Router {
+    /// A route per watched scope (None: all namespaces) and its receivers,
+    /// one per controller, in the same order.
+    pub fn new(
+        scopes: &[Option<String>],
+    ) -> (Router, Vec<mpsc::UnboundedReceiver<ObjectRef<McpEndpoint>>>) {
+        let (routes, receivers) = scopes
+            .iter()
+            .map(|ns| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                ((ns.clone(), tx), rx)
+            })
+            .unzip();
+        (
+            Router {
+                routes: Arc::new(routes),
+            },
+            receivers,
+        )
+    }
+
+    /// Asks the controller of `ep`'s namespace to reconcile it (no controller
+    /// watches that namespace: nothing to do).
+    pub fn send(&self, ep: ObjectRef<McpEndpoint>) {
+        let ns = ep.namespace.as_deref();
+        if let Some((_, tx)) = self
+            .routes
+            .iter()
+            .find(|(scope, _)| scope.is_none() || scope.as_deref() == ns)
+        {
+            // A stopped controller does not need the news.
+            let _ = tx.send(ep);
+        }
+    }
+}
+
+/// The endpoint an object's owner labels name.
+pub fn owner<K: Resource>(o: &K) -> Option<ObjectRef<McpEndpoint>> {
+    let (ns, name) = labels::owner_of(o.labels())?;
+    Some(ObjectRef::new(&name).within(&ns))
+}
+
 /// Starts nothing: adds the watch's driver to `drivers` and returns its
-/// store with `subscribers` handles to its events. Every handle must be
-/// polled (a controller's trigger): the watch waits for the slowest.
+/// store. Every object the watch sees asks for its owner's reconcile.
 fn watch<K>(
     api: Api<K>,
     namespace: Option<String>,
-    subscribers: usize,
+    router: &Router,
     drivers: &mut Vec<Driver>,
-) -> (Cached<K>, Vec<ReflectHandle<K>>)
+) -> Cached<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    let (store, writer) = reflector::store_shared(SHARED_BUFFER);
-    let handles = (0..subscribers)
-        .filter_map(|_| writer.subscribe())
-        .collect();
+    let (store, writer) = reflector::store();
     let config = watcher::Config::default().labels(&labels::managed_selector());
+    let router = router.clone();
     let stream = watcher(api, config)
         .default_backoff()
         // Server bookkeeping we never read; it is half of a small object.
         .modify(|o: &mut K| o.managed_fields_mut().clear())
-        .reflect_shared(writer);
-    drivers.push(Box::pin(drain(stream)));
-    (Cached { namespace, store }, handles)
-}
-
-async fn drain<S: Stream>(stream: S) {
-    // Errors are retried by the watcher's backoff; they are logged there.
-    stream.for_each(|_| async {}).await
-}
-
-/// A watched scope (None: all namespaces) and its controller's triggers.
-pub type ScopeTriggers = (Option<String>, Triggers);
-
-/// One controller's triggers: the events of the stores it reads.
-pub struct Triggers {
-    pub deployments: ReflectHandle<Deployment>,
-    pub services: ReflectHandle<Service>,
-    pub service_accounts: ReflectHandle<ServiceAccount>,
-    pub network_policies: ReflectHandle<NetworkPolicy>,
-    pub roles: ReflectHandle<Role>,
-    pub role_bindings: ReflectHandle<RoleBinding>,
-    pub cluster_roles: ReflectHandle<ClusterRole>,
-    pub cluster_role_bindings: ReflectHandle<ClusterRoleBinding>,
+        .reflect(writer);
+    drivers.push(Box::pin(stream.for_each(move |event| {
+        // Errors are retried by the watcher's backoff.
+        if let Ok(
+            watcher::Event::Apply(o) | watcher::Event::Delete(o) | watcher::Event::InitApply(o),
+        ) = &event
+            && let Some(ep) = owner(o)
+        {
+            router.send(ep);
+        }
+        async {}
+    })));
+    Cached { namespace, store }
 }
 
 /// The stores of one watched scope's namespaced children.
@@ -92,12 +134,23 @@ pub struct Namespaced {
     pub services: Cached<Service>,
     pub service_accounts: Cached<ServiceAccount>,
     pub network_policies: Cached<NetworkPolicy>,
+    /// Generated token Secrets (the operator's labels).
+    pub secrets: Cached<Secret>,
+}
+
+impl Namespaced {
+    /// The namespace this scope's stores cover (None: all).
+    pub fn namespace(&self) -> Option<&str> {
+        self.deployments.namespace.as_deref()
+    }
 }
 
 /// Every store: per watched scope for namespaced children, one cluster-wide
 /// each for the RBAC kinds (whose objects may live outside the endpoint's
 /// namespace).
 pub struct Caches {
+    /// True once every store has seen its first full list.
+    ready: tokio::sync::watch::Receiver<bool>,
     pub scopes: Vec<Namespaced>,
     pub roles: Cached<Role>,
     pub role_bindings: Cached<RoleBinding>,
@@ -106,92 +159,77 @@ pub struct Caches {
 }
 
 impl Caches {
-    /// One scope per watched namespace (or one for all). Starts nothing: the
-    /// returned drivers run the watches, and each scope's controller must poll
-    /// its [`Triggers`] (same order as `scopes`).
+    /// One scope per entry of `scopes` (None: all namespaces). Starts
+    /// nothing: the returned drivers run the watches.
     pub fn new(
         client: &Client,
-        watch_namespaces: &[String],
-    ) -> (Arc<Caches>, Vec<ScopeTriggers>, Vec<Driver>) {
+        scopes: &[Option<String>],
+        router: &Router,
+    ) -> (Caches, Vec<Driver>) {
         let mut drivers = vec![];
-        let names: Vec<Option<String>> = if watch_namespaces.is_empty() {
-            vec![None]
-        } else {
-            watch_namespaces.iter().cloned().map(Some).collect()
-        };
-        let n = names.len();
-        let (roles, mut r) = watch(Api::all(client.clone()), None, n, &mut drivers);
-        let (role_bindings, mut rb) = watch(Api::all(client.clone()), None, n, &mut drivers);
-        let (cluster_roles, mut cr) = watch(Api::all(client.clone()), None, n, &mut drivers);
-        let (cluster_role_bindings, mut crb) =
-            watch(Api::all(client.clone()), None, n, &mut drivers);
-        let mut scopes = vec![];
-        let mut triggers = vec![];
-        for ns in names {
-            let (deployments, mut d) =
-                watch(scoped(client, ns.as_deref()), ns.clone(), 1, &mut drivers);
-            let (services, mut s) =
-                watch(scoped(client, ns.as_deref()), ns.clone(), 1, &mut drivers);
-            let (service_accounts, mut sa) =
-                watch(scoped(client, ns.as_deref()), ns.clone(), 1, &mut drivers);
-            let (network_policies, mut np) =
-                watch(scoped(client, ns.as_deref()), ns.clone(), 1, &mut drivers);
-            scopes.push(Namespaced {
-                deployments,
-                services,
-                service_accounts,
-                network_policies,
-            });
-            // Each watch made exactly the handles asked for.
-            let t = (|| {
-                Some(Triggers {
-                    deployments: d.pop()?,
-                    services: s.pop()?,
-                    service_accounts: sa.pop()?,
-                    network_policies: np.pop()?,
-                    roles: r.pop()?,
-                    role_bindings: rb.pop()?,
-                    cluster_roles: cr.pop()?,
-                    cluster_role_bindings: crb.pop()?,
-                })
-            })();
-            if let Some(t) = t {
-                triggers.push((ns, t));
-            }
-        }
+        let scoped_stores = scopes
+            .iter()
+            .map(|ns| {
+                let d = &mut drivers;
+                Namespaced {
+                    deployments: watch(scoped(client, ns.as_deref()), ns.clone(), router, d),
+                    services: watch(scoped(client, ns.as_deref()), ns.clone(), router, d),
+                    service_accounts: watch(scoped(client, ns.as_deref()), ns.clone(), router, d),
+                    network_policies: watch(scoped(client, ns.as_deref()), ns.clone(), router, d),
+                    secrets: watch(scoped(client, ns.as_deref()), ns.clone(), router, d),
+                }
+            })
+            .collect();
+        let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let caches = Caches {
-            scopes,
-            roles,
-            role_bindings,
-            cluster_roles,
-            cluster_role_bindings,
+            ready,
+            scopes: scoped_stores,
+            roles: watch(Api::all(client.clone()), None, router, &mut drivers),
+            role_bindings: watch(Api::all(client.clone()), None, router, &mut drivers),
+            cluster_roles: watch(Api::all(client.clone()), None, router, &mut drivers),
+            cluster_role_bindings: watch(Api::all(client.clone()), None, router, &mut drivers),
         };
-        (Arc::new(caches), triggers, drivers)
+        // Store::wait_until_ready wakes only its latest waiter: one task waits
+        // for them all and tells every reconcile through a watch channel.
+        let stores = caches.stores_ready();
+        drivers.push(Box::pin(async move {
+            stores.await;
+            let _ = ready_tx.send(true);
+        }));
+        (caches, drivers)
     }
 
     /// Waits until every store has seen its first full list.
     pub async fn ready(&self) {
-        let mut waits: Vec<Pin<Box<dyn Future<Output = _> + Send + '_>>> = vec![
-            Box::pin(self.roles.store.wait_until_ready()),
-            Box::pin(self.role_bindings.store.wait_until_ready()),
-            Box::pin(self.cluster_roles.store.wait_until_ready()),
-            Box::pin(self.cluster_role_bindings.store.wait_until_ready()),
+        // An error: the readiness task is gone, i.e. the operator is stopping.
+        let _ = self.ready.clone().wait_for(|r| *r).await;
+    }
+
+    /// Every store's first full list (call once: see [`Caches::new`]).
+    fn stores_ready(&self) -> impl Future<Output = ()> + Send + 'static {
+        fn one<K: Child>(c: &Cached<K>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+            let store = c.store.clone();
+            // A dropped writer means the operator is stopping; nothing to wait for.
+            Box::pin(async move {
+                let _ = store.wait_until_ready().await;
+            })
+        }
+        let mut waits = vec![
+            one(&self.roles),
+            one(&self.role_bindings),
+            one(&self.cluster_roles),
+            one(&self.cluster_role_bindings),
         ];
         for s in &self.scopes {
-            waits.push(Box::pin(s.deployments.store.wait_until_ready()));
-            waits.push(Box::pin(s.services.store.wait_until_ready()));
-            waits.push(Box::pin(s.service_accounts.store.wait_until_ready()));
-            waits.push(Box::pin(s.network_policies.store.wait_until_ready()));
+            waits.push(one(&s.deployments));
+            waits.push(one(&s.services));
+            waits.push(one(&s.service_accounts));
+            waits.push(one(&s.network_policies));
+            waits.push(one(&s.secrets));
         }
-        // A dropped writer means the operator is stopping; nothing to wait for.
-        let _ = futures::future::join_all(waits).await;
-    }
-}
-
-impl Namespaced {
-    /// The namespace this scope's stores cover (None: all).
-    pub fn namespace(&self) -> Option<&str> {
-        self.deployments.namespace.as_deref()
+        async move {
+            futures::future::join_all(waits).await;
+        }
     }
 }
 
@@ -206,7 +244,9 @@ where
 }
 
 /// A child kind with a store in [`Caches`].
-pub trait Child: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + 'static {
+pub trait Child:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+{
     /// The store that holds objects of this kind in namespace `ns` (cluster-scoped: "").
     fn cached<'c>(caches: &'c Caches, ns: &str) -> Option<&'c Cached<Self>>;
 }
@@ -237,7 +277,8 @@ namespaced_child!(
     Deployment => deployments,
     Service => services,
     ServiceAccount => service_accounts,
-    NetworkPolicy => network_policies
+    NetworkPolicy => network_policies,
+    Secret => secrets
 );
 shared_child!(
     Role => roles,
@@ -266,4 +307,21 @@ pub fn owned_by<K: Child>(caches: &Caches, ns: &str, name: &str) -> Vec<Arc<K>> 
             labels::owner_of(o.labels()).is_some_and(|(ons, oname)| ons == ns && oname == name)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_router_reaches_the_controller_of_the_endpoints_namespace() {
+        let (router, mut rx) = Router::new(&[Some("a".into()), Some("b".into())]);
+        router.send(ObjectRef::new("x").within("b"));
+        router.send(ObjectRef::new("y").within("elsewhere"));
+        assert_eq!(rx[1].try_recv().ok(), Some(ObjectRef::new("x").within("b")));
+        assert!(rx[0].try_recv().is_err() && rx[1].try_recv().is_err());
+        let (all, mut rx) = Router::new(&[None]);
+        all.send(ObjectRef::new("y").within("elsewhere"));
+        assert!(rx[0].try_recv().is_ok());
+    }
 }

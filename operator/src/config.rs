@@ -168,18 +168,18 @@ pub struct Config {
     #[arg(long, env = "KUBE_MCP_VERIFY", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", global = true)]
     pub verify: bool,
 
-    /// Endpoints reconciled at once (per watched namespace): bounds the
-    /// requests a burst of creates sends the API server together.
+    /// Endpoints reconciled at once (all watched namespaces together): bounds
+    /// the requests a burst of creates sends the API server together.
     #[arg(long, env = "KUBE_MCP_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..), global = true)]
     pub concurrency: u16,
 
     /// Requests per second the controller sends the API server on average
     /// (client-side rate limit, like client-go's QPS; leader election is not limited).
-    #[arg(long, env = "KUBE_MCP_KUBE_QPS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    #[arg(long, env = "KUBE_MCP_KUBE_QPS", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub kube_qps: u32,
 
     /// Requests the controller may send at once above --kube-qps (client-go's burst).
-    #[arg(long, env = "KUBE_MCP_KUBE_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    #[arg(long, env = "KUBE_MCP_KUBE_BURST", default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub kube_burst: u32,
 
     /// File of `<service host>=<ip:port>` lines used instead of cluster DNS for verification
@@ -287,8 +287,8 @@ impl Default for Config {
             lease_namespace: None,
             verify: true,
             concurrency: 8,
-            kube_qps: 50,
-            kube_burst: 100,
+            kube_qps: 200,
+            kube_burst: 400,
             verify_address_map: None,
             api_server_endpoints: vec![],
             operator_namespace: None,

@@ -5,7 +5,7 @@
 //! no longer wanted, write status, publish Events on transitions.
 
 use crate::apply::{self, Checked};
-use crate::cache::{Caches, ScopeTriggers, Triggers};
+use crate::cache::{Caches, Router};
 use crate::config::Config;
 use crate::crd::{CRD_NAME, McpEndpoint, McpEndpointStatus};
 use crate::error::{Error, Result, VerifyError};
@@ -15,7 +15,7 @@ use crate::names::{FIELD_MANAGER, FINALIZER};
 use crate::ownership::{self, Claim};
 use crate::status::{self, Observed, Outcome, Verification};
 use crate::verifier::Verifier;
-use crate::{deployment, labels, names, network_policy, probe, rbac, secret, service, verify};
+use crate::{deployment, names, network_policy, probe, rbac, secret, service, verify};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
@@ -28,11 +28,12 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, controller, watcher};
+use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -57,11 +58,20 @@ pub struct Context {
     pub caches: Arc<Caches>,
     /// MCP probes, run beside the reconciles.
     pub verifier: Arc<Verifier>,
-    /// Each watched scope's controller triggers, taken by [`run`].
-    triggers: Mutex<Vec<ScopeTriggers>>,
+    /// One per endpoint being reconciled, across every watched namespace.
+    permits: tokio::sync::Semaphore,
+    /// Each watched scope's "reconcile this endpoint" requests (from the
+    /// child watches and the verifier), taken by [`run`].
+    requests: Mutex<Vec<Requests>>,
     /// The watches behind `caches`; stopped with the context.
     watches: Vec<tokio::task::JoinHandle<()>>,
 }
+
+/// A watched scope (None: all namespaces) and its controller's requests.
+type Requests = (
+    Option<String>,
+    mpsc::UnboundedReceiver<ObjectRef<McpEndpoint>>,
+);
 
 impl Drop for Context {
     fn drop(&mut self) {
@@ -79,11 +89,18 @@ impl Context {
             controller: FIELD_MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
         };
-        let (caches, triggers, drivers) = Caches::new(&client, &config.watch_namespaces);
+        let scopes: Vec<Option<String>> = if config.watch_namespaces.is_empty() {
+            vec![None]
+        } else {
+            config.watch_namespaces.iter().cloned().map(Some).collect()
+        };
+        let (router, receivers) = Router::new(&scopes);
+        let (caches, drivers) = Caches::new(&client, &scopes, &router);
         Self {
-            verifier: Arc::new(Verifier::new(usize::from(config.concurrency))),
-            caches,
-            triggers: Mutex::new(triggers),
+            permits: tokio::sync::Semaphore::new(usize::from(config.concurrency)),
+            verifier: Arc::new(Verifier::new(usize::from(config.concurrency), router)),
+            caches: Arc::new(caches),
+            requests: Mutex::new(scopes.into_iter().zip(receivers).collect()),
             watches: drivers.into_iter().map(tokio::spawn).collect(),
             recorder: Recorder::new(client.clone(), reporter),
             client,
@@ -139,6 +156,10 @@ pub fn backoff(n: u32) -> Duration {
 pub async fn reconcile(ep: Arc<McpEndpoint>, ctx: Arc<Context>) -> Result<Action> {
     // Until the watches have listed everything, "not in the store" means nothing.
     ctx.caches.ready().await;
+    // Bounds the requests a burst of creates sends at once, over every
+    // watched namespace's controller together (kube-runtime's own bound,
+    // controller::Config::concurrency, is per controller).
+    let _permit = ctx.permits.acquire().await;
     let _timer = ctx.metrics.start();
     let ns = names::namespace(&ep);
     let api: Api<McpEndpoint> = Api::namespaced(ctx.client.clone(), &ns);
@@ -283,7 +304,7 @@ async fn plan(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Children
     } else {
         // Checked before its token is read: someone else's `<name>-token` is never used.
         let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-        let existing = secrets.get_opt(&names::token_secret(ep)).await?;
+        let existing = apply::live(caches, &secrets, Some(&ns), &names::token_secret(ep)).await?;
         let owned = |s: &Secret| {
             ownership::holds(&Claim::Reference(ep.uid().unwrap_or_default()), s.meta())
         };
@@ -565,16 +586,6 @@ async fn publish(ctx: &Context, ep: &McpEndpoint, warning: bool, reason: &str, n
     }
 }
 
-/// Maps an object to the endpoint its owner labels name.
-fn by_owner_labels<K: Resource>(o: &K) -> Option<ObjectRef<McpEndpoint>> {
-    let (ns, name) = labels::owner_of(o.labels())?;
-    Some(ObjectRef::new(&name).within(&ns))
-}
-
-fn owner_of<K: Resource>(o: Arc<K>) -> Option<ObjectRef<McpEndpoint>> {
-    by_owner_labels(o.as_ref())
-}
-
 /// Fails with a clear message when the CRD is not installed.
 pub async fn check_crd(client: &Client) -> Result<(), String> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -615,13 +626,13 @@ pub async fn install_crd(client: &Client) -> Result<()> {
 /// Runs one controller per watched scope until `shutdown` is cancelled. A
 /// context's controllers run once: a second call finds no triggers.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
-    let triggers = match ctx.triggers.lock() {
-        Ok(mut t) => std::mem::take(&mut *t),
+    let requests = match ctx.requests.lock() {
+        Ok(mut r) => std::mem::take(&mut *r),
         Err(_) => vec![],
     };
-    let controllers = triggers
+    let controllers = requests
         .into_iter()
-        .map(|(ns, t)| run_one(ctx.clone(), ns, t, shutdown.clone()));
+        .map(|(ns, rx)| run_one(ctx.clone(), ns, rx, shutdown.clone()));
     futures::future::join_all(controllers).await;
 }
 
@@ -635,7 +646,12 @@ where
     }
 }
 
-async fn run_one(ctx: Arc<Context>, ns: Option<String>, t: Triggers, shutdown: CancellationToken) {
+async fn run_one(
+    ctx: Arc<Context>,
+    ns: Option<String>,
+    requests: mpsc::UnboundedReceiver<ObjectRef<McpEndpoint>>,
+    shutdown: CancellationToken,
+) {
     let client = ctx.client.clone();
     let ns = ns.as_deref();
     info!(
@@ -647,21 +663,11 @@ async fn run_one(ctx: Arc<Context>, ns: Option<String>, t: Triggers, shutdown: C
         scoped::<McpEndpoint>(&client, ns),
         watcher::Config::default().any_semantic(),
     )
-    .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
-    // A finished MCP probe asks for the reconcile that records it.
-    .reconcile_on(UnboundedReceiverStream::new(ctx.verifier.subscribe()));
+    // The children's watches (created, changed or deleted: see cache.rs) and
+    // finished MCP probes ask for their endpoint's reconcile.
+    .reconcile_on(UnboundedReceiverStream::new(requests));
     let store = controller.store();
-    // The children's watches are shared with the stores the reconciler reads.
     controller
-        .owns_shared_stream(t.deployments)
-        .owns_shared_stream(t.services)
-        .owns_shared_stream(t.service_accounts)
-        .owns_shared_stream(t.network_policies)
-        // Roles and bindings may live in other namespaces, ClusterRoles nowhere: map by owner labels.
-        .watches_shared_stream(t.roles, owner_of)
-        .watches_shared_stream(t.role_bindings, owner_of)
-        .watches_shared_stream(t.cluster_roles, owner_of)
-        .watches_shared_stream(t.cluster_role_bindings, owner_of)
         // Secrets: the generated token (owner labels) and referenced ones (tokenSecretRef).
         .watches(
             scoped::<PartialObjectMeta<Secret>>(&client, ns),
@@ -670,7 +676,7 @@ async fn run_one(ctx: Arc<Context>, ns: Option<String>, t: Triggers, shutdown: C
                 let sns = s.namespace().unwrap_or_default();
                 let sname = s.name_any();
                 let mut out: Vec<ObjectRef<McpEndpoint>> =
-                    by_owner_labels(&s).into_iter().collect();
+                    crate::cache::owner(&s).into_iter().collect();
                 for ep in store.state() {
                     let refs = ep
                         .spec

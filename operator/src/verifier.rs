@@ -8,13 +8,14 @@
 //! number at a time), and when a probe ends the controllers are asked to
 //! reconcile that endpoint again.
 
+use crate::cache::Router;
 use crate::crd::McpEndpoint;
 use crate::status::Verification;
 use kube::runtime::reflector::ObjectRef;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 
 /// What the status says while a probe for a new configuration runs.
 pub const VERIFYING: &str =
@@ -33,26 +34,18 @@ struct Entry {
 pub struct Verifier {
     entries: Mutex<HashMap<ObjectRef<McpEndpoint>, Entry>>,
     permits: Arc<Semaphore>,
-    wake: Mutex<Vec<mpsc::UnboundedSender<ObjectRef<McpEndpoint>>>>,
+    /// Where a finished probe asks for its endpoint's reconcile.
+    router: Router,
 }
 
 impl Verifier {
     /// At most `parallel` probes at once.
-    pub fn new(parallel: usize) -> Self {
+    pub fn new(parallel: usize, router: Router) -> Self {
         Verifier {
             entries: Mutex::default(),
             permits: Arc::new(Semaphore::new(parallel.max(1))),
-            wake: Mutex::default(),
+            router,
         }
-    }
-
-    /// Endpoints whose probe ended, for one controller to reconcile.
-    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<ObjectRef<McpEndpoint>> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        if let Ok(mut w) = self.wake.lock() {
-            w.push(tx);
-        }
-        rx
     }
 
     /// The verification to record for `obj` at `fingerprint`: a finished
@@ -105,9 +98,7 @@ impl Verifier {
                 e.done = Some((fingerprint, v));
             }
         }
-        if let Ok(mut wake) = self.wake.lock() {
-            wake.retain(|tx| tx.send(obj.clone()).is_ok());
-        }
+        self.router.send(obj);
     }
 
     /// Drops what is known of `obj` (refused or deleted: nothing deployed).
@@ -129,8 +120,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_result_is_handed_over_once_and_a_retry_keeps_the_status() {
-        let v = Arc::new(Verifier::new(2));
-        let mut woken = v.subscribe();
+        let (router, mut woken) = Router::new(&[None]);
+        let (v, mut woken) = (Arc::new(Verifier::new(2, router)), woken.remove(0));
         let unreachable = || async { Verification::Unreachable("no".into()) };
         assert_eq!(
             v.result(&obj(), "f1", unreachable),

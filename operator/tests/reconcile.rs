@@ -780,3 +780,34 @@ async fn a_settled_endpoint_is_not_reconciled_again() {
     op.stop().await;
     ns.delete().await;
 }
+
+/// A restarted operator (or one installed after the endpoints) must take up
+/// every endpoint already there: their first reconciles all start before the
+/// child watches have listed, and each must get past that wait. A child
+/// deleted by hand comes back (the watches see deletes too).
+#[tokio::test]
+async fn endpoints_created_before_the_operator_are_all_reconciled() {
+    let ns = test_namespace("op-before").await;
+    let client = ns.client.clone();
+    install_crd(&client).await;
+    let names: Vec<String> = (0..12).map(|i| format!("early-{i}")).collect();
+    for n in &names {
+        create(&client, &ns.name, n, McpEndpointSpec::default()).await;
+    }
+    let op = Operator::start_with(client.clone(), config(&[&ns.name], &[])).await;
+    for n in &names {
+        wait_condition(&client, &ns.name, n, "RbacReady", "True").await;
+    }
+    let roles: Api<Role> = Api::namespaced(client.clone(), &ns.name);
+    let role = names[0].clone();
+    let before = roles.get(&role).await.expect("the endpoint's Role").uid();
+    roles.delete(&role, &DeleteParams::default()).await.unwrap();
+    let after = eventually("the deleted Role to come back", || async {
+        let r = roles.get(&role).await.ok()?;
+        (r.uid() != before).then_some(r)
+    })
+    .await;
+    assert!(after.rules.is_some_and(|r| !r.is_empty()));
+    op.stop().await;
+    ns.delete().await;
+}

@@ -290,6 +290,16 @@ impl ServerHandler for McpHandler {
         self.tools.iter().find(|t| t.name == name).cloned()
     }
 
+    // rmcp keeps a standard method with bad params as a custom request and
+    // would answer "Method not found"; say what is wrong instead.
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, McpError> {
+        Err(crate::jsonrpc::unmatched(&request.method, request.params))
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,

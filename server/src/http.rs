@@ -40,6 +40,8 @@ pub struct Limits {
     pub idle: Duration,
     /// Largest request body on any route.
     pub max_body_bytes: usize,
+    /// A request body must have arrived within this.
+    pub body_timeout: Duration,
 }
 
 impl Limits {
@@ -48,6 +50,7 @@ impl Limits {
             max_sessions: s.max_sessions.max(1),
             idle: Duration::from_secs(s.session_idle_seconds.max(1)),
             max_body_bytes: MAX_BODY_BYTES,
+            body_timeout: Duration::from_secs(s.body_timeout_seconds.max(1)),
         }
     }
 }
@@ -101,8 +104,9 @@ pub fn router(
         limits,
         shutdown: shutdown.clone(),
     };
-    tokio::spawn(reap_idle_sse(
+    tokio::spawn(reap_idle(
         state.sse.clone(),
+        sessions.clone(),
         limits.idle,
         shutdown.clone(),
     ));
@@ -122,6 +126,7 @@ pub fn router(
         .layer(middleware::from_fn(session_closed_status))
         .route("/sse", get(sse_connect))
         .route("/messages", post(sse_message))
+        .layer(middleware::from_fn_with_state(state.clone(), read_body))
         .layer(middleware::from_fn_with_state(state.clone(), check_request));
     // RFC 9728 metadata: at the well-known root and with the endpoint's
     // path appended (where MCP clients look first); public by design, and a
@@ -183,29 +188,117 @@ async fn session_closed_status(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Closes legacy SSE sessions that received no message for `idle`.
-async fn reap_idle_sse(sessions: SseSessions, idle: Duration, shutdown: CancellationToken) {
+/// Closes legacy SSE sessions that received no message for `idle` (rmcp
+/// closes streamable HTTP ones), and gives the memory of closed sessions
+/// back to the system.
+async fn reap_idle(
+    sessions: SseSessions,
+    http: Arc<LocalSessionManager>,
+    idle: Duration,
+    shutdown: CancellationToken,
+) {
     let every = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+    let mut held_before = 0;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let mut map = sessions.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|id, session| {
-            let keep = session.last_active.elapsed() < idle;
-            if !keep {
-                tracing::info!(session = %id, "closing an idle SSE session");
-                session.stop.cancel();
-            }
-            keep
-        });
+        let held = reap_idle_sse(&sessions, idle) + http.sessions.read().await.len();
+        if held < held_before {
+            crate::memory::release_free();
+        }
+        held_before = held;
     }
+}
+
+/// Closes the idle SSE sessions; returns how many are left.
+fn reap_idle_sse(sessions: &SseSessions, idle: Duration) -> usize {
+    let mut map = sessions.lock().unwrap_or_else(|e| e.into_inner());
+    map.retain(|id, session| {
+        let keep = session.last_active.elapsed() < idle;
+        if !keep {
+            tracing::info!(session = %id, "closing an idle SSE session");
+            session.stop.cancel();
+        }
+        keep
+    });
+    map.len()
 }
 
 fn json_error(status: StatusCode, message: String) -> Response {
     let body = json!({"jsonrpc": "2.0", "error": {"code": -32000, "message": message}, "id": null});
     (status, Json(body)).into_response()
+}
+
+fn rejected(r: &crate::jsonrpc::Rejection) -> Response {
+    (StatusCode::BAD_REQUEST, Json(r.body())).into_response()
+}
+
+/// Reads a request's whole body within the body timeout (a client
+/// dribbling it is answered 408 and its connection closed), and answers a
+/// body on /mcp that is no JSON-RPC message with the JSON-RPC error saying
+/// why (rmcp's own answer is a bare 415).
+async fn read_body(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(
+        *req.method(),
+        http::Method::GET | http::Method::HEAD | http::Method::DELETE | http::Method::OPTIONS
+    ) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let read = axum::body::to_bytes(body, s.limits.max_body_bytes);
+    let bytes = match tokio::time::timeout(s.limits.body_timeout, read).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|c| c.is::<http_body_util::LengthLimitError>());
+            return if too_large {
+                json_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the request body is larger than {} bytes",
+                        s.limits.max_body_bytes
+                    ),
+                )
+            } else {
+                json_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("could not read the request body: {e}"),
+                )
+            };
+        }
+        Err(_) => {
+            tracing::warn!(path = %parts.uri.path(), "refused a request: its body did not arrive in time");
+            let mut resp = json_error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {}s (KUBE_MCP_BODY_TIMEOUT_SECONDS); send it at once",
+                    s.limits.body_timeout.as_secs()
+                ),
+            );
+            // The rest of the body may still be coming: do not read it.
+            resp.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return resp;
+        }
+    };
+    let mcp = parts.uri.path().starts_with("/mcp");
+    let resp = next
+        .run(Request::from_parts(
+            parts,
+            axum::body::Body::from(bytes.clone()),
+        ))
+        .await;
+    if mcp
+        && resp.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE
+        && let Err(r) = crate::jsonrpc::parse(&bytes)
+    {
+        return rejected(&r);
+    }
+    resp
 }
 
 /// The protected resource metadata document.
@@ -340,7 +433,16 @@ async fn ready(State(s): State<AppState>) -> Response {
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
-    let body = s.handler.metrics.encode();
+    use crate::metrics::TransportLabel;
+    let m = &s.handler.metrics;
+    let http_sessions = s.sessions.sessions.read().await.len();
+    let sse_sessions = s.sse.lock().unwrap_or_else(|e| e.into_inner()).len();
+    for (transport, held) in [("http", http_sessions), ("sse", sse_sessions)] {
+        m.sessions
+            .get_or_create(&TransportLabel { transport })
+            .set(i64::try_from(held).unwrap_or(i64::MAX));
+    }
+    let body = m.encode();
     (
         [(
             header::CONTENT_TYPE,
@@ -451,17 +553,12 @@ async fn sse_message(
     State(s): State<AppState>,
     Query(q): Query<SessionQuery>,
     caller: Option<axum::Extension<Arc<Principal>>>,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Response {
     let caller = caller.map(|axum::Extension(c)| c);
-    let message: ClientJsonRpcMessage = match serde_json::from_str(&body) {
+    let message = match crate::jsonrpc::parse(&body) {
         Ok(m) => m,
-        Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                format!("not a JSON-RPC message: {e}"),
-            );
-        }
+        Err(r) => return rejected(&r),
     };
     let sender = s
         .sse

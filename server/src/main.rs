@@ -11,10 +11,10 @@ use kube_mcp_server::guard::HostGuard;
 use kube_mcp_server::handler::McpHandler;
 use kube_mcp_server::http;
 use kube_mcp_server::metrics::Metrics;
+use kube_mcp_server::serve;
 use kube_mcp_server::telemetry::{self, Telemetry};
 use kube_mcp_server::tools::Ctx;
 use rmcp::ServiceExt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -163,24 +163,13 @@ async fn serve_http(
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(addr = %listener.local_addr()?, transport = ?settings.transport(), stateless = settings.stateless, "listening (MCP on /mcp, legacy SSE on /sse)");
-    let grace = shutdown.clone();
-    // Small JSON-RPC replies: without NODELAY, Nagle + delayed ACK add ~40 ms a call.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    // Connect info gives the auth check the client's address for its log line.
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(async move { grace.cancelled().await });
-    tokio::select! {
-        r = server => r.context("HTTP server")?,
-        // Open SSE streams can hold graceful shutdown; bound it.
-        _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(10)).await } => {
-            tracing::warn!("shutdown grace period over; closing remaining connections");
-        }
-    }
+    serve::serve(
+        listener,
+        app,
+        serve::ConnLimits::from_settings(settings),
+        shutdown,
+    )
+    .await;
     Ok(())
 }
 

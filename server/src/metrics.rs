@@ -1,9 +1,10 @@
-//! Prometheus metrics: tool calls by tool and outcome, their latency, and
-//! HTTP responses by status.
+//! Prometheus metrics: tool calls by tool and outcome, their latency,
+//! HTTP responses by status, and the sessions held by transport.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::time::Duration;
@@ -24,8 +25,15 @@ pub struct StatusLabel {
     pub status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabel {
+    pub transport: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// Set when scraped: the session stores are the truth.
+    pub sessions: Family<TransportLabel, Gauge>,
     pub calls: Family<CallLabels, Counter>,
     pub latency: Family<ToolLabel, Histogram>,
     pub http: Family<StatusLabel, Counter>,
@@ -39,6 +47,7 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.001, 2.0, 16))
         });
         let http = Family::<StatusLabel, Counter>::default();
+        let sessions = Family::<TransportLabel, Gauge>::default();
         registry.register(
             "tool_calls",
             "Tool calls by tool and outcome",
@@ -54,8 +63,14 @@ impl Default for Metrics {
             "HTTP responses by status code",
             http.clone(),
         );
+        registry.register(
+            "sessions",
+            "MCP sessions held, by transport (http: streamable HTTP, sse: legacy SSE)",
+            sessions.clone(),
+        );
         Self {
             registry,
+            sessions,
             calls,
             latency,
             http,
@@ -96,6 +111,9 @@ mod tests {
         let m = Metrics::default();
         m.record_call("kubectl_get", "ok", Duration::from_millis(3));
         m.http.get_or_create(&StatusLabel { status: 401 }).inc();
+        m.sessions
+            .get_or_create(&TransportLabel { transport: "sse" })
+            .set(3);
         let text = m.encode();
         assert!(
             text.contains(r#"kube_mcp_tool_calls_total{tool="kubectl_get",outcome="ok"} 1"#),
@@ -103,6 +121,10 @@ mod tests {
         );
         assert!(text.contains("kube_mcp_tool_call_duration_seconds_count{tool=\"kubectl_get\"} 1"));
         assert!(text.contains(r#"kube_mcp_http_responses_total{status="401"} 1"#));
+        assert!(
+            text.contains(r#"kube_mcp_sessions{transport="sse"} 3"#),
+            "{text}"
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "d" => value * 86400.0,
             _ => return Err(bad()),
         };
-        total += Duration::from_secs_f64(secs);
+        // A client's number can be beyond what a Duration holds: an error, not a panic.
+        total = Duration::try_from_secs_f64(secs)
+            .ok()
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(|| format!("{text:?} is too long a duration"))?;
     }
     Ok(total)
 }
@@ -63,6 +67,11 @@ mod tests {
             ("10x", None),
             ("m", None),
             ("-5s", None),
+            // Found by fuzzing (server/fuzz/corpus/duration): these panicked.
+            ("99999999999999999999s", None),
+            ("111111111111111111111111111111111s", None),
+            ("9999999999999999999d9999999999999999999d", None),
+            ("18446744073709551615s1s", None),
         ];
         for (text, want) in cases {
             let got = parse(text).ok().map(|d| d.as_millis() as u64);

@@ -391,6 +391,9 @@ pub fn parse_args<T: DeserializeOwned>(
     })
 }
 
+/// Parses a tool's arguments without running it.
+pub type ArgsCheck = fn(ToolId, Option<Map<String, Value>>) -> Result<(), ToolError>;
+
 /// A tool's handler: its arguments as the client sent them, parsed inside.
 pub type Handler =
     for<'a> fn(&'a Ctx, ToolId, Option<Map<String, Value>>) -> BoxFuture<'a, CallResult>;
@@ -401,6 +404,8 @@ pub struct Entry {
     pub schema: fn() -> Map<String, Value>,
     pub output_schema: Option<fn() -> Map<String, Value>>,
     pub run: Handler,
+    /// Parses arguments as `run` does, and only that (the fuzz target).
+    pub parse: ArgsCheck,
 }
 
 /// The one table from tool to code: an exhaustive match, so a tool added to
@@ -418,6 +423,7 @@ pub fn entry(id: ToolId) -> Entry {
                 run: |ctx, id, args| {
                     Box::pin(async move { $f(ctx, parse_args(id, args)?).await.map(Output::from) })
                 },
+                parse: |id, args| parse_args::<$args>(id, args).map(drop),
             }
         };
     }
@@ -427,6 +433,7 @@ pub fn entry(id: ToolId) -> Entry {
                 schema: no_args,
                 output_schema: None,
                 run: |ctx, _, _| Box::pin(async move { $f(ctx).await.map(Output::from) }),
+                parse: |_, _| Ok(()),
             }
         };
     }

@@ -81,7 +81,7 @@ struct Cli {
     #[arg(long)]
     skip_operator: bool,
     /// More operator sizes, each on a fresh control plane (convergence, memory
-    /// and API server answers only); plotted with --endpoints. Empty: none.
+    /// and API server answers only); plotted with --endpoints. 0: none.
     #[arg(long, value_delimiter = ',', default_value = "100,3000")]
     scale_sizes: Vec<usize>,
     /// Seconds each scale size may take to converge.
@@ -357,11 +357,12 @@ async fn main() -> Result<()> {
     write_partial(&report);
     // The scale sizes bring their own control planes: this one is done.
     cp.stop();
-    report["operator_scale"] = if cli.skip_operator || cli.scale_sizes.is_empty() {
+    let sizes: Vec<usize> = cli.scale_sizes.iter().copied().filter(|n| *n > 0).collect();
+    report["operator_scale"] = if cli.skip_operator || sizes.is_empty() {
         json!([])
     } else {
         let limit = Duration::from_secs(cli.scale_limit);
-        scale::run(&operator_bin, &crd, &cli.scale_sizes, limit).await
+        scale::run(&operator_bin, &crd, &sizes, limit).await
     };
     report["machine"]["loadavg_end"] = json!(kube_mcp_tests::machine::loadavg());
 

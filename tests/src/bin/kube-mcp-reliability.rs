@@ -3,6 +3,7 @@
 //! calls it), or renders the Markdown again from an existing JSON.
 //!
 //!   kube-mcp-reliability --merge <runs dir> --note "..." --out docs
+//!   kube-mcp-reliability --merge <runs dir> --keep docs/reliability.json --out docs
 //!   kube-mcp-reliability --render docs/reliability.json --out docs
 
 use anyhow::{Context as _, Result, bail};
@@ -21,6 +22,9 @@ struct Cli {
     /// An existing reliability.json to render again.
     #[arg(long)]
     render: Option<PathBuf>,
+    /// An earlier reliability.json whose runs this one did not repeat are kept (and named as such).
+    #[arg(long, requires = "merge")]
+    keep: Option<PathBuf>,
     /// Written next to the figures (the machine's state, say).
     #[arg(long, default_value = "")]
     note: String,
@@ -36,13 +40,20 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let figures = match (&cli.merge, &cli.render) {
         (Some(dir), None) => {
-            let merged = report::merge(dir, &cli.note, cli.commit.as_deref())
+            let mut merged = report::merge(dir, &cli.note, cli.commit.as_deref())
                 .with_context(|| format!("reading the runs in {}", dir.display()))?;
             if merged["runs"].as_object().is_none_or(|r| r.is_empty()) {
                 bail!(
                     "no <name>.json figures in {}: did the runs set KUBE_MCP_RELIABILITY_OUT?",
                     dir.display()
                 );
+            }
+            if let Some(old) = &cli.keep {
+                let text = std::fs::read_to_string(old)
+                    .with_context(|| format!("reading {}", old.display()))?;
+                let old = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not JSON", old.display()))?;
+                report::keep(&mut merged, &old);
             }
             let path = cli.out.join("reliability.json");
             std::fs::write(&path, serde_json::to_string_pretty(&merged)? + "\n")

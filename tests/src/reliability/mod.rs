@@ -1,6 +1,7 @@
 //! Reliability drivers: faults injected into the operator's world
-//! (operator/tests/faults.rs) and load against the server
-//! (server/tests/soak.rs), each bounded in count and time.
+//! (operator/tests/faults.rs), load against the server
+//! (server/tests/soak.rs), and slow, bad and abandoning clients and an API
+//! server outage (server/tests/abuse.rs, outage.rs), each bounded in count and time.
 //!
 //! Two sizes: `ci` (the default, what `scripts/test` runs in a few minutes)
 //! and `long` (`KUBE_MCP_RELIABILITY=long`, what `scripts/reliability`
@@ -9,6 +10,7 @@
 //! docs/reliability.json and renders docs/reliability.md.
 
 pub mod cluster;
+pub mod hardening;
 pub mod process;
 pub mod report;
 pub mod stats;
@@ -35,6 +37,9 @@ pub struct Budget {
     pub load_seconds: u64,
     /// Concurrent MCP clients in the load.
     pub clients: usize,
+    /// Sessions opened and abandoned in the session churn (half streamable
+    /// HTTP, half legacy SSE).
+    pub sessions: usize,
 }
 
 impl Budget {
@@ -45,6 +50,7 @@ impl Budget {
         kills: 6,
         load_seconds: 60,
         clients: 32,
+        sessions: 2_000,
     };
     pub const LONG: Budget = Budget {
         size: "long",
@@ -53,6 +59,7 @@ impl Budget {
         kills: 20,
         load_seconds: 600,
         clients: 32,
+        sessions: 10_000,
     };
 
     /// The size `KUBE_MCP_RELIABILITY` names.
@@ -97,5 +104,6 @@ mod tests {
         assert_eq!((long.ops, long.kills), (100, 20));
         assert_eq!((ci.load_seconds, long.load_seconds), (60, 600));
         assert_eq!(ci.clients, 32);
+        assert_eq!((ci.sessions, long.sessions), (2_000, 10_000));
     }
 }
