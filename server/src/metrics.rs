@@ -135,6 +135,10 @@ mod tests {
         let m = Metrics::default();
         m.record_call("kubectl_get", "ok", Duration::from_millis(3));
         m.http.get_or_create(&StatusLabel { status: 200 }).inc();
+        // A family with no sample is not encoded at all: give each one.
+        m.sessions
+            .get_or_create(&TransportLabel { transport: "http" })
+            .set(1);
         let text = m.encode();
         let exposed = dashboard::exposed(&text);
         let queried = dashboard::mentioned(&board);
