@@ -233,7 +233,8 @@ impl Caches {
     }
 }
 
-fn scoped<K>(client: &Client, ns: Option<&str>) -> Api<K>
+/// An Api over namespace `ns`, or over all namespaces.
+pub fn scoped<K>(client: &Client, ns: Option<&str>) -> Api<K>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
 {

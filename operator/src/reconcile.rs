@@ -5,7 +5,7 @@
 //! no longer wanted, write status, publish Events on transitions.
 
 use crate::apply::{self, Checked};
-use crate::cache::{Caches, Router};
+use crate::cache::{Caches, Router, scoped};
 use crate::config::Config;
 use crate::crd::{CRD_NAME, McpEndpoint, McpEndpointStatus};
 use crate::error::{Error, Result, VerifyError};
@@ -634,16 +634,6 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
         .into_iter()
         .map(|(ns, rx)| run_one(ctx.clone(), ns, rx, shutdown.clone()));
     futures::future::join_all(controllers).await;
-}
-
-fn scoped<K>(client: &Client, ns: Option<&str>) -> Api<K>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
-{
-    match ns {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
 }
 
 async fn run_one(
