@@ -29,6 +29,8 @@ struct Entry {
     done: Option<(String, Verification)>,
     /// The fingerprint whose result the status shows.
     shown: Option<String>,
+    /// Probes of the shown fingerprint since it was shown (retries).
+    retries: u32,
 }
 
 pub struct Verifier {
@@ -73,9 +75,20 @@ impl Verifier {
         }
         if e.running.as_deref() != Some(fingerprint) {
             e.running = Some(fingerprint.to_string());
+            // A retry of what the status shows waits longer each time (1 s,
+            // 2 s, ... 5 min), as a failed reconcile would; a new
+            // configuration is probed at once.
+            let delay = if e.shown.as_deref() == Some(fingerprint) {
+                e.retries = e.retries.saturating_add(1);
+                crate::reconcile::backoff(e.retries)
+            } else {
+                e.retries = 0;
+                std::time::Duration::ZERO
+            };
             let (this, obj, fingerprint, fut) =
                 (self.clone(), obj.clone(), fingerprint.to_string(), probe());
             tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
                 let permit = this.permits.clone().acquire_owned().await;
                 let v = fut.await;
                 drop(permit);
@@ -138,9 +151,15 @@ mod tests {
             v.result(&obj(), "f1", unreachable),
             Verification::Unreachable("no".into())
         );
-        // The retry (a new probe) leaves the shown result alone.
+        // The retry (a new probe) leaves the shown result alone, and waits.
+        let asked = tokio::time::Instant::now();
         assert_eq!(v.result(&obj(), "f1", unreachable), Verification::Unchanged);
         woken.recv().await;
+        assert!(
+            asked.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            asked.elapsed()
+        );
         // A new configuration is not verified by the old one's result.
         let pending = || std::future::pending::<Verification>();
         assert_eq!(
