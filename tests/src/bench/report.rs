@@ -352,8 +352,8 @@ pub fn markdown(r: &Value) -> String {
     }
     let rt = |t: &str| {
         let v = &r["targets"][t]["round_trip"];
-        match (f(&v["p50_ms"]), v["skipped"].as_str()) {
-            (Some(a), _) => format!("{} / {}", ms(Some(a)), ms(f(&v["p99_ms"]))),
+        match (f(&v["latency"]["p50_ms"]), v["skipped"].as_str()) {
+            (Some(a), _) => format!("{} / {}", ms(Some(a)), ms(f(&v["latency"]["p99_ms"]))),
             (None, Some(why)) => format!("– ({why})"),
             _ => "–".into(),
         }
