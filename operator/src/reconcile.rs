@@ -603,6 +603,15 @@ pub async fn check_crd(client: &Client) -> Result<(), String> {
             ));
         }
     }
+    // Installed together with the operator (one `kubectl apply`, one Helm
+    // release), the CRD can exist for a moment before it is served.
+    if !crd_established(&crds, CRD_ESTABLISH_WAIT).await {
+        return Err(format!(
+            "the CustomResourceDefinition {CRD_NAME} is not Established after {}s; \
+             see `kubectl describe crd {CRD_NAME}`",
+            CRD_ESTABLISH_WAIT.as_secs()
+        ));
+    }
     let eps: Api<McpEndpoint> = Api::all(client.clone());
     eps.list(&ListParams::default().limit(1))
         .await
@@ -612,7 +621,23 @@ pub async fn check_crd(client: &Client) -> Result<(), String> {
     Ok(())
 }
 
-/// Installs or updates the CRD with server-side apply (tests, `--install-crd`-style tooling).
+const CRD_ESTABLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether the CRD reaches Established within `wait`.
+async fn crd_established(
+    crds: &Api<CustomResourceDefinition>,
+    wait: std::time::Duration,
+) -> bool {
+    let cond = kube::runtime::wait::await_condition(
+        crds.clone(),
+        CRD_NAME,
+        kube::runtime::wait::conditions::is_crd_established(),
+    );
+    matches!(tokio::time::timeout(wait, cond).await, Ok(Ok(_)))
+}
+
+/// Installs or updates the CRD with server-side apply and waits until it is
+/// served (tests, `--install-crd`-style tooling).
 pub async fn install_crd(client: &Client) -> Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     apply::apply(
@@ -620,6 +645,7 @@ pub async fn install_crd(client: &Client) -> Result<()> {
         apply::fetch_live(&crds, crate::crd::definition()).await?,
     )
     .await?;
+    crd_established(&crds, CRD_ESTABLISH_WAIT).await;
     Ok(())
 }
 
