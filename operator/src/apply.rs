@@ -91,16 +91,17 @@ where
 
 /// The live object of `desired`'s name, from the store when it has it, and
 /// checks that it is ours. The stores hold only objects with our labels, so
-/// when the store has nothing the API server is asked: someone else's object
-/// under that name must still be found.
+/// a name that someone else's object may hold is read from the API server:
+/// that object must still be found.
 pub async fn fetch<K: Child>(caches: &Caches, api: &Api<K>, desired: K) -> Result<Checked<K>> {
     let name = name_of(&desired)?;
     let live = live(caches, api, desired.meta().namespace.as_deref(), &name).await?;
     Checked::new(desired, live)
 }
 
-/// The object `ns/name`: from the store, else from the API server (the
-/// store holds only objects with our labels).
+/// The object `ns/name`: from the store; none when the watches know the name
+/// is free; else from the API server (the store holds only objects with our
+/// labels, and the name may be someone else's).
 pub async fn live<K: Child>(
     caches: &Caches,
     api: &Api<K>,
@@ -109,6 +110,7 @@ pub async fn live<K: Child>(
 ) -> Result<Option<K>> {
     Ok(match cache::get::<K>(caches, ns, name) {
         Some(o) => Some(K::clone(&o)),
+        None if cache::name_free::<K>(caches, ns, name) => None,
         None => api.get_opt(name).await?,
     })
 }

@@ -39,6 +39,12 @@ pub fn managed_selector() -> String {
     format!("{MANAGED_BY}={MANAGER}")
 }
 
+/// Selector of everything this operator does not manage (the names a child
+/// must not take).
+pub fn foreign_selector() -> String {
+    format!("{MANAGED_BY}!={MANAGER}")
+}
+
 /// The labels every child of `ep` carries.
 pub fn labels(ep: &McpEndpoint) -> BTreeMap<String, String> {
     let mut l = selector(ep);

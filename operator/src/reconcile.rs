@@ -624,10 +624,7 @@ pub async fn check_crd(client: &Client) -> Result<(), String> {
 const CRD_ESTABLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Whether the CRD reaches Established within `wait`.
-async fn crd_established(
-    crds: &Api<CustomResourceDefinition>,
-    wait: std::time::Duration,
-) -> bool {
+async fn crd_established(crds: &Api<CustomResourceDefinition>, wait: std::time::Duration) -> bool {
     let cond = kube::runtime::wait::await_condition(
         crds.clone(),
         CRD_NAME,

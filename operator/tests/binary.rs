@@ -275,8 +275,12 @@ async fn json_logs_name_the_bound_port_and_the_shutdown_signal() {
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("no 'admin server listening' line:\n{}", lines.join("\n")));
         lines.push(line.clone());
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("a stderr line is not JSON ({e}): {line:?}\n{}", lines.join("\n")));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!(
+                "a stderr line is not JSON ({e}): {line:?}\n{}",
+                lines.join("\n")
+            )
+        });
         if v["fields"]["message"]
             .as_str()
             .is_some_and(|m| m.starts_with("admin server listening"))

@@ -178,6 +178,9 @@ async fn naming_an_endpoint_after_an_existing_object_takes_nothing_over() {
     let before = rights();
     assert_eq!(before, [false, true, true, true, false, true, false]);
 
+    // The threat is an object that already exists: the operator learns of
+    // it through its name watch, whose latency is the window it documents.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     // (endpoint namespace, endpoint, spec, the object it would take over)
     let attempts = [
         (t, "developer", json!({}), format!("Role {t}/developer")),
