@@ -368,55 +368,112 @@ async fn plan(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Children
     })
 }
 
+/// One granted pass, in phases: check every child's name, apply the
+/// ServiceAccount, the token, the RBAC and the workload, prune what the
+/// endpoint no longer causes, verify over MCP, write the status.
 async fn grant_endpoint(
     ep: &McpEndpoint,
     grant: &Grant,
     referenced: Option<Token>,
     ctx: &Context,
 ) -> Result<Action> {
-    let client = &ctx.client;
-    let cfg = &ctx.config;
-    let ns = names::namespace(ep);
+    let Children {
+        service_account,
+        token,
+        roles,
+        cluster_role,
+        deployment,
+        service,
+        network_policy,
+    } = plan(ep, grant, ctx).await?;
     let mut seen = Observed::default();
-    let children = plan(ep, grant, ctx).await?;
-
     let mut applied = apply::ChildSet::default();
-    applied
-        .apply(
-            &Api::<ServiceAccount>::namespaced(client.clone(), &ns),
-            children.service_account,
-        )
-        .await?;
+    let sas = Api::<ServiceAccount>::namespaced(ctx.client.clone(), &names::namespace(ep));
+    applied.apply(&sas, service_account).await?;
+    let token = apply_token(ep, token, referenced, &mut seen, ctx).await?;
+    apply_rbac(roles, cluster_role, &mut applied, &mut seen, ctx).await?;
+    let template = pod_template(&deployment)?;
+    let rolled_out = apply_workload(
+        deployment,
+        service,
+        network_policy,
+        &mut applied,
+        &mut seen,
+        ctx,
+    )
+    .await?;
+    // Everything else the endpoint caused goes: Roles in namespaces the scope
+    // no longer covers, the NetworkPolicy when policies are off, the
+    // ServiceAccount named like the endpoint that earlier versions ran as.
+    applied.prune(&ctx.client, &ctx.caches, ep).await?;
 
-    // Token: generated (kept across reconciles) or referenced (checked in token_source).
-    let token = match children.token {
-        Some(s) => {
-            let rotated = s.live().is_some_and(|l| l.data != s.desired().data);
-            let value = secret_value(s.desired(), names::TOKEN_KEY);
-            apply::apply(&Api::<Secret>::namespaced(client.clone(), &ns), s).await?;
-            if rotated {
-                info!(endpoint = %status::describe(ep), "auth token rotated");
-                publish(
-                    ctx,
-                    ep,
-                    false,
-                    "TokenRotated",
-                    "the generated auth token was rotated".into(),
-                )
-                .await;
-            }
-            value
-        }
-        None => {
-            let t = referenced.unwrap_or_default();
-            seen.token_problem = t.problem;
-            t.value
-        }
+    let pass = verify_pass(
+        ep,
+        grant,
+        &template,
+        token.as_deref(),
+        rolled_out,
+        &seen,
+        ctx,
+    );
+    seen.verification = pass.verification;
+    let new = status::compute(ep, &Outcome::Granted(grant, seen), now());
+    write_status(ep, new, ctx).await?;
+    if !pass.keep {
+        ctx.remember_verified(
+            ObjectRef::from_obj(ep),
+            pass.fingerprint.filter(|_| pass.matched),
+        );
+    }
+    if let Some(e) = pass.failure {
+        return Err(e.into());
+    }
+    Ok(Action::requeue(REQUEUE))
+}
+
+/// Applies a generated token Secret (kept across reconciles) or takes the
+/// referenced one (checked in token_source); the token's value.
+async fn apply_token(
+    ep: &McpEndpoint,
+    generated: Option<Checked<Secret>>,
+    referenced: Option<Token>,
+    seen: &mut Observed,
+    ctx: &Context,
+) -> Result<Option<String>> {
+    let Some(s) = generated else {
+        let t = referenced.unwrap_or_default();
+        seen.token_problem = t.problem;
+        return Ok(t.value);
     };
+    let rotated = s.live().is_some_and(|l| l.data != s.desired().data);
+    let value = secret_value(s.desired(), names::TOKEN_KEY);
+    let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &names::namespace(ep));
+    apply::apply(&secrets, s).await?;
+    if rotated {
+        info!(endpoint = %status::describe(ep), "auth token rotated");
+        publish(
+            ctx,
+            ep,
+            false,
+            "TokenRotated",
+            "the generated auth token was rotated".into(),
+        )
+        .await;
+    }
+    Ok(value)
+}
 
-    // RBAC: Roles before their bindings.
-    seen.roles = children.roles.len();
-    for (role, binding) in children.roles {
+/// Applies the Roles, each before its binding, and the ClusterRole pair.
+async fn apply_rbac(
+    roles: Vec<(Checked<Role>, Checked<RoleBinding>)>,
+    cluster_role: Option<(Checked<ClusterRole>, Checked<ClusterRoleBinding>)>,
+    applied: &mut apply::ChildSet,
+    seen: &mut Observed,
+    ctx: &Context,
+) -> Result<()> {
+    let client = &ctx.client;
+    seen.roles = roles.len();
+    for (role, binding) in roles {
         let rns = role
             .desired()
             .metadata
@@ -434,7 +491,7 @@ async fn grant_endpoint(
             )
             .await?;
     }
-    if let Some((cr, crb)) = children.cluster_role {
+    if let Some((cr, crb)) = cluster_role {
         seen.rules += cr.desired().rules.as_ref().map_or(0, Vec::len);
         seen.cluster_roles = 1;
         applied
@@ -444,48 +501,80 @@ async fn grant_endpoint(
             .apply(&Api::<ClusterRoleBinding>::all(client.clone()), crb)
             .await?;
     }
+    Ok(())
+}
 
-    // Workload and exposure.
-    let template = serde_json::to_value(
-        children
-            .deployment
-            .desired()
-            .spec
-            .as_ref()
-            .map(|s| &s.template),
-    )
-    .map_err(Error::Serialize)?;
+/// The pod template the verification fingerprint covers (a change re-verifies).
+fn pod_template(deployment: &Checked<Deployment>) -> Result<serde_json::Value> {
+    serde_json::to_value(deployment.desired().spec.as_ref().map(|s| &s.template))
+        .map_err(Error::Serialize)
+}
+
+/// Applies the Deployment, the Service and the NetworkPolicy; whether the
+/// Deployment has rolled out.
+async fn apply_workload(
+    deployment: Checked<Deployment>,
+    service: Checked<Service>,
+    network_policy: Option<Checked<NetworkPolicy>>,
+    applied: &mut apply::ChildSet,
+    seen: &mut Observed,
+    ctx: &Context,
+) -> Result<bool> {
+    let ns = deployment
+        .desired()
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_default();
+    let client = &ctx.client;
     let deploy = applied
         .apply(
             &Api::<Deployment>::namespaced(client.clone(), &ns),
-            children.deployment,
+            deployment,
         )
         .await?;
-    let rolled_out = status::rolled_out(&deploy);
     if let Some(st) = &deploy.status {
         seen.available_replicas = st.available_replicas.unwrap_or(0);
         seen.ready_replicas = st.ready_replicas.unwrap_or(0);
     }
     applied
-        .apply(
-            &Api::<Service>::namespaced(client.clone(), &ns),
-            children.service,
-        )
+        .apply(&Api::<Service>::namespaced(client.clone(), &ns), service)
         .await?;
-    if let Some(np) = children.network_policy {
+    if let Some(np) = network_policy {
         applied
             .apply(&Api::<NetworkPolicy>::namespaced(client.clone(), &ns), np)
             .await?;
     }
-    // Everything else the endpoint caused goes: Roles in namespaces the scope
-    // no longer covers, the NetworkPolicy when policies are off, the
-    // ServiceAccount named like the endpoint that earlier versions ran as.
-    applied.prune(client, &ctx.caches, ep).await?;
+    Ok(status::rolled_out(&deploy))
+}
 
-    // MCP verification through the Service, only when something it depends on changed.
+/// What this pass's MCP verification found, and what to remember of it.
+struct VerifyPass {
+    verification: Verification,
+    /// What the verification covered (pod template and token).
+    fingerprint: Option<String>,
+    /// Advertised exactly the granted tools.
+    matched: bool,
+    /// Nothing it depends on changed: the last result stands.
+    keep: bool,
+    failure: Option<VerifyError>,
+}
+
+/// Verifies over MCP through the Service, only when something it depends on
+/// changed; the probe itself runs off the reconcile path (the verifier).
+fn verify_pass(
+    ep: &McpEndpoint,
+    grant: &Grant,
+    template: &serde_json::Value,
+    token: Option<&str>,
+    rolled_out: bool,
+    seen: &Observed,
+    ctx: &Context,
+) -> VerifyPass {
+    let cfg = &ctx.config;
     let obj = ObjectRef::from_obj(ep);
-    let fingerprint = token.as_deref().map(|t| verify::fingerprint(&template, t));
-    seen.verification = match (&fingerprint, &seen.token_problem) {
+    let fingerprint = token.map(|t| verify::fingerprint(template, t));
+    let verification = match (&fingerprint, &seen.token_problem) {
         _ if !cfg.verify || !verify::possible(ep) => Verification::Disabled,
         (_, Some(problem)) => Verification::NotAvailable(problem.clone()),
         (None, None) => Verification::NotAvailable("the auth token is empty".into()),
@@ -496,14 +585,14 @@ async fn grant_endpoint(
             Verification::Unchanged
         }
         (Some(f), None) => {
-            let (ep, token) = (ep.clone(), token.clone().unwrap_or_default());
+            let (ep, token) = (ep.clone(), token.unwrap_or_default().to_string());
             let (tools, cfg, metrics) = (grant.tool_names(), cfg.clone(), ctx.metrics.clone());
             ctx.verifier.result(&obj, f, move || async move {
                 probe::probe(&ep, &token, &tools, &cfg, &metrics).await
             })
         }
     };
-    let failure = match &seen.verification {
+    let failure = match &verification {
         Verification::Unreachable(why) => Some(VerifyError::Unreachable(why.clone())),
         Verification::Advertised(server) => {
             let diff = status::tool_diff(&grant.tool_names(), &server.tools);
@@ -511,18 +600,13 @@ async fn grant_endpoint(
         }
         _ => None,
     };
-    let matched = matches!(seen.verification, Verification::Advertised(_)) && failure.is_none();
-    let keep = matches!(seen.verification, Verification::Unchanged);
-
-    let new = status::compute(ep, &Outcome::Granted(grant, seen), now());
-    write_status(ep, new, ctx).await?;
-    if !keep {
-        ctx.remember_verified(obj, fingerprint.filter(|_| matched));
+    VerifyPass {
+        matched: matches!(verification, Verification::Advertised(_)) && failure.is_none(),
+        keep: matches!(verification, Verification::Unchanged),
+        verification,
+        fingerprint,
+        failure,
     }
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    Ok(Action::requeue(REQUEUE))
 }
 
 /// The value of `key` in a Secret, trimmed as the server trims its token file.
