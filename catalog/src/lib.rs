@@ -9,6 +9,7 @@
 pub mod apiserver;
 pub mod dashboard;
 pub mod logging;
+pub mod memory;
 pub mod policy;
 pub mod settings;
 pub mod signal;

@@ -11,6 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How long a shutdown waits for the controller (Kubernetes' default grace is 30 s).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often freed memory is handed back to the system.
+const TRIM_EVERY: Duration = Duration::from_secs(20);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -106,6 +108,17 @@ async fn main() -> anyhow::Result<()> {
     if let Some(w) = config.telemetry.warning(config.network_policies) {
         tracing::warn!("{w}");
     }
+
+    // glibc keeps what a burst freed (the watches' first lists, a wave of
+    // reconciles) resident: at 1,000 endpoints a restart's resync left
+    // 192 MiB where the same stores had taken 141 MiB.
+    tokio::spawn(async {
+        let mut every = tokio::time::interval(TRIM_EVERY);
+        loop {
+            every.tick().await;
+            kube_mcp_catalog::memory::release_free();
+        }
+    });
 
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));

@@ -193,7 +193,9 @@ async fn apply_endpoint(ep: &McpEndpoint, ctx: &Context) -> Result<Action> {
         Ok(token) => token,
         Err(refusal) => return refuse(ep, &refusal, ctx).await,
     };
-    match grant_endpoint(ep, &grant, token, ctx).await {
+    // On the heap: the pass's future is large (a dozen applies), and a
+    // caller awaiting reconcile inline would hold it on its stack.
+    match Box::pin(grant_endpoint(ep, &grant, token, ctx)).await {
         Err(Error::NameConflict(conflict)) => {
             warn!(endpoint = %status::describe(ep), object = %conflict.object(), "name conflict: not taking over an object the endpoint did not create");
             refuse(ep, &Refusal::NameConflict(conflict.message()), ctx).await

@@ -206,7 +206,7 @@ async fn reap_idle(
         }
         let held = reap_idle_sse(&sessions, idle) + http.sessions.read().await.len();
         if held < held_before {
-            crate::memory::release_free();
+            kube_mcp_catalog::memory::release_free();
         }
         held_before = held;
     }

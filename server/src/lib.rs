@@ -25,7 +25,6 @@ pub mod http;
 pub mod identity;
 pub mod jsonrpc;
 pub mod mask;
-pub mod memory;
 pub mod metrics;
 pub mod origin;
 pub mod prompts;

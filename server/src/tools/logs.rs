@@ -169,8 +169,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
     let ns = ctx.namespace(args.namespace.as_deref()).await?;
     let params = log_params(&args)?;
     let pods_api: Api<Pod> = Api::namespaced(client.clone(), &ns);
-    let (pods, what) = pods_for(ctx, &client, &pods_api, &ns, &args).await?;
     let max = ctx.settings.max_output_bytes;
+    if let Some(text) = one_pod(&pods_api, &args, &params, max).await? {
+        return Ok(ctx.bound(with_empty_note(text, &format!("pod/{}", args.name.trim()))));
+    }
+    let (pods, what) = pods_for(ctx, &client, &pods_api, &ns, &args).await?;
     let follow_for = Duration::from_secs(
         FOLLOW_SECONDS.min(ctx.settings.tool_timeout_seconds.saturating_sub(2).max(1)),
     );
@@ -269,7 +272,7 @@ async fn follow(
 ) -> Result<String, ToolError> {
     let mut lp = lp.clone();
     lp.follow = true;
-    lp.limit_bytes = Some(max as i64);
+    lp.limit_bytes = Some(max.max(1024) as i64);
     let mut stream = api.log_stream(pod, &lp).await?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -299,6 +302,41 @@ async fn follow(
         within.as_secs()
     ));
     Ok(text)
+}
+
+/// The log of a pod named by the arguments, read with one request (what the
+/// API server's own log read costs); None when there is no such single read:
+/// a selector, a workload, `follow`, or a pod of several containers and none
+/// named (the API server answers that one with a 400 that says so, and each
+/// container is then read on its own).
+async fn one_pod(
+    pods: &Api<Pod>,
+    args: &Args,
+    params: &LogParams,
+    max: usize,
+) -> Result<Option<String>, ToolError> {
+    let selector = args.label_selector.as_deref().map(str::trim);
+    let name = args.name.trim();
+    if args.follow
+        || selector.is_some_and(|s| !s.is_empty())
+        || name.is_empty()
+        || !matches!(source(&args.resource_type)?, Source::Pod)
+    {
+        return Ok(None);
+    }
+    let mut lp = params.clone();
+    lp.limit_bytes = Some(max.max(1024) as i64);
+    match pods.logs(name, &lp).await {
+        Ok(text) => Ok(Some(text)),
+        Err(kube::Error::Api(e))
+            if e.code == 400
+                && params.container.is_none()
+                && e.message.contains("a container name must be specified") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The pods to read, and how to name them in messages.

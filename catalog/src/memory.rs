@@ -1,6 +1,7 @@
 //! Giving freed memory back to the system. glibc's malloc keeps what a
-//! burst of sessions freed (a thousand abandoned sessions left ~75 MiB
-//! resident for good); trimming after sessions close returns it. Other
+//! burst freed in its arenas: a thousand abandoned sessions left the server
+//! ~75 MiB resident for good, and the operator's first lists and waves of
+//! reconciles did the same. Trimming after such bursts returns it. Other
 //! allocators (musl's) return memory on their own.
 
 /// Returns the free pages of every malloc arena to the system.
