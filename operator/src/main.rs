@@ -74,8 +74,9 @@ async fn main() -> anyhow::Result<()> {
         signal_stop.cancel();
     });
     let limit = config.rate_limit();
+    let metrics = Arc::new(Metrics::default());
     let start = async {
-        let (client, throttled) = connect(limit).await.map_err(|msg| (1, msg))?;
+        let (client, throttled) = connect(limit, &metrics).await.map_err(|msg| (1, msg))?;
         reconcile::check_crd(&client)
             .await
             .map_err(|msg| (2, msg))?;
@@ -120,7 +121,6 @@ async fn main() -> anyhow::Result<()> {
         }
     });
 
-    let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)
         .await
@@ -321,7 +321,10 @@ async fn ended(
 /// and one like it that sends at most `limit.0` requests per `limit.1` (the
 /// controller's): a KUBECONFIG list is read the way kubectl reads it (missing
 /// files skipped), otherwise kube's inference (~/.kube/config, then in-cluster).
-async fn connect(limit: (u64, Duration)) -> Result<(kube::Client, kube::Client), String> {
+async fn connect(
+    limit: (u64, Duration),
+    metrics: &Arc<Metrics>,
+) -> Result<(kube::Client, kube::Client), String> {
     use kube_mcp_catalog::apiserver;
     let list = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
     let config = match list {
@@ -341,12 +344,22 @@ async fn connect(limit: (u64, Duration)) -> Result<(kube::Client, kube::Client),
     };
     let url = apiserver::url_of(&config);
     let builder = || {
-        apiserver::client_builder(config.clone()).map_err(|e| {
-            format!(
-                "cannot build a client for {url}: {}",
-                apiserver::describe(&e, None)
-            )
-        })
+        let metrics = metrics.clone();
+        apiserver::client_builder(config.clone())
+            .map(|b| {
+                b.with_layer(&tower::util::MapRequestLayer::new(
+                    move |req: http::Request<kube::client::Body>| {
+                        metrics.count_request(&req);
+                        req
+                    },
+                ))
+            })
+            .map_err(|e| {
+                format!(
+                    "cannot build a client for {url}: {}",
+                    apiserver::describe(&e, None)
+                )
+            })
     };
     let client = builder()?.build();
     let throttled = builder()?

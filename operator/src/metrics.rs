@@ -17,6 +17,12 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerbLabels {
+    /// The HTTP method, or WATCH for a watch.
+    pub verb: String,
+}
+
 /// Reconcile counters and latency.
 pub struct Metrics {
     pub reconciles: Counter,
@@ -25,6 +31,8 @@ pub struct Metrics {
     /// MCP verifications by result (`tools_match`, `tools_mismatch`, `unreachable`).
     pub verifications: Family<ResultLabels, Counter>,
     pub verify_duration: Histogram,
+    /// Requests this operator sent to the API server, by verb.
+    pub api_requests: Family<VerbLabels, Counter>,
     pub registry: Registry,
 }
 
@@ -35,6 +43,7 @@ impl Default for Metrics {
         let duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
         let verifications = Family::<ResultLabels, Counter>::default();
         let verify_duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
+        let api_requests = Family::<VerbLabels, Counter>::default();
         let mut registry = Registry::with_prefix("kube_mcp_operator");
         registry.register("reconciles", "McpEndpoint reconciles", reconciles.clone());
         registry.register(
@@ -57,18 +66,40 @@ impl Default for Metrics {
             "Duration of one MCP verification (initialize + tools/list)",
             verify_duration.clone(),
         );
+        registry.register(
+            "api_requests",
+            "Requests sent to the API server, by verb (WATCH: a watch)",
+            api_requests.clone(),
+        );
         Self {
             reconciles,
             errors,
             duration,
             verifications,
             verify_duration,
+            api_requests,
             registry,
         }
     }
 }
 
 impl Metrics {
+    /// Counts a request to the API server (a layer on the operator's clients).
+    pub fn count_request<B>(&self, req: &http::Request<B>) {
+        let watch = req
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
+        let verb = if watch {
+            "WATCH"
+        } else {
+            req.method().as_str()
+        };
+        self.api_requests
+            .get_or_create(&VerbLabels { verb: verb.into() })
+            .inc();
+    }
+
     /// Counts a reconcile and returns a timer that records its duration when dropped.
     pub fn start(&self) -> Timer<'_> {
         self.reconciles.inc();

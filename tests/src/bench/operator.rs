@@ -96,19 +96,36 @@ impl Operator {
         )
     }
 
-    async fn reconciles(&self) -> Option<f64> {
-        let text = reqwest::Client::new()
+    async fn metrics(&self) -> Option<String> {
+        reqwest::Client::new()
             .get(format!("{}/metrics", self.admin))
             .send()
             .await
             .ok()?
             .text()
             .await
-            .ok()?;
-        text.lines()
+            .ok()
+    }
+
+    async fn reconciles(&self) -> Option<f64> {
+        self.metrics()
+            .await?
+            .lines()
             .find(|l| l.starts_with("kube_mcp_operator_reconciles_total"))
             .and_then(|l| l.split_whitespace().last())
             .and_then(|v| v.parse().ok())
+    }
+
+    /// The operator's own requests to the API server so far, by verb.
+    async fn api_requests(&self) -> BTreeMap<String, f64> {
+        let text = self.metrics().await.unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("kube_mcp_operator_api_requests_total{verb=\"")?;
+                let (verb, value) = rest.split_once("\"} ")?;
+                Some((verb.to_string(), value.trim().parse().ok()?))
+            })
+            .collect()
     }
 
     pub(super) async fn stop(mut self) {
@@ -503,6 +520,12 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
     );
     let rss_converged = procfs::rss(op.pid).unwrap_or(0);
     let reconciles_converged = op.reconciles().await;
+    let own_requests = op.api_requests().await;
+    let own_total: f64 = own_requests
+        .iter()
+        .filter(|(verb, _)| *verb != "WATCH")
+        .map(|(_, n)| n)
+        .sum();
 
     // Steady state: let in-flight work settle, then count writes over the window.
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -592,6 +615,10 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         "rss_max_sampled_bytes": rss_max,
         "vm_hwm_bytes": hwm,
         "reconciles_at_convergence": reconciles_converged,
+        "operator_requests_at_convergence": {
+            "by_verb": own_requests,
+            "per_endpoint": own_total / cfg.endpoints.max(1) as f64,
+        },
         "steady": {
             "window_seconds": cfg.steady_window.as_secs(),
             "reconciles": r1.zip(r0).map(|(b, a)| b - a),

@@ -571,6 +571,14 @@ pub fn markdown(r: &Value) -> String {
             "| reconciles until converged | {} |",
             op["reconciles_at_convergence"]
         );
+        let own = &op["operator_requests_at_convergence"];
+        if let Some(per) = own["per_endpoint"].as_f64() {
+            let _ = writeln!(
+                o,
+                "| the operator's API requests until converged (watches aside) | {per:.1} per endpoint {} |",
+                own["by_verb"]
+            );
+        }
         let st = &op["steady"];
         if op["converged"] != Value::Bool(true) {
             let _ = writeln!(
