@@ -212,212 +212,15 @@ fn set(conditions: &mut Vec<Condition>, old: &[Condition], mut new: Condition) {
 /// The new status of `ep`.
 pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpointStatus {
     let old = ep.status.clone().unwrap_or_default();
-    let generation = ep.meta().generation;
-    let mut conditions: Vec<Condition> = old
-        .conditions
-        .iter()
-        .filter(|c| !OWNED.contains(&c.type_.as_str()))
-        .cloned()
-        .collect();
-    let put = |conditions: &mut Vec<Condition>, c| set(conditions, &old.conditions, c);
-    match outcome {
-        Outcome::Refused(r) => {
-            let msg = r.message().to_string();
-            put(
-                &mut conditions,
-                cond(RBAC_READY, false, r.reason(), msg.clone(), generation, &now),
-            );
-            put(
-                &mut conditions,
-                cond(
-                    AVAILABLE,
-                    false,
-                    r.reason(),
-                    "nothing is deployed for a refused spec".into(),
-                    generation,
-                    &now,
-                ),
-            );
-            put(
-                &mut conditions,
-                cond(READY, false, r.reason(), msg, generation, &now),
-            );
-            McpEndpointStatus {
-                conditions,
-                observed_generation: generation,
-                url: None,
-                token_secret_name: None,
-                tools: vec![],
-                tool_count: Some(0),
-                namespaces: vec![],
-                ready_replicas: Some(0),
-                verified: None,
-                auth: Some(auth_mode(ep)),
-            }
-        }
+    let mut c = Conditions::new(&old.conditions, ep.meta().generation, &now);
+    let status = match outcome {
+        Outcome::Refused(r) => refused(&mut c, r),
         Outcome::Granted(grant, seen) => {
-            let rbac_msg = format!(
-                "{} rules granted through {} Role(s) and {} ClusterRole(s)",
-                seen.rules, seen.roles, seen.cluster_roles
-            );
-            put(
-                &mut conditions,
-                cond(RBAC_READY, true, "Granted", rbac_msg, generation, &now),
-            );
-            let available = seen.available_replicas >= 1;
-            let (reason, msg) = if available {
-                (
-                    "MinimumReplicasAvailable",
-                    format!("{} replica(s) available", seen.available_replicas),
-                )
-            } else {
-                (
-                    "NoReplicasAvailable",
-                    "the server Deployment has no available replica yet".to_string(),
-                )
-            };
-            put(
-                &mut conditions,
-                cond(AVAILABLE, available, reason, msg, generation, &now),
-            );
-            let ready = match (&seen.token_problem, available) {
-                (Some(p), _) => cond(
-                    READY,
-                    false,
-                    "TokenSecretNotFound",
-                    p.clone(),
-                    generation,
-                    &now,
-                ),
-                (None, false) => cond(
-                    READY,
-                    false,
-                    "NotAvailable",
-                    "waiting for a server replica".into(),
-                    generation,
-                    &now,
-                ),
-                (None, true) => cond(
-                    READY,
-                    true,
-                    "Ready",
-                    format!("serving at {}", names::url(ep)),
-                    generation,
-                    &now,
-                ),
-            };
-            put(&mut conditions, ready);
-            let dropped = if grant.dropped.is_empty() {
-                cond(
-                    TOOLS_DROPPED,
-                    false,
-                    "AllOffered",
-                    "every tool spec.tools names (or the access level allows) is offered".into(),
-                    generation,
-                    &now,
-                )
-            } else {
-                cond(
-                    TOOLS_DROPPED,
-                    true,
-                    "NotOffered",
-                    format!(
-                        "{} tool(s) not offered: {}",
-                        grant.dropped.len(),
-                        grant.dropped.join("; ")
-                    ),
-                    generation,
-                    &now,
-                )
-            };
-            put(&mut conditions, dropped);
+            serving(&mut c, ep, seen);
+            dropped(&mut c, grant);
             let tools = grant.tool_names();
-            let mut verified = old.verified.clone();
-            let found = |ty: &str| old.conditions.iter().find(|c| c.type_ == ty).cloned();
-            let not_degraded = |reason: &str, msg: &str| {
-                cond(DEGRADED, false, reason, msg.into(), generation, &now)
-            };
-            match &seen.verification {
-                Verification::Disabled => verified = None,
-                Verification::Unchanged => {
-                    conditions.extend(found(VERIFIED));
-                    conditions.extend(found(DEGRADED));
-                }
-                Verification::NotAvailable(why) => {
-                    put(
-                        &mut conditions,
-                        cond(
-                            VERIFIED,
-                            Tri::Unknown,
-                            "NotAvailable",
-                            why.clone(),
-                            generation,
-                            &now,
-                        ),
-                    );
-                    put(
-                        &mut conditions,
-                        not_degraded("NotVerified", "the server was not verified yet"),
-                    );
-                }
-                Verification::Unreachable(why) => {
-                    put(
-                        &mut conditions,
-                        cond(
-                            VERIFIED,
-                            false,
-                            "Unreachable",
-                            why.clone(),
-                            generation,
-                            &now,
-                        ),
-                    );
-                    put(
-                        &mut conditions,
-                        not_degraded("NotVerified", "the server could not be verified"),
-                    );
-                }
-                Verification::Advertised(server) => {
-                    let diff = tool_diff(&tools, &server.tools);
-                    if diff.is_empty() {
-                        let msg = format!(
-                            "{} {} advertises the {} effective tool(s)",
-                            server.server_name,
-                            server.server_version,
-                            tools.len()
-                        );
-                        put(
-                            &mut conditions,
-                            cond(VERIFIED, true, "ToolsMatch", msg.clone(), generation, &now),
-                        );
-                        put(&mut conditions, not_degraded("ToolsMatch", &msg));
-                    } else {
-                        let msg = format!(
-                            "the server advertises other tools than the effective set: {}",
-                            diff.message()
-                        );
-                        put(
-                            &mut conditions,
-                            cond(
-                                VERIFIED,
-                                false,
-                                "ToolsMismatch",
-                                msg.clone(),
-                                generation,
-                                &now,
-                            ),
-                        );
-                        put(
-                            &mut conditions,
-                            cond(DEGRADED, true, "ToolsMismatch", msg, generation, &now),
-                        );
-                    }
-                    verified = Some(server.clone());
-                }
-            }
+            let verified = verification(&mut c, &tools, &seen.verification, &old.verified);
             McpEndpointStatus {
-                conditions,
-                observed_generation: generation,
                 url: Some(names::url(ep)),
                 token_secret_name: Some(crate::secret::token_source(ep).0),
                 tool_count: Some(tools.len() as i32),
@@ -425,8 +228,171 @@ pub fn compute(ep: &McpEndpoint, outcome: &Outcome<'_>, now: Time) -> McpEndpoin
                 namespaces: grant.scope.to_list(),
                 ready_replicas: Some(seen.ready_replicas),
                 verified,
-                auth: Some(auth_mode(ep)),
+                ..McpEndpointStatus::default()
             }
+        }
+    };
+    McpEndpointStatus {
+        conditions: c.list,
+        observed_generation: ep.meta().generation,
+        auth: Some(auth_mode(ep)),
+        ..status
+    }
+}
+
+/// The conditions a status is built from: those this operator does not own
+/// are carried over, and a condition put again keeps its lastTransitionTime
+/// when its status did not change.
+struct Conditions<'a> {
+    list: Vec<Condition>,
+    old: &'a [Condition],
+    generation: Option<i64>,
+    now: &'a Time,
+}
+
+impl<'a> Conditions<'a> {
+    fn new(old: &'a [Condition], generation: Option<i64>, now: &'a Time) -> Self {
+        let list = old
+            .iter()
+            .filter(|c| !OWNED.contains(&c.type_.as_str()))
+            .cloned()
+            .collect();
+        Conditions {
+            list,
+            old,
+            generation,
+            now,
+        }
+    }
+
+    fn put(&mut self, type_: &str, ok: impl Into<Tri>, reason: &str, message: String) {
+        let new = cond(type_, ok, reason, message, self.generation, self.now);
+        set(&mut self.list, self.old, new);
+    }
+
+    /// Keeps the old condition of `type_` as it was.
+    fn keep(&mut self, type_: &str) {
+        self.list
+            .extend(self.old.iter().find(|c| c.type_ == type_).cloned());
+    }
+}
+
+/// A refused spec: nothing is granted, deployed or ready, and each says why.
+fn refused(c: &mut Conditions<'_>, r: &Refusal) -> McpEndpointStatus {
+    let msg = r.message().to_string();
+    c.put(RBAC_READY, false, r.reason(), msg.clone());
+    c.put(
+        AVAILABLE,
+        false,
+        r.reason(),
+        "nothing is deployed for a refused spec".into(),
+    );
+    c.put(READY, false, r.reason(), msg);
+    McpEndpointStatus {
+        tool_count: Some(0),
+        ready_replicas: Some(0),
+        ..McpEndpointStatus::default()
+    }
+}
+
+/// RbacReady, Available and Ready of a granted endpoint.
+fn serving(c: &mut Conditions<'_>, ep: &McpEndpoint, seen: &Observed) {
+    let rbac_msg = format!(
+        "{} rules granted through {} Role(s) and {} ClusterRole(s)",
+        seen.rules, seen.roles, seen.cluster_roles
+    );
+    c.put(RBAC_READY, true, "Granted", rbac_msg);
+    let available = seen.available_replicas >= 1;
+    if available {
+        let msg = format!("{} replica(s) available", seen.available_replicas);
+        c.put(AVAILABLE, true, "MinimumReplicasAvailable", msg);
+    } else {
+        let msg = "the server Deployment has no available replica yet".to_string();
+        c.put(AVAILABLE, false, "NoReplicasAvailable", msg);
+    }
+    match (&seen.token_problem, available) {
+        (Some(p), _) => c.put(READY, false, "TokenSecretNotFound", p.clone()),
+        (None, false) => c.put(
+            READY,
+            false,
+            "NotAvailable",
+            "waiting for a server replica".into(),
+        ),
+        (None, true) => c.put(
+            READY,
+            true,
+            "Ready",
+            format!("serving at {}", names::url(ep)),
+        ),
+    }
+}
+
+/// ToolsDropped: whether every tool the spec names is offered.
+fn dropped(c: &mut Conditions<'_>, grant: &Grant) {
+    if grant.dropped.is_empty() {
+        c.put(
+            TOOLS_DROPPED,
+            false,
+            "AllOffered",
+            "every tool spec.tools names (or the access level allows) is offered".into(),
+        );
+    } else {
+        let msg = format!(
+            "{} tool(s) not offered: {}",
+            grant.dropped.len(),
+            grant.dropped.join("; ")
+        );
+        c.put(TOOLS_DROPPED, true, "NotOffered", msg);
+    }
+}
+
+/// Verified and Degraded from this pass's MCP verification; the server the
+/// status then shows as verified.
+fn verification(
+    c: &mut Conditions<'_>,
+    tools: &[String],
+    v: &Verification,
+    old: &Option<VerifiedServer>,
+) -> Option<VerifiedServer> {
+    match v {
+        Verification::Disabled => None,
+        Verification::Unchanged => {
+            c.keep(VERIFIED);
+            c.keep(DEGRADED);
+            old.clone()
+        }
+        Verification::NotAvailable(why) => {
+            c.put(VERIFIED, Tri::Unknown, "NotAvailable", why.clone());
+            let msg = "the server was not verified yet".into();
+            c.put(DEGRADED, false, "NotVerified", msg);
+            old.clone()
+        }
+        Verification::Unreachable(why) => {
+            c.put(VERIFIED, false, "Unreachable", why.clone());
+            let msg = "the server could not be verified".into();
+            c.put(DEGRADED, false, "NotVerified", msg);
+            old.clone()
+        }
+        Verification::Advertised(server) => {
+            let diff = tool_diff(tools, &server.tools);
+            if diff.is_empty() {
+                let msg = format!(
+                    "{} {} advertises the {} effective tool(s)",
+                    server.server_name,
+                    server.server_version,
+                    tools.len()
+                );
+                c.put(VERIFIED, true, "ToolsMatch", msg.clone());
+                c.put(DEGRADED, false, "ToolsMatch", msg);
+            } else {
+                let msg = format!(
+                    "the server advertises other tools than the effective set: {}",
+                    diff.message()
+                );
+                c.put(VERIFIED, false, "ToolsMismatch", msg.clone());
+                c.put(DEGRADED, true, "ToolsMismatch", msg);
+            }
+            Some(server.clone())
         }
     }
 }

@@ -230,308 +230,197 @@ pub fn translate(ctx: &Ctx, args: &Args) -> Result<Step, ToolError> {
         &raw_args,
         ctx.settings.files_dir.as_deref(),
     )?;
-    let mut input = Inputs::new(args.flags.as_ref(), &raw_args);
+    if matches!(
+        args.command.trim().to_ascii_lowercase().as_str(),
+        "label" | "annotate"
+    ) {
+        // Done here, under kubectl_patch's name and rules.
+        super::require(ctx, TOOL, ToolId::KubectlPatch)?;
+    }
+    step(args, Inputs::new(args.flags.as_ref(), &raw_args))
+}
+
+/// Where a delegated tool's argument comes from on the kubectl command line.
+#[derive(Debug, Clone, Copy)]
+enum Flag {
+    Text(&'static [&'static str]),
+    Switch(&'static [&'static str]),
+    Number(&'static [&'static str]),
+}
+use Flag::{Number, Switch, Text};
+
+/// Each command's flags, as (the tool's argument, the kubectl flag); the
+/// resource target, the namespace and `-o` are passed on apart.
+type Flags = &'static [(&'static str, Flag)];
+const DRY_RUN: (&str, Flag) = ("dryRun", Switch(&["dry-run"]));
+const SELECTOR: (&str, Flag) = ("labelSelector", Text(&["selector", "l"]));
+const FILENAME: (&str, Flag) = ("filename", Text(&["filename", "f"]));
+const GET: Flags = &[
+    SELECTOR,
+    ("fieldSelector", Text(&["field-selector"])),
+    ("sortBy", Text(&["sort-by"])),
+];
+const DELETE: Flags = &[
+    SELECTOR,
+    FILENAME,
+    ("force", Switch(&["force"])),
+    ("gracePeriodSeconds", Number(&["grace-period"])),
+];
+const SCALE: Flags = &[("replicas", Number(&["replicas"]))];
+const ROLLOUT: Flags = &[
+    ("toRevision", Number(&["to-revision"])),
+    ("revision", Number(&["revision"])),
+    ("timeout", Text(&["timeout"])),
+    ("watch", Switch(&["watch", "w"])),
+];
+const NODE: Flags = &[
+    ("force", Switch(&["force"])),
+    ("gracePeriod", Number(&["grace-period"])),
+    (
+        "deleteLocalData",
+        Switch(&["delete-emptydir-data", "delete-local-data"]),
+    ),
+    ("ignoreDaemonsets", Switch(&["ignore-daemonsets"])),
+    ("timeout", Text(&["timeout"])),
+    DRY_RUN,
+    ("confirmDrain", Switch(&["confirm-drain", "confirmDrain"])),
+];
+const APPLY: Flags = &[
+    FILENAME,
+    ("manifest", Text(&["manifest"])),
+    DRY_RUN,
+    ("force", Switch(&["force-conflicts"])),
+];
+const PATCH: Flags = &[
+    ("patchType", Text(&["type"])),
+    ("patchFile", Text(&["patch-file"])),
+    DRY_RUN,
+];
+const CREATE: Flags = &[
+    FILENAME,
+    ("image", Text(&["image"])),
+    ("replicas", Number(&["replicas"])),
+    ("port", Number(&["port"])),
+    ("schedule", Text(&["schedule"])),
+    ("externalName", Text(&["external-name"])),
+    DRY_RUN,
+];
+const LOGS: Flags = &[
+    ("container", Text(&["container", "c"])),
+    ("tail", Number(&["tail"])),
+    ("since", Text(&["since"])),
+    ("sinceTime", Text(&["since-time"])),
+    ("previous", Switch(&["previous", "p"])),
+    ("timestamps", Switch(&["timestamps"])),
+    SELECTOR,
+];
+const EXPLAIN: Flags = &[
+    ("apiVersion", Text(&["api-version"])),
+    ("recursive", Switch(&["recursive"])),
+];
+const API_RESOURCES: Flags = &[
+    ("apiGroup", Text(&["api-group"])),
+    ("namespaced", Switch(&["namespaced"])),
+];
+
+/// Puts each of `flags` that the command line sets into `m`.
+fn pass(m: &mut Map<String, Value>, input: &Inputs, flags: Flags) -> Result<(), ToolError> {
+    for (key, flag) in flags {
+        let v = match *flag {
+            Text(names) => input.text(names).map(Value::String),
+            Switch(names) => input.switch(names).map(Value::Bool),
+            Number(names) => input.number(names)?.map(|n| json!(n)),
+        };
+        put(m, key, v);
+    }
+    Ok(())
+}
+
+/// The call a kubectl command line stands for (the filter and the files are
+/// [`translate`]'s): every verb runs as the tool it stands for.
+fn step(args: &Args, mut input: Inputs) -> Result<Step, ToolError> {
     let command = args.command.trim().to_ascii_lowercase();
     let namespace = input
         .text(&["namespace", "n"])
         .or(args.namespace.clone())
         .map(Value::String);
     let all_ns = args.all_namespaces || input.switch(&["all-namespaces", "A"]).unwrap_or(false);
-    let context = args.context.clone().map(Value::String);
     let mut sub = args.sub_command.clone().filter(|s| !s.is_empty());
-    if sub.is_none()
-        && matches!(command.as_str(), "rollout" | "create")
-        && !input.positional.is_empty()
-    {
-        // `rollout status deployment/web`, `create secret generic ...` keep the verb first.
-        if command == "rollout" {
-            sub = Some(input.positional.remove(0));
-        }
+    if sub.is_none() && command == "rollout" && !input.positional.is_empty() {
+        // `rollout status deployment/web` keeps the verb first.
+        sub = Some(input.positional.remove(0));
     }
     let (rt, name) = target(
         args.resource_type.as_deref(),
         args.name.as_deref(),
         &mut input.positional,
     );
+    let output = args
+        .output_format
+        .clone()
+        .or(input.text(&["output", "o"]))
+        .map(Value::String);
     let mut m = Map::new();
-    put(&mut m, "context", context.clone());
-    // Every verb runs as the tool it stands for, through the filter.
-    macro_rules! call {
-        ($tool:ident) => {
-            Ok(Step::Delegate(ToolId::$tool, m))
-        };
-    }
-    let rt_v = rt.clone().map(Value::String);
-    let name_v = name.clone().map(Value::String);
-    let dry_run = input.switch(&["dry-run"]).map(Value::Bool);
-    match command.as_str() {
+    put(&mut m, "context", args.context.clone().map(Value::String));
+    let with_target = |m: &mut Map<String, Value>| {
+        put(m, "resourceType", rt.clone().map(Value::String));
+        put(m, "name", name.clone().map(Value::String));
+        put(m, "namespace", namespace.clone());
+    };
+    let tool = match command.as_str() {
         "get" => {
-            put(&mut m, "resourceType", rt_v);
-            put(&mut m, "name", name_v);
-            put(&mut m, "namespace", namespace);
+            with_target(&mut m);
             put(&mut m, "allNamespaces", Some(json!(all_ns)));
-            put(
-                &mut m,
-                "output",
-                args.output_format
-                    .clone()
-                    .or(input.text(&["output", "o"]))
-                    .map(Value::String),
-            );
-            put(
-                &mut m,
-                "labelSelector",
-                input.text(&["selector", "l"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "fieldSelector",
-                input.text(&["field-selector"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "sortBy",
-                input.text(&["sort-by"]).map(Value::String),
-            );
-            call!(KubectlGet)
+            put(&mut m, "output", output);
+            pass(&mut m, &input, GET)?;
+            ToolId::KubectlGet
         }
         "describe" => {
-            put(&mut m, "resourceType", rt_v);
-            put(&mut m, "name", name_v);
-            put(&mut m, "namespace", namespace);
+            with_target(&mut m);
             put(&mut m, "allNamespaces", Some(json!(all_ns)));
-            call!(KubectlDescribe)
+            ToolId::KubectlDescribe
         }
         "delete" => {
-            put(&mut m, "resourceType", rt_v);
-            put(&mut m, "name", name_v);
-            put(&mut m, "namespace", namespace);
+            with_target(&mut m);
             put(&mut m, "allNamespaces", Some(json!(all_ns)));
-            put(
-                &mut m,
-                "labelSelector",
-                input.text(&["selector", "l"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "filename",
-                input.text(&["filename", "f"]).map(Value::String),
-            );
-            put(&mut m, "force", input.switch(&["force"]).map(Value::Bool));
-            put(
-                &mut m,
-                "gracePeriodSeconds",
-                input.number(&["grace-period"])?.map(|n| json!(n)),
-            );
-            call!(KubectlDelete)
+            pass(&mut m, &input, DELETE)?;
+            ToolId::KubectlDelete
         }
-        "label" | "annotate" => {
-            // Done here, under kubectl_patch's name and rules.
-            super::require(ctx, TOOL, ToolId::KubectlPatch)?;
-            let (Some(rt), Some(name)) = (rt, name) else {
-                return Err(invalid(format!("{command} needs resourceType and name")));
-            };
-            let changes = label_changes(&input.positional)?;
-            let overwrite = input.switch(&["overwrite"]).unwrap_or(false);
-            let field = if command == "label" {
-                "labels"
-            } else {
-                "annotations"
-            };
-            Ok(Step::Meta(MetaChange {
-                resource_type: rt,
-                name,
-                namespace: namespace.and_then(|v| v.as_str().map(str::to_string)),
-                field,
-                changes,
-                overwrite,
-                dry_run: dry_run == Some(json!(true)),
-            }))
-        }
+        "label" | "annotate" => return meta_change(&command, rt, name, namespace, &input),
         "scale" => {
-            put(&mut m, "resourceType", rt_v);
-            put(&mut m, "name", name_v);
-            put(&mut m, "namespace", namespace);
-            put(
-                &mut m,
-                "replicas",
-                input.number(&["replicas"])?.map(|n| json!(n)),
-            );
-            call!(KubectlScale)
+            with_target(&mut m);
+            pass(&mut m, &input, SCALE)?;
+            ToolId::KubectlScale
         }
         "rollout" => {
+            with_target(&mut m);
             put(&mut m, "subCommand", sub.map(Value::String));
-            put(&mut m, "resourceType", rt_v);
-            put(&mut m, "name", name_v);
-            put(&mut m, "namespace", namespace);
-            put(
-                &mut m,
-                "toRevision",
-                input.number(&["to-revision"])?.map(|n| json!(n)),
-            );
-            put(
-                &mut m,
-                "revision",
-                input.number(&["revision"])?.map(|n| json!(n)),
-            );
-            put(
-                &mut m,
-                "timeout",
-                input.text(&["timeout"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "watch",
-                input.switch(&["watch", "w"]).map(Value::Bool),
-            );
-            call!(KubectlRollout)
+            pass(&mut m, &input, ROLLOUT)?;
+            ToolId::KubectlRollout
         }
         "cordon" | "uncordon" | "drain" => {
             // `kubectl cordon NODE`: the node may come as name or as the first argument.
-            let node = name.or(rt).map(Value::String);
             m.remove("context");
             put(&mut m, "operation", Some(json!(command)));
-            put(&mut m, "nodeName", node);
-            put(&mut m, "force", input.switch(&["force"]).map(Value::Bool));
-            put(
-                &mut m,
-                "gracePeriod",
-                input.number(&["grace-period"])?.map(|n| json!(n)),
-            );
-            put(
-                &mut m,
-                "deleteLocalData",
-                input
-                    .switch(&["delete-emptydir-data", "delete-local-data"])
-                    .map(Value::Bool),
-            );
-            put(
-                &mut m,
-                "ignoreDaemonsets",
-                input.switch(&["ignore-daemonsets"]).map(Value::Bool),
-            );
-            put(
-                &mut m,
-                "timeout",
-                input.text(&["timeout"]).map(Value::String),
-            );
-            put(&mut m, "dryRun", dry_run);
-            put(
-                &mut m,
-                "confirmDrain",
-                input
-                    .switch(&["confirm-drain", "confirmDrain"])
-                    .map(Value::Bool),
-            );
-            call!(NodeManagement)
+            put(&mut m, "nodeName", name.or(rt).map(Value::String));
+            pass(&mut m, &input, NODE)?;
+            ToolId::NodeManagement
         }
         "apply" => {
-            put(
-                &mut m,
-                "filename",
-                input.text(&["filename", "f"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "manifest",
-                input.text(&["manifest"]).map(Value::String),
-            );
             put(&mut m, "namespace", namespace);
-            put(&mut m, "dryRun", dry_run);
-            put(
-                &mut m,
-                "force",
-                input.switch(&["force-conflicts"]).map(Value::Bool),
-            );
-            call!(KubectlApply)
+            pass(&mut m, &input, APPLY)?;
+            ToolId::KubectlApply
         }
         "patch" => {
-            put(&mut m, "resourceType", rt_v);
-            put(&mut m, "name", name_v);
-            put(&mut m, "namespace", namespace);
-            put(
-                &mut m,
-                "patchType",
-                input.text(&["type"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "patchData",
-                input.flags.get("patch").or(input.flags.get("p")).cloned(),
-            );
-            put(
-                &mut m,
-                "patchFile",
-                input.text(&["patch-file"]).map(Value::String),
-            );
-            put(&mut m, "dryRun", dry_run);
-            call!(KubectlPatch)
+            with_target(&mut m);
+            let data = input.flags.get("patch").or(input.flags.get("p")).cloned();
+            put(&mut m, "patchData", data);
+            pass(&mut m, &input, PATCH)?;
+            ToolId::KubectlPatch
         }
         "create" => {
-            // `create secret generic NAME`, `create service clusterip NAME`: the
-            // subcommand is the secret or service type.
-            let mut name = name;
-            let mut sub = sub;
-            let kind = rt.clone().unwrap_or_default().to_ascii_lowercase();
-            if sub.is_none() && matches!(kind.as_str(), "secret" | "service" | "svc") {
-                sub = name.take();
-                if !input.positional.is_empty() {
-                    name = Some(input.positional.remove(0));
-                }
-            }
-            let list = |keys: &[&str]| {
-                keys.iter().find_map(|k| match input.flags.get(*k)? {
-                    Value::Array(a) => Some(Value::Array(a.clone())),
-                    Value::String(s) => Some(json!([s])),
-                    _ => None,
-                })
-            };
-            put(&mut m, "resourceType", rt_v);
-            put(&mut m, "name", name.map(Value::String));
-            put(&mut m, "namespace", namespace);
-            if matches!(kind.as_str(), "secret") {
-                put(&mut m, "secretType", sub.map(Value::String));
-            } else if matches!(kind.as_str(), "service" | "svc") {
-                put(&mut m, "serviceType", sub.map(Value::String));
-            }
-            put(
-                &mut m,
-                "filename",
-                input.text(&["filename", "f"]).map(Value::String),
-            );
-            put(&mut m, "image", input.text(&["image"]).map(Value::String));
-            put(
-                &mut m,
-                "replicas",
-                input.number(&["replicas"])?.map(|n| json!(n)),
-            );
-            put(&mut m, "port", input.number(&["port"])?.map(|n| json!(n)));
-            put(
-                &mut m,
-                "schedule",
-                input.text(&["schedule"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "externalName",
-                input.text(&["external-name"]).map(Value::String),
-            );
-            put(&mut m, "fromLiteral", list(&["from-literal"]));
-            put(&mut m, "fromFile", list(&["from-file"]));
-            put(&mut m, "tcpPort", list(&["tcp"]));
-            put(
-                &mut m,
-                "output",
-                args.output_format
-                    .clone()
-                    .or(input.text(&["output", "o"]))
-                    .map(Value::String),
-            );
-            put(&mut m, "dryRun", dry_run);
-            if !input.positional.is_empty() {
-                put(&mut m, "command", Some(json!(input.positional)));
-            }
-            call!(KubectlCreate)
+            create(&mut m, rt, name, sub, namespace, output, &mut input)?;
+            ToolId::KubectlCreate
         }
         "logs" => {
             let (rt, name) = match (rt, name) {
@@ -542,34 +431,8 @@ pub fn translate(ctx: &Ctx, args: &Args) -> Result<Step, ToolError> {
             put(&mut m, "resourceType", rt.map(Value::String));
             put(&mut m, "name", name.map(Value::String));
             put(&mut m, "namespace", namespace);
-            put(
-                &mut m,
-                "container",
-                input.text(&["container", "c"]).map(Value::String),
-            );
-            put(&mut m, "tail", input.number(&["tail"])?.map(|n| json!(n)));
-            put(&mut m, "since", input.text(&["since"]).map(Value::String));
-            put(
-                &mut m,
-                "sinceTime",
-                input.text(&["since-time"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "previous",
-                input.switch(&["previous", "p"]).map(Value::Bool),
-            );
-            put(
-                &mut m,
-                "timestamps",
-                input.switch(&["timestamps"]).map(Value::Bool),
-            );
-            put(
-                &mut m,
-                "labelSelector",
-                input.text(&["selector", "l"]).map(Value::String),
-            );
-            call!(KubectlLogs)
+            pass(&mut m, &input, LOGS)?;
+            ToolId::KubectlLogs
         }
         "explain" => {
             let resource = match (rt, name) {
@@ -577,54 +440,99 @@ pub fn translate(ctx: &Ctx, args: &Args) -> Result<Step, ToolError> {
                 (r, _) => r,
             };
             put(&mut m, "resource", resource.map(Value::String));
-            put(
-                &mut m,
-                "apiVersion",
-                input.text(&["api-version"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "recursive",
-                input.switch(&["recursive"]).map(Value::Bool),
-            );
-            call!(ExplainResource)
+            pass(&mut m, &input, EXPLAIN)?;
+            ToolId::ExplainResource
         }
         "api-resources" => {
-            put(
-                &mut m,
-                "apiGroup",
-                input.text(&["api-group"]).map(Value::String),
-            );
-            put(
-                &mut m,
-                "namespaced",
-                input.switch(&["namespaced"]).map(Value::Bool),
-            );
-            put(
-                &mut m,
-                "verbs",
-                input
-                    .text(&["verbs"])
-                    .map(|v| json!(v.split(',').collect::<Vec<_>>())),
-            );
-            put(
-                &mut m,
-                "output",
-                args.output_format
-                    .clone()
-                    .or(input.text(&["output", "o"]))
-                    .map(Value::String),
-            );
-            call!(ListApiResources)
+            pass(&mut m, &input, API_RESOURCES)?;
+            let verbs = input
+                .text(&["verbs"])
+                .map(|v| json!(v.split(',').collect::<Vec<_>>()));
+            put(&mut m, "verbs", verbs);
+            put(&mut m, "output", output);
+            ToolId::ListApiResources
         }
-        "" => Err(invalid(format!(
-            "command is required; supported: {SUPPORTED}"
-        ))),
-        other => Err(ToolError::Invalid(format!(
-            "kubectl {other} is not supported: this server calls the Kubernetes API natively and runs no kubectl; \
-             kubectl_generic supports {SUPPORTED} (exec_in_pod and port_forward have their own tools)"
-        ))),
+        "" => {
+            return Err(invalid(format!(
+                "command is required; supported: {SUPPORTED}"
+            )));
+        }
+        other => {
+            return Err(ToolError::Invalid(format!(
+                "kubectl {other} is not supported: this server calls the Kubernetes API natively and runs no kubectl; \
+                 kubectl_generic supports {SUPPORTED} (exec_in_pod and port_forward have their own tools)"
+            )));
+        }
+    };
+    Ok(Step::Delegate(tool, m))
+}
+
+/// `label` / `annotate`: a metadata change made here.
+fn meta_change(
+    command: &str,
+    rt: Option<String>,
+    name: Option<String>,
+    namespace: Option<Value>,
+    input: &Inputs,
+) -> Result<Step, ToolError> {
+    let (Some(rt), Some(name)) = (rt, name) else {
+        return Err(invalid(format!("{command} needs resourceType and name")));
+    };
+    Ok(Step::Meta(MetaChange {
+        resource_type: rt,
+        name,
+        namespace: namespace.and_then(|v| v.as_str().map(str::to_string)),
+        field: if command == "label" {
+            "labels"
+        } else {
+            "annotations"
+        },
+        changes: label_changes(&input.positional)?,
+        overwrite: input.switch(&["overwrite"]).unwrap_or(false),
+        dry_run: input.switch(&["dry-run"]) == Some(true),
+    }))
+}
+
+/// `create`'s arguments. `create secret generic NAME`, `create service
+/// clusterip NAME`: the subcommand is the secret or service type.
+fn create(
+    m: &mut Map<String, Value>,
+    rt: Option<String>,
+    mut name: Option<String>,
+    mut sub: Option<String>,
+    namespace: Option<Value>,
+    output: Option<Value>,
+    input: &mut Inputs,
+) -> Result<(), ToolError> {
+    let kind = rt.clone().unwrap_or_default().to_ascii_lowercase();
+    if sub.is_none() && matches!(kind.as_str(), "secret" | "service" | "svc") {
+        sub = name.take();
+        if !input.positional.is_empty() {
+            name = Some(input.positional.remove(0));
+        }
     }
+    put(m, "resourceType", rt.map(Value::String));
+    put(m, "name", name.map(Value::String));
+    put(m, "namespace", namespace);
+    match kind.as_str() {
+        "secret" => put(m, "secretType", sub.map(Value::String)),
+        "service" | "svc" => put(m, "serviceType", sub.map(Value::String)),
+        _ => {}
+    }
+    pass(m, input, CREATE)?;
+    let list = |key: &str| match input.flags.get(key)? {
+        Value::Array(a) => Some(Value::Array(a.clone())),
+        Value::String(s) => Some(json!([s])),
+        _ => None,
+    };
+    put(m, "fromLiteral", list("from-literal"));
+    put(m, "fromFile", list("from-file"));
+    put(m, "tcpPort", list("tcp"));
+    put(m, "output", output);
+    if !input.positional.is_empty() {
+        put(m, "command", Some(json!(input.positional)));
+    }
+    Ok(())
 }
 
 async fn meta_patch(ctx: &Ctx, args: &Args, c: &MetaChange) -> ToolResult {
@@ -759,6 +667,144 @@ mod tests {
             let (r, n) = target(*rt, *name, &mut p);
             assert_eq!((r.as_deref(), n.as_deref()), (*wrt, *wname));
             assert_eq!(p, strings(rest));
+        }
+    }
+
+    /// A kubectl_generic call from a command and its args, as a client sends it.
+    fn call(command: &str, rest: &[&str]) -> Args {
+        serde_json::from_value(json!({"command": command, "args": rest})).unwrap()
+    }
+
+    #[test]
+    fn commands_become_the_tool_calls_they_stand_for() {
+        let cases = [
+            (
+                call("get", &["pods", "-n", "x", "-l", "app=web", "-o", "wide"]),
+                ToolId::KubectlGet,
+                json!({"resourceType": "pods", "namespace": "x", "allNamespaces": false,
+                       "labelSelector": "app=web", "output": "wide"}),
+            ),
+            (
+                call("describe", &["deployment/web", "-A"]),
+                ToolId::KubectlDescribe,
+                json!({"resourceType": "deployment", "name": "web", "allNamespaces": true}),
+            ),
+            (
+                call("delete", &["pod", "web-0", "--grace-period=0", "--force"]),
+                ToolId::KubectlDelete,
+                json!({"resourceType": "pod", "name": "web-0", "allNamespaces": false,
+                       "gracePeriodSeconds": 0, "force": true}),
+            ),
+            (
+                call("scale", &["deployment/web", "--replicas", "3"]),
+                ToolId::KubectlScale,
+                json!({"resourceType": "deployment", "name": "web", "replicas": 3}),
+            ),
+            (
+                call("rollout", &["status", "deployment/web", "--watch"]),
+                ToolId::KubectlRollout,
+                json!({"subCommand": "status", "resourceType": "deployment", "name": "web",
+                       "watch": true}),
+            ),
+            (
+                call("drain", &["node-1", "--ignore-daemonsets", "--dry-run"]),
+                ToolId::NodeManagement,
+                json!({"operation": "drain", "nodeName": "node-1", "ignoreDaemonsets": true,
+                       "dryRun": true}),
+            ),
+            (
+                call("apply", &["-f", "web.yaml", "--force-conflicts"]),
+                ToolId::KubectlApply,
+                json!({"filename": "web.yaml", "force": true}),
+            ),
+            (
+                call(
+                    "patch",
+                    &["deployment", "web", "--type", "merge", "--patch", "{}"],
+                ),
+                ToolId::KubectlPatch,
+                json!({"resourceType": "deployment", "name": "web", "patchType": "merge",
+                       "patchData": "{}"}),
+            ),
+            (
+                call("create", &["secret", "generic", "s", "--from-literal=a=b"]),
+                ToolId::KubectlCreate,
+                json!({"resourceType": "secret", "secretType": "generic", "name": "s",
+                       "fromLiteral": ["a=b"]}),
+            ),
+            (
+                call(
+                    "create",
+                    &["deployment", "web", "--image=nginx", "--replicas=2"],
+                ),
+                ToolId::KubectlCreate,
+                json!({"resourceType": "deployment", "name": "web", "image": "nginx",
+                       "replicas": 2}),
+            ),
+            (
+                call("logs", &["web-0", "--tail=5", "-c", "app"]),
+                ToolId::KubectlLogs,
+                json!({"resourceType": "pod", "name": "web-0", "tail": 5, "container": "app"}),
+            ),
+            (
+                call("explain", &["deployment", "spec", "--recursive"]),
+                ToolId::ExplainResource,
+                json!({"resource": "deployment.spec", "recursive": true}),
+            ),
+            (
+                call("api-resources", &["--verbs=get,list", "--namespaced"]),
+                ToolId::ListApiResources,
+                json!({"verbs": ["get", "list"], "namespaced": true}),
+            ),
+        ];
+        for (args, tool, want) in cases {
+            let raw = args.args.clone().unwrap_or_default();
+            let got = step(&args, Inputs::new(args.flags.as_ref(), &raw));
+            match got {
+                Ok(Step::Delegate(t, m)) => {
+                    assert_eq!((t, Value::Object(m)), (tool, want), "{args:?}")
+                }
+                other => panic!("{args:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn label_and_annotate_are_metadata_changes() {
+        let args = call("label", &["pods", "web", "tier=x", "old-", "--overwrite"]);
+        let raw = args.args.clone().unwrap_or_default();
+        let Ok(Step::Meta(c)) = step(&args, Inputs::new(None, &raw)) else {
+            panic!("not a metadata change");
+        };
+        assert_eq!(
+            (
+                c.resource_type.as_str(),
+                c.name.as_str(),
+                c.field,
+                c.overwrite
+            ),
+            ("pods", "web", "labels", true)
+        );
+        assert_eq!(Value::Object(c.changes), json!({"tier": "x", "old": null}));
+    }
+
+    #[test]
+    fn bad_commands_say_what_is_wrong() {
+        let cases = [
+            (
+                call("scale", &["deploy/web", "--replicas=many"]),
+                "needs a number",
+            ),
+            (call("annotate", &["pods"]), "needs resourceType and name"),
+            (call("exec", &["web-0"]), "kubectl exec is not supported"),
+            (call(" ", &[]), "command is required"),
+        ];
+        for (args, want) in cases {
+            let raw = args.args.clone().unwrap_or_default();
+            let err = step(&args, Inputs::new(None, &raw))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{args:?}: {err}");
         }
     }
 

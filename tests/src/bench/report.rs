@@ -202,13 +202,19 @@ pub fn markdown(r: &Value) -> String {
         let g = p(r, "go-peer", key, "p50_ms");
         let s = p(r, "seed", key, "p50_ms");
         let rf = ratio(k, fl);
+        // The bar: a long list must cost little beyond the API server's own work.
+        let bound = if key.starts_with("get_pods_") && *key != small {
+            1.3
+        } else {
+            1.5
+        };
         let _ = writeln!(
             o,
-            "| {key}: p50 within 1.5x of the floor | {} ms vs {} ms = {} | {} |",
+            "| {key}: p50 within {bound}x of the floor | {} ms vs {} ms = {} | {} |",
             ms(k),
             ms(fl),
             x(rf),
-            met(rf.map(|r| r <= 1.5))
+            met(rf.map(|r| r <= bound))
         );
         if g.is_some() {
             let _ = writeln!(
@@ -249,6 +255,23 @@ pub fn markdown(r: &Value) -> String {
         mib(&r["targets"]["kube-mcp"]["rss_idle_bytes"]),
         met(idle.map(|b| b < 20.0 * 1048576.0))
     );
+    if let Some(c) = r["config"]["concurrency"]
+        .as_array()
+        .and_then(|a| a.last())
+        .map(Value::to_string)
+    {
+        let calls = |t: &str| f(&r["targets"][t]["throughput"][&c]["calls_per_s"]);
+        let (k, fl) = (calls("kube-mcp"), calls("floor"));
+        let rt = ratio(k, fl);
+        let _ = writeln!(
+            o,
+            "| throughput at {c} clients >= 0.8x the floor | {} vs {} calls/s = {} | {} |",
+            k.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into()),
+            fl.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into()),
+            x(rt),
+            met(rt.map(|r| r >= 0.8))
+        );
+    }
     let op = &r["operator"];
     if op["not_run"].is_string() {
         let _ = writeln!(o, "| 1,000 endpoints converge in < 2 min | not run | – |");
