@@ -159,6 +159,31 @@ where
     }
 }
 
+/// [`watch`] over one watched scope (None: all namespaces).
+fn watch_in<K>(
+    client: &Client,
+    ns: &Option<String>,
+    router: &Router,
+    drivers: &mut Vec<Driver>,
+) -> Cached<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watch(
+        scoped(client, ns.as_deref()),
+        scoped(client, ns.as_deref()),
+        ns.clone(),
+        router,
+        drivers,
+    )
+}
+
 /// [`watch`] over all namespaces (the RBAC kinds).
 fn watch_all<K>(client: &Client, router: &Router, drivers: &mut Vec<Driver>) -> Cached<K>
 where
@@ -217,41 +242,11 @@ impl Caches {
             .map(|ns| {
                 let d = &mut drivers;
                 Namespaced {
-                    deployments: watch(
-                        scoped(client, ns.as_deref()),
-                        scoped(client, ns.as_deref()),
-                        ns.clone(),
-                        router,
-                        d,
-                    ),
-                    services: watch(
-                        scoped(client, ns.as_deref()),
-                        scoped(client, ns.as_deref()),
-                        ns.clone(),
-                        router,
-                        d,
-                    ),
-                    service_accounts: watch(
-                        scoped(client, ns.as_deref()),
-                        scoped(client, ns.as_deref()),
-                        ns.clone(),
-                        router,
-                        d,
-                    ),
-                    network_policies: watch(
-                        scoped(client, ns.as_deref()),
-                        scoped(client, ns.as_deref()),
-                        ns.clone(),
-                        router,
-                        d,
-                    ),
-                    secrets: watch(
-                        scoped(client, ns.as_deref()),
-                        scoped(client, ns.as_deref()),
-                        ns.clone(),
-                        router,
-                        d,
-                    ),
+                    deployments: watch_in(client, ns, router, d),
+                    services: watch_in(client, ns, router, d),
+                    service_accounts: watch_in(client, ns, router, d),
+                    network_policies: watch_in(client, ns, router, d),
+                    secrets: watch_in(client, ns, router, d),
                 }
             })
             .collect();
