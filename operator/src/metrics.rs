@@ -184,6 +184,11 @@ mod tests {
         drop(m.start());
         m.failed("api_403".into());
         m.verified("tools_match", 0.1);
+        m.count_request(
+            &http::Request::get("/api/v1/pods?watch=true")
+                .body(())
+                .unwrap(),
+        );
         let text = m.render();
         let exposed = dashboard::exposed(&text);
         let ours: Vec<_> = dashboard::mentioned(&board)
