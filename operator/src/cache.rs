@@ -362,11 +362,7 @@ shared_child!(
 /// The stored object `ns/name` of kind K, if the store covering `ns` has it.
 pub fn get<K: Child>(caches: &Caches, ns: Option<&str>, name: &str) -> Option<Arc<K>> {
     let cached = K::cached(caches, ns.unwrap_or_default())?;
-    let mut key = ObjectRef::<K>::new(name);
-    if let Some(ns) = ns {
-        key = key.within(ns);
-    }
-    cached.store.get(&key)
+    cached.store.get(&key(ns, name))
 }
 
 /// Whether no object of kind K is named `ns/name`, as far as the watches
@@ -376,13 +372,18 @@ pub fn name_free<K: Child>(caches: &Caches, ns: Option<&str>, name: &str) -> boo
     let Some(cached) = K::cached(caches, ns.unwrap_or_default()) else {
         return false;
     };
-    let mut key = ObjectRef::<PartialObjectMeta<K>>::new(name);
-    if let Some(ns) = ns {
-        key = key.within(ns);
-    }
     *caches.ready.borrow()
-        && get::<K>(caches, ns, name).is_none()
-        && cached.foreign.get(&key).is_none()
+        && cached.store.get(&key(ns, name)).is_none()
+        && cached.foreign.get(&key(ns, name)).is_none()
+}
+
+/// The store key of `ns/name` (None: cluster-scoped).
+fn key<K: Resource<DynamicType = ()>>(ns: Option<&str>, name: &str) -> ObjectRef<K> {
+    let key = ObjectRef::new(name);
+    match ns {
+        Some(ns) => key.within(ns),
+        None => key,
+    }
 }
 
 /// Every stored object of kind K whose owner labels name the endpoint `ns/name`.
