@@ -202,7 +202,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> ToolResult {
             "{what} has no pods or containers to read logs from"
         )));
     }
-    let share = (max / sections.len()).max(1024);
+    let share = share_of(max, sections.len());
     let reads = sections.iter().map(|(pod, _, lp)| {
         let api = pods_api.clone();
         async move {
@@ -272,7 +272,7 @@ async fn follow(
 ) -> Result<String, ToolError> {
     let mut lp = lp.clone();
     lp.follow = true;
-    lp.limit_bytes = Some(max.max(1024) as i64);
+    lp.limit_bytes = Some(max as i64);
     let mut stream = api.log_stream(pod, &lp).await?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -304,6 +304,11 @@ async fn follow(
     Ok(text)
 }
 
+/// The bytes each of `sections` logs may take of the output bound.
+fn share_of(max: usize, sections: usize) -> usize {
+    (max / sections.max(1)).max(1024)
+}
+
 /// The log of a pod named by the arguments, read with one request (what the
 /// API server's own log read costs); None when there is no such single read:
 /// a selector, a workload, `follow`, or a pod of several containers and none
@@ -325,7 +330,7 @@ async fn one_pod(
         return Ok(None);
     }
     let mut lp = params.clone();
-    lp.limit_bytes = Some(max.max(1024) as i64);
+    lp.limit_bytes = Some(share_of(max, 1) as i64);
     match pods.logs(name, &lp).await {
         Ok(text) => Ok(Some(text)),
         Err(kube::Error::Api(e))
