@@ -38,6 +38,16 @@ pub(crate) fn x(r: Option<f64>) -> String {
     }
 }
 
+/// A rate with one decimal, or – when not measured.
+fn per_s(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())
+}
+
+/// Target `t`'s calls per second with `clients` clients.
+fn calls_per_s(r: &Value, t: &str, clients: &str) -> Option<f64> {
+    f(&r["targets"][t]["throughput"][clients]["calls_per_s"])
+}
+
 pub(crate) fn mib(v: &Value) -> String {
     v.as_f64()
         .map(|b| format!("{:.1}", b / 1048576.0))
@@ -260,14 +270,13 @@ pub fn markdown(r: &Value) -> String {
         .and_then(|a| a.last())
         .map(Value::to_string)
     {
-        let calls = |t: &str| f(&r["targets"][t]["throughput"][&c]["calls_per_s"]);
-        let (k, fl) = (calls("kube-mcp"), calls("floor"));
+        let (k, fl) = (calls_per_s(r, "kube-mcp", &c), calls_per_s(r, "floor", &c));
         let rt = ratio(k, fl);
         let _ = writeln!(
             o,
             "| throughput at {c} clients >= 0.8x the floor | {} vs {} calls/s = {} | {} |",
-            k.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into()),
-            fl.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into()),
+            per_s(k),
+            per_s(fl),
             x(rt),
             met(rt.map(|r| r >= 0.8))
         );
@@ -475,12 +484,8 @@ pub fn markdown(r: &Value) -> String {
         .unwrap_or_default()
     {
         let c = c.to_string();
-        let get = |t: &str| f(&r["targets"][t]["throughput"][&c]["calls_per_s"]);
-        let cell = |t: &str| {
-            get(t)
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_else(|| "–".into())
-        };
+        let get = |t: &str| calls_per_s(r, t, &c);
+        let cell = |t: &str| per_s(get(t));
         let k = get("kube-mcp");
         let _ = writeln!(
             o,
