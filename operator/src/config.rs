@@ -174,7 +174,8 @@ pub struct Config {
     pub concurrency: u16,
 
     /// Requests per second the controller sends the API server on average
-    /// (client-side rate limit, like client-go's QPS; leader election is not limited).
+    /// (client-side rate limit, like client-go's QPS; leader election is not
+    /// limited, and Events have a limit of the same size of their own).
     #[arg(long, env = "KUBE_MCP_KUBE_QPS", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub kube_qps: u32,
 

@@ -14,6 +14,7 @@ pub mod crd;
 pub mod deployment;
 pub mod drift;
 pub mod error;
+pub mod events;
 pub mod guard;
 pub mod image;
 pub mod labels;

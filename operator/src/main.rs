@@ -76,13 +76,13 @@ async fn main() -> anyhow::Result<()> {
     let limit = config.rate_limit();
     let metrics = Arc::new(Metrics::default());
     let start = async {
-        let (client, throttled) = connect(limit, &metrics).await.map_err(|msg| (1, msg))?;
+        let (client, throttled, events) = connect(limit, &metrics).await.map_err(|msg| (1, msg))?;
         reconcile::check_crd(&client)
             .await
             .map_err(|msg| (2, msg))?;
-        Ok::<_, (i32, String)>((client, throttled))
+        Ok::<_, (i32, String)>((client, throttled, events))
     };
-    let (client, throttled) = tokio::select! {
+    let (client, throttled, events) = tokio::select! {
         r = start => match r {
             Ok(c) => c,
             Err((code, msg)) => {
@@ -153,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
         "kube-mcp-operator starting"
     );
     let leader_elect = config.leader_elect;
-    let ctx = Arc::new(Context::new(throttled, config, metrics));
+    let ctx = Arc::new(Context::new(throttled, config, metrics).with_events_client(events));
     ready.store(true, Ordering::Relaxed);
     let controller = async {
         if leader_elect {
@@ -318,13 +318,13 @@ async fn ended(
 }
 
 /// A client whose errors name the API server, once the API server answered,
-/// and one like it that sends at most `limit.0` requests per `limit.1` (the
-/// controller's): a KUBECONFIG list is read the way kubectl reads it (missing
+/// and two like it that each send at most `limit.0` requests per `limit.1`
+/// (the reconcilers', and the Event writer's): a KUBECONFIG list is read the way kubectl reads it (missing
 /// files skipped), otherwise kube's inference (~/.kube/config, then in-cluster).
 async fn connect(
     limit: (u64, Duration),
     metrics: &Arc<Metrics>,
-) -> Result<(kube::Client, kube::Client), String> {
+) -> Result<(kube::Client, kube::Client, kube::Client), String> {
     use kube_mcp_catalog::apiserver;
     let list = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
     let config = match list {
@@ -362,13 +362,19 @@ async fn connect(
             })
     };
     let client = builder()?.build();
-    let throttled = builder()?
-        .with_layer(&tower::limit::RateLimitLayer::new(limit.0, limit.1))
-        .build();
+    let limited = || {
+        builder().map(|b| {
+            b.with_layer(&tower::limit::RateLimitLayer::new(limit.0, limit.1))
+                .build()
+        })
+    };
+    let throttled = limited()?;
+    // Events get their own limit, as controller-runtime's recorder does.
+    let events = limited()?;
     match tokio::time::timeout(Duration::from_secs(30), client.apiserver_version()).await {
         Ok(Ok(v)) => {
             tracing::info!(server = %url, version = %v.git_version, "the API server answers");
-            Ok((client, throttled))
+            Ok((client, throttled, events))
         }
         Ok(Err(e)) => Err(apiserver::describe(&e, Some(&url))),
         Err(_) => Err(format!("the API server at {url} did not answer within 30s")),

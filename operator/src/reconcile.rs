@@ -9,6 +9,7 @@ use crate::cache::{Caches, Router, scoped};
 use crate::config::Config;
 use crate::crd::{CRD_NAME, McpEndpoint, McpEndpointStatus};
 use crate::error::{Error, Result, VerifyError};
+use crate::events::Events;
 use crate::guard::{self, Grant, Refusal};
 use crate::metrics::Metrics;
 use crate::names::{FIELD_MANAGER, FINALIZER};
@@ -25,10 +26,10 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, PartialObjectMeta, Patch};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,7 +48,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(300);
 pub struct Context {
     pub client: Client,
     pub config: Config,
-    pub recorder: Recorder,
+    /// Events, written beside the reconciles ([`Events`]).
+    pub events: Events,
     pub metrics: Arc<Metrics>,
     /// Consecutive failures per endpoint; reset on success.
     pub failures: Mutex<HashMap<ObjectRef<McpEndpoint>, u32>>,
@@ -85,10 +87,6 @@ impl Context {
     /// Starts the child watches (on the current tokio runtime); the
     /// controllers start with [`run`].
     pub fn new(client: Client, config: Config, metrics: Arc<Metrics>) -> Self {
-        let reporter = Reporter {
-            controller: FIELD_MANAGER.into(),
-            instance: std::env::var("POD_NAME").ok(),
-        };
         let scopes: Vec<Option<String>> = if config.watch_namespaces.is_empty() {
             vec![None]
         } else {
@@ -102,13 +100,20 @@ impl Context {
             caches: Arc::new(caches),
             requests: Mutex::new(scopes.into_iter().zip(receivers).collect()),
             watches: drivers.into_iter().map(tokio::spawn).collect(),
-            recorder: Recorder::new(client.clone(), reporter),
+            events: Events::start(client.clone(), reporter()),
             client,
             config,
             metrics,
             failures: Mutex::default(),
             verified: Mutex::default(),
         }
+    }
+
+    /// Writes Events with `client` rather than the reconcilers' client: the
+    /// operator gives it a rate limit of its own ([`crate::events`]).
+    pub fn with_events_client(mut self, client: Client) -> Self {
+        self.events = Events::start(client, reporter());
+        self
     }
 
     fn verified_fingerprint(&self, obj: &ObjectRef<McpEndpoint>) -> Option<String> {
@@ -459,8 +464,7 @@ async fn apply_token(
             false,
             "TokenRotated",
             "the generated auth token was rotated".into(),
-        )
-        .await;
+        );
     }
     Ok(value)
 }
@@ -646,16 +650,16 @@ async fn write_status(ep: &McpEndpoint, new: McpEndpointStatus, ctx: &Context) -
         .await?;
     if let Some((warning, reason, note)) = status::transition(old, &new) {
         info!(endpoint = %status::describe(ep), %reason, "Ready changed");
-        publish(ctx, ep, warning, &reason, note).await;
+        publish(ctx, ep, warning, &reason, note);
     }
     if let Some(note) = status::dropped_transition(old, &new) {
-        publish(ctx, ep, true, status::TOOLS_DROPPED, note).await;
+        publish(ctx, ep, true, status::TOOLS_DROPPED, note);
     }
     Ok(())
 }
 
-/// Publishes an Event; failures are logged, never fatal.
-async fn publish(ctx: &Context, ep: &McpEndpoint, warning: bool, reason: &str, note: String) {
+/// Queues an Event; failures are logged, never fatal.
+fn publish(ctx: &Context, ep: &McpEndpoint, warning: bool, reason: &str, note: String) {
     let ev = Event {
         type_: if warning {
             EventType::Warning
@@ -667,8 +671,14 @@ async fn publish(ctx: &Context, ep: &McpEndpoint, warning: bool, reason: &str, n
         action: "Reconcile".into(),
         secondary: None,
     };
-    if let Err(e) = ctx.recorder.publish(&ev, &ep.object_ref(&())).await {
-        warn!(endpoint = %status::describe(ep), error = %e, "publishing an event failed");
+    ctx.events.publish(ev, ep.object_ref(&()));
+}
+
+/// Who writes the operator's Events.
+fn reporter() -> Reporter {
+    Reporter {
+        controller: FIELD_MANAGER.into(),
+        instance: std::env::var("POD_NAME").ok(),
     }
 }
 
@@ -758,14 +768,19 @@ async fn run_one(
         concurrency = ctx.config.concurrency,
         "starting the McpEndpoint controller"
     );
-    let controller = Controller::new(
+    let (store, writer) = reflector::store();
+    let endpoints = watcher(
         scoped::<McpEndpoint>(&client, ns),
         watcher::Config::default().any_semantic(),
     )
-    // The children's watches (created, changed or deleted: see cache.rs) and
-    // finished MCP probes ask for their endpoint's reconcile.
-    .reconcile_on(UnboundedReceiverStream::new(requests));
-    let store = controller.store();
+    // Server bookkeeping we never read, as for the children (cache.rs).
+    .modify(|ep: &mut McpEndpoint| ep.managed_fields_mut().clear())
+    .reflect(writer)
+    .applied_objects();
+    let controller = Controller::for_stream(endpoints, store.clone())
+        // The children's watches (created, changed or deleted: see cache.rs) and
+        // finished MCP probes ask for their endpoint's reconcile.
+        .reconcile_on(UnboundedReceiverStream::new(requests));
     controller
         // Secrets: the generated token (owner labels) and referenced ones (tokenSecretRef).
         .watches(
