@@ -31,8 +31,7 @@ impl Events {
             while let Some((ev, reference)) = rx.recv().await {
                 if let Err(e) = recorder.publish(&ev, &reference).await {
                     warn!(
-                        object = reference.name.as_deref().unwrap_or_default(),
-                        reason = %ev.reason, error = %e,
+                        endpoint = %about(&reference), reason = %ev.reason, error = %e,
                         "publishing an event failed"
                     );
                 }
@@ -46,7 +45,7 @@ impl Events {
         match self.tx.try_send((ev, reference)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full((ev, reference))) => warn!(
-                object = reference.name.as_deref().unwrap_or_default(),
+                endpoint = %about(&reference),
                 reason = %ev.reason,
                 "dropped an event: {QUEUE} are already waiting to be written"
             ),
@@ -54,4 +53,13 @@ impl Events {
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
+}
+
+/// `namespace/name`, as the reconciler's logs name an endpoint.
+fn about(r: &ObjectReference) -> String {
+    format!(
+        "{}/{}",
+        r.namespace.as_deref().unwrap_or_default(),
+        r.name.as_deref().unwrap_or_default()
+    )
 }

@@ -153,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
         "kube-mcp-operator starting"
     );
     let leader_elect = config.leader_elect;
-    let ctx = Arc::new(Context::new(throttled, config, metrics).with_events_client(events));
+    let ctx = Arc::new(Context::with_clients(throttled, events, config, metrics));
     ready.store(true, Ordering::Relaxed);
     let controller = async {
         if leader_elect {
@@ -319,8 +319,9 @@ async fn ended(
 
 /// A client whose errors name the API server, once the API server answered,
 /// and two like it that each send at most `limit.0` requests per `limit.1`
-/// (the reconcilers', and the Event writer's): a KUBECONFIG list is read the way kubectl reads it (missing
-/// files skipped), otherwise kube's inference (~/.kube/config, then in-cluster).
+/// (the reconcilers', and the Event writer's): a KUBECONFIG list is read the
+/// way kubectl reads it (missing files skipped), otherwise kube's inference
+/// (~/.kube/config, then in-cluster).
 async fn connect(
     limit: (u64, Duration),
     metrics: &Arc<Metrics>,

@@ -85,8 +85,20 @@ impl Drop for Context {
 
 impl Context {
     /// Starts the child watches (on the current tokio runtime); the
-    /// controllers start with [`run`].
+    /// controllers start with [`run`]. Events are written with `client` too.
     pub fn new(client: Client, config: Config, metrics: Arc<Metrics>) -> Self {
+        Self::with_clients(client.clone(), client, config, metrics)
+    }
+
+    /// [`Context::new`], with Events written by `events` rather than the
+    /// reconcilers' client: the operator gives it a rate limit of its own
+    /// ([`crate::events`]).
+    pub fn with_clients(
+        client: Client,
+        events: Client,
+        config: Config,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let scopes: Vec<Option<String>> = if config.watch_namespaces.is_empty() {
             vec![None]
         } else {
@@ -100,20 +112,13 @@ impl Context {
             caches: Arc::new(caches),
             requests: Mutex::new(scopes.into_iter().zip(receivers).collect()),
             watches: drivers.into_iter().map(tokio::spawn).collect(),
-            events: Events::start(client.clone(), reporter()),
+            events: Events::start(events, reporter()),
             client,
             config,
             metrics,
             failures: Mutex::default(),
             verified: Mutex::default(),
         }
-    }
-
-    /// Writes Events with `client` rather than the reconcilers' client: the
-    /// operator gives it a rate limit of its own ([`crate::events`]).
-    pub fn with_events_client(mut self, client: Client) -> Self {
-        self.events = Events::start(client, reporter());
-        self
     }
 
     fn verified_fingerprint(&self, obj: &ObjectRef<McpEndpoint>) -> Option<String> {
