@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 pub fn apply_params() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).force()
@@ -108,8 +108,13 @@ pub async fn live<K: Child>(
     ns: Option<&str>,
     name: &str,
 ) -> Result<Option<K>> {
-    Ok(match cache::get::<K>(caches, ns, name) {
-        Some(o) => Some(K::clone(&o)),
+    let stored = cache::get::<K>(caches, ns, name).and_then(|o| {
+        o.object()
+            .inspect_err(|e| warn!(kind = %K::kind(&()), ?ns, name, error = %e, "a stored object does not parse; reading it from the API server"))
+            .ok()
+    });
+    Ok(match stored {
+        Some(o) => Some(o),
         None if cache::name_free::<K>(caches, ns, name) => None,
         None => api.get_opt(name).await?,
     })
@@ -260,26 +265,55 @@ fn key_of<K: Resource<DynamicType = ()>>(o: &K) -> Key {
 
 /// The children one pass applied. Whatever else carries the endpoint's
 /// owner labels, of any stored kind, is pruned at the end of the pass.
+/// Applies may run at once (`&self`); each keeps its child before it writes.
 #[derive(Default)]
 pub struct ChildSet {
-    applied: BTreeSet<Key>,
+    applied: std::sync::Mutex<BTreeSet<Key>>,
 }
 
 impl ChildSet {
     /// Applies a checked child and keeps it.
-    pub async fn apply<K>(&mut self, api: &Api<K>, child: Checked<K>) -> Result<K>
+    pub async fn apply<K>(&self, api: &Api<K>, child: Checked<K>) -> Result<K>
     where
         K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Debug,
     {
-        self.applied.insert(key_of(child.desired()));
+        self.applied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key_of(child.desired()));
         apply(api, child).await
+    }
+
+    /// [`Self::apply`] in the child's own namespace (or cluster-wide).
+    pub async fn apply_in<K: ApiFor + Serialize>(
+        &self,
+        client: &Client,
+        child: Checked<K>,
+    ) -> Result<K> {
+        let api = K::api_for(client, child.desired().meta().namespace.as_deref());
+        self.apply(&api, child).await
+    }
+
+    /// [`Self::apply_in`] of a child the endpoint may not have.
+    pub async fn apply_opt<K: ApiFor + Serialize>(
+        &self,
+        client: &Client,
+        child: Option<Checked<K>>,
+    ) -> Result<Option<K>> {
+        match child {
+            Some(c) => self.apply_in(client, c).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Deletes every other object the endpoint caused: bindings before the
     /// roles they bind (no moment with a binding to a changed role), the
     /// workload before its ServiceAccount.
-    pub async fn prune(&self, client: &Client, caches: &Caches, ep: &McpEndpoint) -> Result<()> {
-        let keep = &self.applied;
+    pub async fn prune(self, client: &Client, caches: &Caches, ep: &McpEndpoint) -> Result<()> {
+        let keep = &self
+            .applied
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         prune::<RoleBinding>(client, caches, ep, keep).await?;
         prune::<Role>(client, caches, ep, keep).await?;
         prune::<ClusterRoleBinding>(client, caches, ep, keep).await?;

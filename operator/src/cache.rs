@@ -23,6 +23,7 @@
 
 use crate::crd::McpEndpoint;
 use crate::labels;
+use crate::stored::Stored;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
@@ -42,8 +43,8 @@ use tokio::sync::mpsc;
 /// A store and the namespace it covers (None: all).
 pub struct Cached<K: Resource<DynamicType = ()> + Clone + 'static> {
     pub namespace: Option<String>,
-    /// Our objects of this kind (the operator's labels), in full.
-    pub store: Store<K>,
+    /// Our objects of this kind (the operator's labels), in full ([`Stored`]).
+    pub store: Store<Stored<K>>,
     /// Everyone else's objects of this kind: names only.
     pub foreign: Store<PartialObjectMeta<K>>,
 }
@@ -108,7 +109,7 @@ pub fn owner<K: Resource>(o: &K) -> Option<ObjectRef<McpEndpoint>> {
 /// Starts nothing: adds the watches' drivers to `drivers` and returns their
 /// stores. Every object of ours the watch sees asks for its owner's reconcile.
 fn watch<K>(
-    api: Api<K>,
+    api: Api<Stored<K>>,
     names: Api<PartialObjectMeta<K>>,
     namespace: Option<String>,
     router: &Router,
@@ -136,11 +137,7 @@ where
     let (store, writer) = reflector::store();
     let config = watcher::Config::default().labels(&labels::managed_selector());
     let router = router.clone();
-    let stream = watcher(api, config)
-        .default_backoff()
-        // Server bookkeeping we never read; it is half of a small object.
-        .modify(|o: &mut K| o.managed_fields_mut().clear())
-        .reflect(writer);
+    let stream = watcher(api, config).default_backoff().reflect(writer);
     drivers.push(Box::pin(stream.for_each(move |event| {
         // Errors are retried by the watcher's backoff.
         if let Ok(
@@ -360,7 +357,7 @@ shared_child!(
 );
 
 /// The stored object `ns/name` of kind K, if the store covering `ns` has it.
-pub fn get<K: Child>(caches: &Caches, ns: Option<&str>, name: &str) -> Option<Arc<K>> {
+pub fn get<K: Child>(caches: &Caches, ns: Option<&str>, name: &str) -> Option<Arc<Stored<K>>> {
     let cached = K::cached(caches, ns.unwrap_or_default())?;
     cached.store.get(&key(ns, name))
 }
@@ -387,7 +384,7 @@ fn key<K: Resource<DynamicType = ()>>(ns: Option<&str>, name: &str) -> ObjectRef
 }
 
 /// Every stored object of kind K whose owner labels name the endpoint `ns/name`.
-pub fn owned_by<K: Child>(caches: &Caches, ns: &str, name: &str) -> Vec<Arc<K>> {
+pub fn owned_by<K: Child>(caches: &Caches, ns: &str, name: &str) -> Vec<Arc<Stored<K>>> {
     K::cached(caches, ns)
         .map(|c| c.store.state())
         .unwrap_or_default()

@@ -32,6 +32,7 @@ pub mod renewal;
 pub mod secret;
 pub mod service;
 pub mod status;
+pub mod stored;
 pub mod telemetry;
 pub mod verifier;
 pub mod verify;

@@ -381,39 +381,31 @@ async fn plan(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Children
 }
 
 /// One granted pass, in phases: check every child's name, apply the
-/// ServiceAccount, the token, the RBAC and the workload, prune what the
-/// endpoint no longer causes, verify over MCP, write the status.
+/// children ([`apply_children`]), prune what the endpoint no longer causes,
+/// verify over MCP, write the status.
 async fn grant_endpoint(
     ep: &McpEndpoint,
     grant: &Grant,
     referenced: Option<Token>,
     ctx: &Context,
 ) -> Result<Action> {
-    let Children {
-        service_account,
-        token,
-        roles,
-        cluster_role,
-        deployment,
-        service,
-        network_policy,
-    } = plan(ep, grant, ctx).await?;
-    let mut seen = Observed::default();
-    let mut applied = apply::ChildSet::default();
-    let sas = Api::<ServiceAccount>::namespaced(ctx.client.clone(), &names::namespace(ep));
-    applied.apply(&sas, service_account).await?;
-    let token = apply_token(ep, token, referenced, &mut seen, ctx).await?;
-    apply_rbac(roles, cluster_role, &mut applied, &mut seen, ctx).await?;
-    let template = pod_template(&deployment)?;
-    let rolled_out = apply_workload(
-        deployment,
-        service,
-        network_policy,
-        &mut applied,
-        &mut seen,
-        ctx,
-    )
-    .await?;
+    let children = plan(ep, grant, ctx).await?;
+    let template = pod_template(&children.deployment)?;
+    let mut seen = children.observed();
+    let applied = apply::ChildSet::default();
+    let (generated, deploy) = apply_children(ep, children, &applied, ctx).await?;
+    let token = match generated {
+        Some(value) => value,
+        None => {
+            let t = referenced.unwrap_or_default();
+            seen.token_problem = t.problem;
+            t.value
+        }
+    };
+    if let Some(st) = &deploy.status {
+        seen.available_replicas = st.available_replicas.unwrap_or(0);
+        seen.ready_replicas = st.ready_replicas.unwrap_or(0);
+    }
     // Everything else the endpoint caused goes: Roles in namespaces the scope
     // no longer covers, the NetworkPolicy when policies are off, the
     // ServiceAccount named like the endpoint that earlier versions ran as.
@@ -424,7 +416,7 @@ async fn grant_endpoint(
         grant,
         &template,
         token.as_deref(),
-        rolled_out,
+        status::rolled_out(&deploy),
         &seen,
         ctx,
     );
@@ -443,20 +435,81 @@ async fn grant_endpoint(
     Ok(Action::requeue(REQUEUE))
 }
 
-/// Applies a generated token Secret (kept across reconciles) or takes the
-/// referenced one (checked in token_source); the token's value.
+impl Children {
+    /// What the status reports of the grant itself: the rules and where they are held.
+    fn observed(&self) -> Observed {
+        let rules = |r: Option<&Vec<_>>| r.map_or(0, Vec::len);
+        // Every Role holds the same rules (one per namespace of the scope).
+        Observed {
+            roles: self.roles.len(),
+            rules: self
+                .roles
+                .last()
+                .map_or(0, |(r, _)| rules(r.desired().rules.as_ref()))
+                + self
+                    .cluster_role
+                    .as_ref()
+                    .map_or(0, |(cr, _)| rules(cr.desired().rules.as_ref())),
+            cluster_roles: usize::from(self.cluster_role.is_some()),
+            ..Observed::default()
+        }
+    }
+}
+
+/// Applies the children in three waves, each wave's writes at once (a new
+/// endpoint's reconcile waits for three round trips, not eight):
+/// 1. what refers to nothing of ours: the ServiceAccount, the token, the
+///    Roles, the ClusterRole, the Service, the NetworkPolicy;
+/// 2. the bindings, so none refers to a Role not yet there;
+/// 3. the Deployment, so no pod of a new template starts before its
+///    ServiceAccount, token, grant and NetworkPolicy exist.
+///
+/// The generated token's value (None for a referenced token) and the applied Deployment.
+async fn apply_children(
+    ep: &McpEndpoint,
+    children: Children,
+    applied: &apply::ChildSet,
+    ctx: &Context,
+) -> Result<(Option<Option<String>>, Deployment)> {
+    let Children {
+        service_account,
+        token,
+        roles,
+        cluster_role,
+        deployment,
+        service,
+        network_policy,
+    } = children;
+    let client = &ctx.client;
+    let (roles, bindings): (Vec<_>, Vec<_>) = roles.into_iter().unzip();
+    let (cluster_role, cluster_binding) = cluster_role.unzip();
+    let (_, token, _, _, _, _) = futures::try_join!(
+        applied.apply_in(client, service_account),
+        async {
+            match token {
+                Some(s) => apply_token(ep, s, ctx).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        futures::future::try_join_all(roles.into_iter().map(|r| applied.apply_in(client, r))),
+        applied.apply_opt(client, cluster_role),
+        applied.apply_in(client, service),
+        applied.apply_opt(client, network_policy),
+    )?;
+    futures::try_join!(
+        futures::future::try_join_all(bindings.into_iter().map(|b| applied.apply_in(client, b))),
+        applied.apply_opt(client, cluster_binding),
+    )?;
+    let deploy = applied.apply_in(client, deployment).await?;
+    Ok((token, deploy))
+}
+
+/// Applies a generated token Secret (kept across reconciles); its value.
 async fn apply_token(
     ep: &McpEndpoint,
-    generated: Option<Checked<Secret>>,
-    referenced: Option<Token>,
-    seen: &mut Observed,
+    s: Checked<Secret>,
     ctx: &Context,
 ) -> Result<Option<String>> {
-    let Some(s) = generated else {
-        let t = referenced.unwrap_or_default();
-        seen.token_problem = t.problem;
-        return Ok(t.value);
-    };
     let rotated = s.live().is_some_and(|l| l.data != s.desired().data);
     let value = secret_value(s.desired(), names::TOKEN_KEY);
     let secrets = Api::<Secret>::namespaced(ctx.client.clone(), &names::namespace(ep));
@@ -474,89 +527,10 @@ async fn apply_token(
     Ok(value)
 }
 
-/// Applies the Roles, each before its binding, and the ClusterRole pair.
-async fn apply_rbac(
-    roles: Vec<(Checked<Role>, Checked<RoleBinding>)>,
-    cluster_role: Option<(Checked<ClusterRole>, Checked<ClusterRoleBinding>)>,
-    applied: &mut apply::ChildSet,
-    seen: &mut Observed,
-    ctx: &Context,
-) -> Result<()> {
-    let client = &ctx.client;
-    seen.roles = roles.len();
-    for (role, binding) in roles {
-        let rns = role
-            .desired()
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_default();
-        seen.rules = role.desired().rules.as_ref().map_or(0, Vec::len);
-        applied
-            .apply(&Api::<Role>::namespaced(client.clone(), &rns), role)
-            .await?;
-        applied
-            .apply(
-                &Api::<RoleBinding>::namespaced(client.clone(), &rns),
-                binding,
-            )
-            .await?;
-    }
-    if let Some((cr, crb)) = cluster_role {
-        seen.rules += cr.desired().rules.as_ref().map_or(0, Vec::len);
-        seen.cluster_roles = 1;
-        applied
-            .apply(&Api::<ClusterRole>::all(client.clone()), cr)
-            .await?;
-        applied
-            .apply(&Api::<ClusterRoleBinding>::all(client.clone()), crb)
-            .await?;
-    }
-    Ok(())
-}
-
 /// The pod template the verification fingerprint covers (a change re-verifies).
 fn pod_template(deployment: &Checked<Deployment>) -> Result<serde_json::Value> {
     serde_json::to_value(deployment.desired().spec.as_ref().map(|s| &s.template))
         .map_err(Error::Serialize)
-}
-
-/// Applies the Deployment, the Service and the NetworkPolicy; whether the
-/// Deployment has rolled out.
-async fn apply_workload(
-    deployment: Checked<Deployment>,
-    service: Checked<Service>,
-    network_policy: Option<Checked<NetworkPolicy>>,
-    applied: &mut apply::ChildSet,
-    seen: &mut Observed,
-    ctx: &Context,
-) -> Result<bool> {
-    let ns = deployment
-        .desired()
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_default();
-    let client = &ctx.client;
-    let deploy = applied
-        .apply(
-            &Api::<Deployment>::namespaced(client.clone(), &ns),
-            deployment,
-        )
-        .await?;
-    if let Some(st) = &deploy.status {
-        seen.available_replicas = st.available_replicas.unwrap_or(0);
-        seen.ready_replicas = st.ready_replicas.unwrap_or(0);
-    }
-    applied
-        .apply(&Api::<Service>::namespaced(client.clone(), &ns), service)
-        .await?;
-    if let Some(np) = network_policy {
-        applied
-            .apply(&Api::<NetworkPolicy>::namespaced(client.clone(), &ns), np)
-            .await?;
-    }
-    Ok(status::rolled_out(&deploy))
 }
 
 /// What this pass's MCP verification found, and what to remember of it.

@@ -9,11 +9,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::{Api, Client, ResourceExt};
 use kube_mcp_catalog::tools::{CATALOG, RuleScope, ToolClass};
 use kube_mcp_operator::crd::{Access, McpEndpoint, McpEndpointSpec, SecretsPolicy};
@@ -423,6 +426,10 @@ async fn refused_scope_grants_nothing() {
     other.delete().await;
 }
 
+fn rv(v: &str) -> u64 {
+    v.parse().expect("a numeric resourceVersion")
+}
+
 /// Snapshot of the resourceVersions of every child of an endpoint.
 async fn versions(client: &Client, ns: &str, name: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -488,9 +495,59 @@ async fn reconciling_twice_changes_nothing() {
         t.elapsed()
     };
     pass().await; // adds the finalizer
-    let first = pass().await; // creates the children
-    // Let the Deployment settle (controller-manager and kwok write its status).
+    // The Deployment's ADDED event carries the resourceVersion it was created
+    // at (its status updates change the one a GET would show).
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns.name);
+    let mut added = deployments
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
+    let first = pass().await; // creates the children
+    let created = loop {
+        match added.try_next().await.unwrap() {
+            Some(WatchEvent::Added(d)) => break rv(&d.resource_version().unwrap()),
+            Some(_) => continue,
+            None => panic!("the Deployment watch ended"),
+        }
+    };
+    drop(added);
+    // Created in waves: no binding before the Roles, ServiceAccount, token and
+    // NetworkPolicy; no pod template before the bindings. Revisions of one
+    // etcd order the writes (they are opaque to clients, not to this test).
+    let at_creation = versions(&client, &ns.name, "noop").await;
+    let of = |prefix: &str| -> Vec<u64> {
+        at_creation
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| rv(v))
+            .collect()
+    };
+    let bindings = of("RoleBinding ");
+    let first_wave: Vec<u64> = [
+        "ServiceAccount ",
+        "Secret ",
+        "Role ",
+        "NetworkPolicy ",
+        "Service ",
+    ]
+    .iter()
+    .flat_map(|k| of(k))
+    .collect();
+    assert!(
+        !bindings.is_empty() && first_wave.len() >= 5,
+        "{at_creation:?}"
+    );
+    let (wave1_end, wave2_start) = (first_wave.iter().max(), bindings.iter().min());
+    assert!(
+        wave1_end < wave2_start,
+        "a binding came before its wave: {at_creation:?}"
+    );
+    assert!(
+        bindings.iter().all(|b| *b < created),
+        "the Deployment (created at {created}) came before a binding: {at_creation:?}"
+    );
+    // Let the Deployment settle (controller-manager and kwok write its status).
     eventually("the Deployment to be available", || async {
         let d = deployments.get("noop").await.ok()?;
         let st = d.status?;

@@ -82,9 +82,32 @@ pub struct ServerRow {
 }
 
 impl ServerTable {
-    /// Reads the columns and rows of a Table response. Cells are rendered
-    /// as text right away so a row costs what it prints.
-    pub fn parse(v: &Value) -> Result<ServerTable, String> {
+    /// Takes the columns and rows of a Table response; each row's object is
+    /// moved out of `v`, not copied. Cells are rendered as text right away
+    /// so a row costs what it prints.
+    pub fn parse(v: &mut Value) -> Result<ServerTable, String> {
+        let mut t = ServerTable::header(v)?;
+        t.rows = v
+            .get_mut("rows")
+            .and_then(Value::as_array_mut)
+            .map(|rows| {
+                rows.iter_mut()
+                    .map(|r| ServerRow {
+                        cells: r
+                            .get("cells")
+                            .and_then(Value::as_array)
+                            .map(|c| c.iter().map(super::cell).collect())
+                            .unwrap_or_default(),
+                        object: r.get_mut("object").map(Value::take).unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(t)
+    }
+
+    /// The columns of a Table response, without its rows.
+    pub fn header(v: &Value) -> Result<ServerTable, String> {
         if v.get("kind").and_then(Value::as_str) != Some("Table") {
             return Err(format!(
                 "the API server did not answer with a Table (kind {:?})",
@@ -108,23 +131,10 @@ impl ServerTable {
                     .collect()
             })
             .unwrap_or_default();
-        let rows = v
-            .get("rows")
-            .and_then(Value::as_array)
-            .map(|rows| {
-                rows.iter()
-                    .map(|r| ServerRow {
-                        cells: r
-                            .get("cells")
-                            .and_then(Value::as_array)
-                            .map(|c| c.iter().map(super::cell).collect())
-                            .unwrap_or_default(),
-                        object: r.get("object").cloned().unwrap_or(Value::Null),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(ServerTable { columns, rows })
+        Ok(ServerTable {
+            columns,
+            rows: vec![],
+        })
     }
 
     /// Adds another page's rows (the columns are the same for one kind).
@@ -214,7 +224,7 @@ mod tests {
 
     #[test]
     fn server_tables_keep_priority_zero_unless_wide() {
-        let st = ServerTable::parse(&server_table()).unwrap();
+        let st = ServerTable::parse(&mut server_table()).unwrap();
         let cases = [
             (
                 false,
@@ -243,9 +253,32 @@ mod tests {
 
     #[test]
     fn pages_extend_and_non_tables_are_refused() {
-        let mut st = ServerTable::parse(&server_table()).unwrap();
-        st.extend(ServerTable::parse(&server_table()).unwrap());
+        let mut st = ServerTable::parse(&mut server_table()).unwrap();
+        st.extend(ServerTable::parse(&mut server_table()).unwrap());
         assert_eq!(st.rows.len(), 4);
-        assert!(ServerTable::parse(&json!({"kind": "PodList"})).is_err());
+        assert!(ServerTable::parse(&mut json!({"kind": "PodList"})).is_err());
+        assert!(ServerTable::header(&json!({"kind": "PodList"})).is_err());
+    }
+
+    #[test]
+    fn the_header_reads_only_columns_and_rows_may_come_without_objects() {
+        let page = server_table();
+        let h = ServerTable::header(&page).unwrap();
+        assert_eq!((h.columns.len(), h.rows.len()), (4, 0));
+        // includeObject=None: cells only.
+        let mut cells_only = server_table();
+        for r in cells_only["rows"].as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("object");
+        }
+        let st = ServerTable::parse(&mut cells_only).unwrap();
+        assert_eq!(
+            st.to_table(false, false).render(true),
+            "NAME    READY   RESTARTS\nweb-1   1/1     0\ndb      0/1     3\n"
+        );
+        // Objects are moved out of the page, not copied.
+        let mut page = server_table();
+        let st = ServerTable::parse(&mut page).unwrap();
+        assert_eq!(st.rows[1].object["metadata"]["namespace"], "bb");
+        assert!(page["rows"][1]["object"].is_null());
     }
 }

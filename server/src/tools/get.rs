@@ -48,6 +48,18 @@ pub const PAGE_SIZE: u32 = 500;
 /// The Accept header that makes the API server answer with a Table.
 pub const ACCEPT_TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
 
+/// What each row of a Table answer carries besides its cells
+/// (`includeObject`): the less, the less the API server encodes and we parse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TableRows {
+    /// Cells only (`includeObject=None`): what a plain table prints.
+    Cells,
+    /// The object's metadata (the API's default): for a namespace column or a sort by metadata.
+    Metadata,
+    /// The whole object: for a sort by any other field.
+    Object,
+}
+
 /// Where the columns of a custom output come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Column {
@@ -218,19 +230,18 @@ pub fn collection_url(r: &Resource, namespace: Option<&str>) -> String {
     <DynamicObject as kube::Resource>::url_path(&r.api, namespace.filter(|_| r.namespaced))
 }
 
-/// Fetches one page of a list as JSON, or as a Table when `table` is set
-/// (`Some(true)`: rows carry full objects rather than metadata).
+/// Fetches one page of a list as JSON, or as a Table when `table` is set.
 pub async fn list_page(
     client: &Client,
     url: &str,
     lp: &ListParams,
-    table: Option<bool>,
+    table: Option<TableRows>,
 ) -> Result<Value, ToolError> {
     let mut req = Request::new(url)
         .list(lp)
         .map_err(kube::Error::BuildRequest)?;
-    if let Some(full) = table {
-        accept_table(&mut req, full)?;
+    if let Some(rows) = table {
+        accept_table(&mut req, rows)?;
     }
     Ok(client.request::<Value>(req).await?)
 }
@@ -240,29 +251,32 @@ pub async fn get_object(
     client: &Client,
     url: &str,
     name: &str,
-    table: Option<bool>,
+    table: Option<TableRows>,
 ) -> Result<Value, ToolError> {
     let mut req = Request::new(url)
         .get(name, &Default::default())
         .map_err(kube::Error::BuildRequest)?;
-    if let Some(full) = table {
-        accept_table(&mut req, full)?;
+    if let Some(rows) = table {
+        accept_table(&mut req, rows)?;
     }
     Ok(client.request::<Value>(req).await?)
 }
 
-fn accept_table(req: &mut http::Request<Vec<u8>>, full_objects: bool) -> Result<(), ToolError> {
+fn accept_table(req: &mut http::Request<Vec<u8>>, rows: TableRows) -> Result<(), ToolError> {
     req.headers_mut().insert(
         http::header::ACCEPT,
         http::HeaderValue::from_static(ACCEPT_TABLE),
     );
-    if full_objects {
-        let uri = req.uri().to_string();
-        let sep = if uri.contains('?') { "&" } else { "?" };
-        *req.uri_mut() = format!("{uri}{sep}includeObject=Object")
-            .parse()
-            .map_err(|e| ToolError::Invalid(format!("bad request URL: {e}")))?;
-    }
+    let include = match rows {
+        TableRows::Cells => "None",
+        TableRows::Metadata => return Ok(()),
+        TableRows::Object => "Object",
+    };
+    let uri = req.uri().to_string();
+    let sep = if uri.contains('?') { "&" } else { "?" };
+    *req.uri_mut() = format!("{uri}{sep}includeObject={include}")
+        .parse()
+        .map_err(|e| ToolError::Invalid(format!("bad request URL: {e}")))?;
     Ok(())
 }
 
@@ -297,7 +311,7 @@ pub async fn gather<R>(
     client: &Client,
     targets: &[Target],
     base: &ListParams,
-    table: Option<bool>,
+    table: Option<TableRows>,
     budget: usize,
     mut render: impl FnMut(&mut Value) -> Vec<Entry<R>>,
 ) -> Result<Gathered<R>, ToolError> {
@@ -316,9 +330,7 @@ pub async fn gather<R>(
             };
             ctx.redact(&mut page);
             if table.is_some() && out.table.is_none() {
-                let mut t = ServerTable::parse(&page).map_err(ToolError::Invalid)?;
-                t.rows.clear();
-                out.table = Some(t);
+                out.table = Some(ServerTable::header(&page).map_err(ToolError::Invalid)?);
             }
             let entries = render(&mut page);
             let n = entries.len();
@@ -608,9 +620,9 @@ async fn get_one(
     let now = jiff::Timestamp::now();
     let text = match output {
         Output::Table { wide } => {
-            let mut v = get_object(client, &url, name, Some(false)).await?;
+            let mut v = get_object(client, &url, name, Some(TableRows::Cells)).await?;
             ctx.redact(&mut v);
-            let t = ServerTable::parse(&v).map_err(ToolError::Invalid)?;
+            let t = ServerTable::parse(&mut v).map_err(ToolError::Invalid)?;
             t.to_table(*wide, false).render(true)
         }
         _ => {
@@ -690,8 +702,14 @@ async fn list(
     let text = match output {
         Output::Table { wide } => {
             let wide = *wide;
-            let full = sort.needs_full_object();
-            let mut g = gather(ctx, client, &urls, &base, Some(full), budget, |page| {
+            let rows = if sort.needs_full_object() {
+                TableRows::Object
+            } else if sorted || ns_column {
+                TableRows::Metadata
+            } else {
+                TableRows::Cells
+            };
+            let mut g = gather(ctx, client, &urls, &base, Some(rows), budget, |page| {
                 let Ok(t) = ServerTable::parse(page) else {
                     return vec![];
                 };

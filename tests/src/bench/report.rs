@@ -166,7 +166,7 @@ pub fn markdown(r: &Value) -> String {
         "\nMethod: every server runs as a local process over streamable HTTP on 127.0.0.1 and is driven by the \
          same MCP client (rmcp). Per scenario: {} warm-up calls, then {} sequential calls on one session \
          (bounded to {} s). The floor makes the same API requests directly with a kube::Client \
-         (`request_text`, same URLs and Accept headers: a Table list in pages of 500 for get pods; the object \
+         (`request_text`, same URLs and Accept headers: a Table list of cells only (`includeObject=None`) in pages of 500 for get pods; the object \
          plus its Events for describe; the log subresource for logs). Throughput: N clients, each with its own \
          session, calling get pods ({} pods) in a loop for {} s. Memory: VmRSS from /proc (the seed: node plus its \
          kubectl children), idle = 2 s after the first answered tools/list, peak = highest sample (every 20 ms; 50 ms for the seed's process tree) during \

@@ -327,7 +327,9 @@ pub async fn floor(client: &kube::Client, s: Scenario, l: &Layout) -> Result<usi
             let mut bytes = 0;
             let mut cont: Option<String> = None;
             for _ in 0..1000 {
-                let mut url = format!("/api/v1/namespaces/{ns}/pods?limit={PAGE}");
+                // The server's request: a plain table needs the cells only.
+                let mut url =
+                    format!("/api/v1/namespaces/{ns}/pods?limit={PAGE}&includeObject=None");
                 if let Some(c) = &cont {
                     url.push_str("&continue=");
                     url.push_str(&urlencode(c));
