@@ -503,6 +503,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
     );
 
     let api0 = super::apistats::snapshot(&client).await?;
+    let cpu0 = (procfs::cpu_seconds(op.pid), procfs::machine_busy_seconds());
     let t0 = Instant::now();
     create_endpoints(&client, &nss, cfg.endpoints).await?;
     let created_s = t0.elapsed().as_secs_f64();
@@ -511,6 +512,11 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         cfg.endpoints
     );
     let conv = converge(&client, op.pid, cfg.endpoints, t0, cfg.converge_limit).await;
+    let cpu = cpu_json(
+        cpu0,
+        (procfs::cpu_seconds(op.pid), procfs::machine_busy_seconds()),
+        t0.elapsed(),
+    );
     let api = super::apistats::delta(&api0, &super::apistats::snapshot(&client).await?);
     let (converged, progress, seen, ready) =
         (conv.ready, conv.progress, conv.last.listed, conv.last.ready);
@@ -603,6 +609,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         "granted_seconds": conv.granted.map(|d| round3(d.as_secs_f64())),
         "granted_at_end": conv.last.granted,
         "apiserver_during_convergence": super::apistats::to_json(&api),
+        "cpu_during_convergence": cpu,
         "rss_max_converging_bytes": conv.rss_max,
         "ready_at_end": ready,
         "listed_at_end": seen,
@@ -640,4 +647,20 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         },
         "log_tail": format!("{log1}\n---\n{log2}"),
     }))
+}
+
+/// CPU seconds the operator and the whole machine (control plane, kwok, this
+/// driver) used between two samples: how much of a 2-core budget is the operator's.
+fn cpu_json(
+    before: (Option<f64>, Option<f64>),
+    after: (Option<f64>, Option<f64>),
+    wall: Duration,
+) -> Value {
+    let d = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| round3(b - a));
+    json!({
+        "operator_seconds": d(before.0, after.0),
+        "machine_busy_seconds": d(before.1, after.1),
+        "wall_seconds": round3(wall.as_secs_f64()),
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    })
 }

@@ -1,4 +1,4 @@
-//! Resident memory of a process (and its descendants) from /proc.
+//! Resident memory and CPU time of a process (and its descendants) from /proc.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +12,37 @@ pub fn status_kb(pid: u32, field: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map(|kb| kb * 1024)
+}
+
+/// CPU time (user + system) `pid` has used, in seconds.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command (which may hold spaces), from field 3 on.
+    let rest = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    let ticks = rest.get(11)?.parse::<f64>().ok()? + rest.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / clock_ticks())
+}
+
+/// CPU time the whole machine spent busy (all but idle and iowait), in seconds.
+pub fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<f64> = cpu
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let (idle, iowait) = (v.get(3)?, v.get(4)?);
+    Some((v.iter().sum::<f64>() - idle - iowait) / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf reads a constant.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 { t as f64 } else { 100.0 }
 }
 
 pub fn rss(pid: u32) -> Option<u64> {
@@ -123,6 +154,21 @@ pub fn mib(bytes: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_grows_with_work() {
+        let me = std::process::id();
+        let (a, m) = (cpu_seconds(me).unwrap(), machine_busy_seconds().unwrap());
+        let t = std::time::Instant::now();
+        let mut x = 0u64;
+        while t.elapsed() < Duration::from_millis(300) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let (b, n) = (cpu_seconds(me).unwrap(), machine_busy_seconds().unwrap());
+        // 300 ms of spinning; the clock ticks at 100 Hz.
+        assert!(b - a >= 0.2, "{a} -> {b}");
+        assert!(n - m >= 0.2, "{m} -> {n}");
+    }
 
     #[test]
     fn own_rss_is_read() {

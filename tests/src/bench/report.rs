@@ -656,6 +656,20 @@ pub fn markdown(r: &Value) -> String {
             "| restart: all mutating API requests (any client) | {} |",
             rs["all_mutating_requests"]
         );
+        let cpu = &op["cpu_during_convergence"];
+        if cpu.is_object() {
+            let _ = writeln!(
+                o,
+                "| CPU while converging: the operator / the whole machine busy / available ({} cores x {} s) | {} s / {} s / {} s |",
+                cpu["cores"],
+                cpu["wall_seconds"],
+                cpu["operator_seconds"],
+                cpu["machine_busy_seconds"],
+                f(&cpu["cores"])
+                    .zip(f(&cpu["wall_seconds"]))
+                    .map_or(Value::Null, |(c, w)| serde_json::json!((c * w).round())),
+            );
+        }
         let _ = writeln!(
             o,
             "| operator RSS: start / converged / steady / VmHWM | {} / {} / {} / {} MiB |",
