@@ -467,24 +467,16 @@ impl Children {
 /// The generated token's value (None for a referenced token) and the applied Deployment.
 async fn apply_children(
     ep: &McpEndpoint,
-    children: Children,
+    c: Children,
     applied: &apply::ChildSet,
     ctx: &Context,
 ) -> Result<(Option<Option<String>>, Deployment)> {
-    let Children {
-        service_account,
-        token,
-        roles,
-        cluster_role,
-        deployment,
-        service,
-        network_policy,
-    } = children;
     let client = &ctx.client;
-    let (roles, bindings): (Vec<_>, Vec<_>) = roles.into_iter().unzip();
-    let (cluster_role, cluster_binding) = cluster_role.unzip();
+    let (roles, bindings): (Vec<_>, Vec<_>) = c.roles.into_iter().unzip();
+    let (cluster_role, cluster_binding) = c.cluster_role.unzip();
+    let token = c.token;
     let (_, token, _, _, _, _) = futures::try_join!(
-        applied.apply_in(client, service_account),
+        applied.apply_in(client, c.service_account),
         async {
             match token {
                 Some(s) => apply_token(ep, s, ctx).await.map(Some),
@@ -493,14 +485,14 @@ async fn apply_children(
         },
         futures::future::try_join_all(roles.into_iter().map(|r| applied.apply_in(client, r))),
         applied.apply_opt(client, cluster_role),
-        applied.apply_in(client, service),
-        applied.apply_opt(client, network_policy),
+        applied.apply_in(client, c.service),
+        applied.apply_opt(client, c.network_policy),
     )?;
     futures::try_join!(
         futures::future::try_join_all(bindings.into_iter().map(|b| applied.apply_in(client, b))),
         applied.apply_opt(client, cluster_binding),
     )?;
-    let deploy = applied.apply_in(client, deployment).await?;
+    let deploy = applied.apply_in(client, c.deployment).await?;
     Ok((token, deploy))
 }
 
