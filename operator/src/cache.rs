@@ -103,7 +103,7 @@ impl Router {
 /// The endpoint an object's owner labels name.
 pub fn owner<K: Resource>(o: &K) -> Option<ObjectRef<McpEndpoint>> {
     let (ns, name) = labels::owner_of(o.labels())?;
-    Some(ObjectRef::new(&name).within(&ns))
+    Some(ObjectRef::new(name).within(ns))
 }
 
 /// Starts nothing: adds the watches' drivers to `drivers` and returns their

@@ -71,9 +71,7 @@ pub fn owner_selector(ns: &str, name: &str) -> String {
 }
 
 /// The endpoint `(namespace, name)` an object's labels point back to.
-pub fn owner_of(labels: &BTreeMap<String, String>) -> Option<(String, String)> {
-    Some((
-        labels.get(OWNER_NAMESPACE)?.clone(),
-        labels.get(OWNER_NAME)?.clone(),
-    ))
+/// Borrowed: every prune asks this of every stored object of each kind.
+pub fn owner_of(labels: &BTreeMap<String, String>) -> Option<(&str, &str)> {
+    Some((labels.get(OWNER_NAMESPACE)?, labels.get(OWNER_NAME)?))
 }
