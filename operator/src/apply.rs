@@ -113,11 +113,10 @@ pub async fn live<K: Child>(
             .inspect_err(|e| warn!(kind = %K::kind(&()), ?ns, name, error = %e, "a stored object does not parse; reading it from the API server"))
             .ok()
     });
-    Ok(match stored {
-        Some(o) => Some(o),
-        None if cache::name_free::<K>(caches, ns, name) => None,
-        None => api.get_opt(name).await?,
-    })
+    if stored.is_some() || cache::name_free::<K>(caches, ns, name) {
+        return Ok(stored);
+    }
+    Ok(api.get_opt(name).await?)
 }
 
 /// Server-side apply with one field manager, skipped (no write) when the live

@@ -392,15 +392,15 @@ async fn grant_endpoint(
     let children = plan(ep, grant, ctx).await?;
     let template = pod_template(&children.deployment)?;
     let mut seen = children.observed();
+    let generated = children.token.is_some();
     let applied = apply::ChildSet::default();
-    let (generated, deploy) = apply_children(ep, children, &applied, ctx).await?;
-    let token = match generated {
-        Some(value) => value,
-        None => {
-            let t = referenced.unwrap_or_default();
-            seen.token_problem = t.problem;
-            t.value
-        }
+    let (value, deploy) = apply_children(ep, children, &applied, ctx).await?;
+    let token = if generated {
+        value
+    } else {
+        let t = referenced.unwrap_or_default();
+        seen.token_problem = t.problem;
+        t.value
     };
     if let Some(st) = &deploy.status {
         seen.available_replicas = st.available_replicas.unwrap_or(0);
@@ -470,7 +470,7 @@ async fn apply_children(
     c: Children,
     applied: &apply::ChildSet,
     ctx: &Context,
-) -> Result<(Option<Option<String>>, Deployment)> {
+) -> Result<(Option<String>, Deployment)> {
     let client = &ctx.client;
     let (roles, bindings): (Vec<_>, Vec<_>) = c.roles.into_iter().unzip();
     let (cluster_role, cluster_binding) = c.cluster_role.unzip();
@@ -479,7 +479,7 @@ async fn apply_children(
         applied.apply_in(client, c.service_account),
         async {
             match token {
-                Some(s) => apply_token(ep, s, ctx).await.map(Some),
+                Some(s) => apply_token(ep, s, ctx).await,
                 None => Ok(None),
             }
         },
