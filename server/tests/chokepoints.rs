@@ -181,6 +181,19 @@ async fn errors_and_answers_about_secrets_carry_no_value() {
             "kubectl_get",
             json!({"resourceType": "secrets", "namespace": ns.name, "output": "custom-columns=P:.data.password,A:.metadata.annotations"}),
         ),
+        // Tables of cells only, of metadata (namespace column) and of whole objects (sort).
+        (
+            "kubectl_get",
+            json!({"resourceType": "secrets", "namespace": ns.name, "output": "wide"}),
+        ),
+        (
+            "kubectl_get",
+            json!({"resourceType": "secrets", "allNamespaces": true, "output": "wide"}),
+        ),
+        (
+            "kubectl_get",
+            json!({"resourceType": "secrets", "namespace": ns.name, "output": "wide", "sortBy": ".data.password"}),
+        ),
         (
             "kubectl_describe",
             json!({"resourceType": "secret", "name": "applied", "namespace": ns.name}),
