@@ -23,6 +23,7 @@
 
 use crate::crd::McpEndpoint;
 use crate::labels;
+use crate::owners::Owners;
 use crate::stored::Stored;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -37,7 +38,7 @@ use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// A store and the namespace it covers (None: all).
@@ -47,6 +48,8 @@ pub struct Cached<K: Resource<DynamicType = ()> + Clone + 'static> {
     pub store: Store<Stored<K>>,
     /// Everyone else's objects of this kind: names only.
     pub foreign: Store<PartialObjectMeta<K>>,
+    /// Our objects by owning endpoint (what a prune reads).
+    owners: Arc<Mutex<Owners<Stored<K>>>>,
 }
 
 /// A watch task that must be polled for the stores to fill.
@@ -137,15 +140,23 @@ where
     let (store, writer) = reflector::store();
     let config = watcher::Config::default().labels(&labels::managed_selector());
     let router = router.clone();
+    let owners = Arc::new(Mutex::new(Owners::default()));
+    let index = owners.clone();
     let stream = watcher(api, config).default_backoff().reflect(writer);
     drivers.push(Box::pin(stream.for_each(move |event| {
         // Errors are retried by the watcher's backoff.
-        if let Ok(
-            watcher::Event::Apply(o) | watcher::Event::Delete(o) | watcher::Event::InitApply(o),
-        ) = &event
-            && let Some(ep) = owner(o)
-        {
-            router.send(ep);
+        if let Ok(event) = &event {
+            index
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .event(event);
+            if let watcher::Event::Apply(o)
+            | watcher::Event::Delete(o)
+            | watcher::Event::InitApply(o) = event
+                && let Some(ep) = owner(o)
+            {
+                router.send(ep);
+            }
         }
         async {}
     })));
@@ -153,6 +164,7 @@ where
         namespace,
         store,
         foreign,
+        owners,
     }
 }
 
@@ -383,12 +395,20 @@ fn key<K: Resource<DynamicType = ()>>(ns: Option<&str>, name: &str) -> ObjectRef
     }
 }
 
-/// Every stored object of kind K whose owner labels name the endpoint `ns/name`.
+/// Every stored object of kind K whose owner labels name the endpoint
+/// `ns/name`: those the owner index holds for it, as the store has them now
+/// (the index may lag the store: see [`crate::owners`]).
 pub fn owned_by<K: Child>(caches: &Caches, ns: &str, name: &str) -> Vec<Arc<Stored<K>>> {
-    K::cached(caches, ns)
-        .map(|c| c.store.state())
-        .unwrap_or_default()
-        .into_iter()
+    let Some(cached) = K::cached(caches, ns) else {
+        return vec![];
+    };
+    let refs = cached
+        .owners
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .of(&ObjectRef::new(name).within(ns));
+    refs.iter()
+        .filter_map(|r| cached.store.get(r))
         .filter(|o| {
             labels::owner_of(o.labels()).is_some_and(|(ons, oname)| ons == ns && oname == name)
         })

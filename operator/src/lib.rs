@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod names;
 pub mod network_policy;
 pub mod operator_rbac;
+pub mod owners;
 pub mod ownership;
 pub mod probe;
 pub mod rbac;
