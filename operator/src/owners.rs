@@ -16,23 +16,31 @@ use crate::crd::McpEndpoint;
 use kube::Resource;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::Event;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::marker::PhantomData;
 
-type Index<R> = HashMap<ObjectRef<McpEndpoint>, HashSet<ObjectRef<R>>>;
+/// Child keys (`namespace/name`, or `name` when cluster-scoped) by owner
+/// key (`namespace/name`). Plain strings: at 1,000 endpoints and nine kinds
+/// the index holds ~9,000 entries, and ObjectRefs in hash sets cost ~850
+/// bytes each (RSS grew 5.5 MiB) against ~140 here. An endpoint owns one to
+/// three objects of a kind, so a Vec is the set.
+type Index = HashMap<Box<str>, Vec<Box<str>>>;
 
 /// Objects of kind R by the endpoint their owner labels name.
-pub struct Owners<R: Resource<DynamicType = ()>> {
-    by_owner: Index<R>,
+pub struct Owners<R> {
+    by_owner: Index,
     /// The index a relist is building; it replaces `by_owner` when the list
     /// ends, which drops whatever was deleted while the watch was away.
-    relist: Option<Index<R>>,
+    relist: Option<Index>,
+    kind: PhantomData<fn() -> R>,
 }
 
-impl<R: Resource<DynamicType = ()>> Default for Owners<R> {
+impl<R> Default for Owners<R> {
     fn default() -> Self {
         Owners {
             by_owner: HashMap::new(),
             relist: None,
+            kind: PhantomData,
         }
     }
 }
@@ -41,31 +49,20 @@ impl<R: Resource<DynamicType = ()>> Owners<R> {
     /// Follows one watch event, as the reflector does for the store.
     pub fn event(&mut self, event: &Event<R>) {
         match event {
-            Event::Apply(o) => {
-                if let Some(ep) = cache::owner(o) {
-                    self.by_owner
-                        .entry(ep)
-                        .or_default()
-                        .insert(ObjectRef::from_obj(o));
-                }
-            }
+            Event::Apply(o) => add(&mut self.by_owner, o),
             Event::Delete(o) => {
-                if let Some(ep) = cache::owner(o)
-                    && let Some(set) = self.by_owner.get_mut(&ep)
+                if let Some(owner) = owner_key(o)
+                    && let Some(children) = self.by_owner.get_mut(&*owner)
                 {
-                    set.remove(&ObjectRef::from_obj(o));
-                    if set.is_empty() {
-                        self.by_owner.remove(&ep);
+                    let key = child_key(o);
+                    children.retain(|c| **c != *key);
+                    if children.is_empty() {
+                        self.by_owner.remove(&*owner);
                     }
                 }
             }
             Event::Init => self.relist = Some(HashMap::new()),
-            Event::InitApply(o) => {
-                if let Some(ep) = cache::owner(o) {
-                    let relist = self.relist.get_or_insert_with(HashMap::new);
-                    relist.entry(ep).or_default().insert(ObjectRef::from_obj(o));
-                }
-            }
+            Event::InitApply(o) => add(self.relist.get_or_insert_with(HashMap::new), o),
             Event::InitDone => {
                 if let Some(relist) = self.relist.take() {
                     self.by_owner = relist;
@@ -76,10 +73,48 @@ impl<R: Resource<DynamicType = ()>> Owners<R> {
 
     /// The objects the index holds for `ep`.
     pub fn of(&self, ep: &ObjectRef<McpEndpoint>) -> Vec<ObjectRef<R>> {
-        self.by_owner
-            .get(ep)
-            .map(|set| set.iter().cloned().collect())
+        let owner = join(ep.namespace.as_deref(), &ep.name);
+        let children = self.by_owner.get(&*owner).map(Vec::as_slice);
+        children
             .unwrap_or_default()
+            .iter()
+            .map(|key| match key.split_once('/') {
+                Some((ns, name)) => ObjectRef::new(name).within(ns),
+                None => ObjectRef::new(key),
+            })
+            .collect()
+    }
+}
+
+fn add<R: Resource<DynamicType = ()>>(index: &mut Index, o: &R) {
+    if let Some(owner) = owner_key(o) {
+        let key = child_key(o);
+        let children = index.entry(owner).or_default();
+        if !children.contains(&key) {
+            children.push(key);
+        }
+    }
+}
+
+fn owner_key<R: Resource<DynamicType = ()>>(o: &R) -> Option<Box<str>> {
+    let ep = cache::owner(o)?;
+    Some(join(ep.namespace.as_deref(), &ep.name))
+}
+
+fn child_key<R: Resource>(o: &R) -> Box<str> {
+    let meta = o.meta();
+    join(
+        meta.namespace.as_deref(),
+        meta.name.as_deref().unwrap_or_default(),
+    )
+}
+
+/// `namespace/name`, or `name` without a namespace (names and namespaces
+/// hold no `/`).
+fn join(ns: Option<&str>, name: &str) -> Box<str> {
+    match ns {
+        Some(ns) => format!("{ns}/{name}").into(),
+        None => name.into(),
     }
 }
 
@@ -144,5 +179,18 @@ mod tests {
         o.event(&Event::InitDone);
         assert!(names(&o, "a").is_empty());
         assert_eq!(names(&o, "b"), ["b-sa"]);
+    }
+
+    #[test]
+    fn cluster_scoped_children_come_back_without_a_namespace() {
+        use k8s_openapi::api::rbac::v1::ClusterRole;
+        let mut role = ClusterRole::default();
+        role.metadata.name = Some("kube-mcp-team-a".into());
+        role.metadata.labels = owned("x", Some("a")).metadata.labels;
+        let mut o = Owners::default();
+        o.event(&Event::Apply(role));
+        let got = o.of(&ObjectRef::new("a").within("team"));
+        assert_eq!(got, [ObjectRef::<ClusterRole>::new("kube-mcp-team-a")]);
+        assert_eq!(got[0].namespace, None);
     }
 }
