@@ -44,7 +44,7 @@ impl<K: Resource<DynamicType = ()>> Checked<K> {
     pub fn new(desired: K, live: Option<K>) -> Result<Self> {
         let claim = claim(desired.meta())?;
         if let (Some(c), Some(l)) = (&claim, &live)
-            && !ownership::holds(c, l.meta())
+            && !ownership::holds(c, &ownership::Marks::of(l.meta()))
         {
             return Err(Error::NameConflict(Conflict {
                 kind: K::kind(&()).to_string(),
@@ -182,7 +182,7 @@ pub async fn delete_owned<K: Child>(
         return Ok(());
     };
     let ours = Claim::Reference(ep.uid().unwrap_or_default());
-    if !ownership::holds(&ours, live.meta()) {
+    if !ownership::holds(&ours, live.marks()) {
         debug!(endpoint = %status::describe(ep), kind = %K::kind(&()), name, "not deleting an object the endpoint does not own");
         return Ok(());
     }
@@ -241,7 +241,7 @@ async fn prune<K: ApiFor + Child>(
     );
     for o in owned {
         let key = key_of(o.as_ref());
-        if keep.contains(&key) || !ownership::prunable(o.meta(), &uid) {
+        if keep.contains(&key) || !ownership::prunable(o.marks(), &uid) {
             continue;
         }
         let api = K::api_for(client, o.namespace().as_deref());

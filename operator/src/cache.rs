@@ -49,7 +49,7 @@ pub struct Cached<K: Resource<DynamicType = ()> + Clone + 'static> {
     /// Everyone else's objects of this kind: names only.
     pub foreign: Store<PartialObjectMeta<K>>,
     /// Our objects by owning endpoint (what a prune reads).
-    owners: Arc<Mutex<Owners<Stored<K>>>>,
+    owners: Arc<Mutex<Owners<K>>>,
 }
 
 /// A watch task that must be polled for the stores to fill.
@@ -153,9 +153,9 @@ where
             if let watcher::Event::Apply(o)
             | watcher::Event::Delete(o)
             | watcher::Event::InitApply(o) = event
-                && let Some(ep) = owner(o)
+                && let Some((ns, name)) = o.marks().endpoint()
             {
-                router.send(ep);
+                router.send(ObjectRef::new(name).within(ns));
             }
         }
         async {}
@@ -409,9 +409,7 @@ pub fn owned_by<K: Child>(caches: &Caches, ns: &str, name: &str) -> Vec<Arc<Stor
         .of(&ObjectRef::new(name).within(ns));
     refs.iter()
         .filter_map(|r| cached.store.get(r))
-        .filter(|o| {
-            labels::owner_of(o.labels()).is_some_and(|(ons, oname)| ons == ns && oname == name)
-        })
+        .filter(|o| o.marks().endpoint() == Some((ns, name)))
         .collect()
 }
 

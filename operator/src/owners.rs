@@ -11,8 +11,8 @@
 //! hold an object whose owner labels changed since; readers check each
 //! object they get against the store (see [`crate::cache::owned_by`]).
 
-use crate::cache;
 use crate::crd::McpEndpoint;
+use crate::stored::Stored;
 use kube::Resource;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::Event;
@@ -26,16 +26,16 @@ use std::marker::PhantomData;
 /// three objects of a kind, so a Vec is the set.
 type Index = HashMap<Box<str>, Vec<Box<str>>>;
 
-/// Objects of kind R by the endpoint their owner labels name.
-pub struct Owners<R> {
+/// Stored objects of kind K by the endpoint their owner labels name.
+pub struct Owners<K> {
     by_owner: Index,
     /// The index a relist is building; it replaces `by_owner` when the list
     /// ends, which drops whatever was deleted while the watch was away.
     relist: Option<Index>,
-    kind: PhantomData<fn() -> R>,
+    kind: PhantomData<fn() -> K>,
 }
 
-impl<R> Default for Owners<R> {
+impl<K> Default for Owners<K> {
     fn default() -> Self {
         Owners {
             by_owner: HashMap::new(),
@@ -45,9 +45,9 @@ impl<R> Default for Owners<R> {
     }
 }
 
-impl<R: Resource<DynamicType = ()>> Owners<R> {
+impl<K: Resource<DynamicType = ()>> Owners<K> {
     /// Follows one watch event, as the reflector does for the store.
-    pub fn event(&mut self, event: &Event<R>) {
+    pub fn event(&mut self, event: &Event<Stored<K>>) {
         match event {
             Event::Apply(o) => add(&mut self.by_owner, o),
             Event::Delete(o) => {
@@ -72,7 +72,7 @@ impl<R: Resource<DynamicType = ()>> Owners<R> {
     }
 
     /// The objects the index holds for `ep`.
-    pub fn of(&self, ep: &ObjectRef<McpEndpoint>) -> Vec<ObjectRef<R>> {
+    pub fn of(&self, ep: &ObjectRef<McpEndpoint>) -> Vec<ObjectRef<Stored<K>>> {
         let owner = join(ep.namespace.as_deref(), &ep.name);
         let children = self.by_owner.get(&*owner).map(Vec::as_slice);
         children
@@ -86,7 +86,7 @@ impl<R: Resource<DynamicType = ()>> Owners<R> {
     }
 }
 
-fn add<R: Resource<DynamicType = ()>>(index: &mut Index, o: &R) {
+fn add<K>(index: &mut Index, o: &Stored<K>) {
     if let Some(owner) = owner_key(o) {
         let key = child_key(o);
         let children = index.entry(owner).or_default();
@@ -96,13 +96,13 @@ fn add<R: Resource<DynamicType = ()>>(index: &mut Index, o: &R) {
     }
 }
 
-fn owner_key<R: Resource<DynamicType = ()>>(o: &R) -> Option<Box<str>> {
-    let ep = cache::owner(o)?;
-    Some(join(ep.namespace.as_deref(), &ep.name))
+fn owner_key<K>(o: &Stored<K>) -> Option<Box<str>> {
+    let (ns, name) = o.marks().endpoint()?;
+    Some(join(Some(ns), name))
 }
 
-fn child_key<R: Resource>(o: &R) -> Box<str> {
-    let meta = o.meta();
+fn child_key<K>(o: &Stored<K>) -> Box<str> {
+    let meta = &o.metadata;
     join(
         meta.namespace.as_deref(),
         meta.name.as_deref().unwrap_or_default(),
@@ -124,9 +124,11 @@ mod tests {
     use crate::labels;
     use k8s_openapi::api::core::v1::ConfigMap;
     use kube::core::ObjectMeta;
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
 
-    fn owned(name: &str, owner: Option<&str>) -> ConfigMap {
-        ConfigMap {
+    fn owned(name: &str, owner: Option<&str>) -> Stored<ConfigMap> {
+        stored(ConfigMap {
             metadata: ObjectMeta {
                 name: Some(name.into()),
                 namespace: Some("team".into()),
@@ -139,7 +141,11 @@ mod tests {
                 ..ObjectMeta::default()
             },
             ..ConfigMap::default()
-        }
+        })
+    }
+
+    fn stored<K: Serialize + Resource<DynamicType = ()> + DeserializeOwned>(o: K) -> Stored<K> {
+        Stored::from_value(serde_json::to_value(o).unwrap()).unwrap()
     }
 
     fn names(o: &Owners<ConfigMap>, ep: &str) -> Vec<String> {
@@ -186,11 +192,11 @@ mod tests {
         use k8s_openapi::api::rbac::v1::ClusterRole;
         let mut role = ClusterRole::default();
         role.metadata.name = Some("kube-mcp-team-a".into());
-        role.metadata.labels = owned("x", Some("a")).metadata.labels;
+        role.metadata.labels = owned("x", Some("a")).object().unwrap().metadata.labels;
         let mut o = Owners::default();
-        o.event(&Event::Apply(role));
+        o.event(&Event::Apply(stored(role)));
         let got = o.of(&ObjectRef::new("a").within("team"));
-        assert_eq!(got, [ObjectRef::<ClusterRole>::new("kube-mcp-team-a")]);
+        assert_eq!(got, [ObjectRef::new("kube-mcp-team-a")]);
         assert_eq!(got[0].namespace, None);
     }
 }

@@ -50,33 +50,58 @@ pub fn claim(desired: &ObjectMeta) -> Option<Claim> {
         .map(|u| Claim::Label(u.clone()))
 }
 
+/// What routing, pruning and the ownership checks read of a live object:
+/// its owner labels and the UIDs of its owner references. The child stores
+/// keep only this of a child's labels and references ([`crate::stored`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// The owner-namespace and owner-name labels (both, or none).
+    endpoint: Option<Box<(Box<str>, Box<str>)>>,
+    /// The owner-uid label.
+    uid: Option<Box<str>>,
+    /// The UIDs of the owner references.
+    references: Box<[Box<str>]>,
+}
+
+impl Marks {
+    pub fn of(meta: &ObjectMeta) -> Marks {
+        let label = |key: &str| meta.labels.as_ref()?.get(key).map(|v| v.as_str().into());
+        Marks {
+            endpoint: label(labels::OWNER_NAMESPACE)
+                .zip(label(labels::OWNER_NAME))
+                .map(Box::new),
+            uid: label(labels::OWNER_UID),
+            references: meta
+                .owner_references
+                .iter()
+                .flatten()
+                .map(|r| r.uid.as_str().into())
+                .collect(),
+        }
+    }
+
+    /// The endpoint `(namespace, name)` the owner labels point back to.
+    pub fn endpoint(&self) -> Option<(&str, &str)> {
+        self.endpoint.as_deref().map(|(ns, name)| (&**ns, &**name))
+    }
+}
+
 /// Whether the live object is the one `claim` describes.
-pub fn holds(claim: &Claim, live: &ObjectMeta) -> bool {
+pub fn holds(claim: &Claim, live: &Marks) -> bool {
     match claim {
-        Claim::Reference(uid) => live
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|r| &r.uid == uid),
-        Claim::Label(uid) => owner_uid(live) == Some(uid.as_str()),
+        Claim::Reference(uid) => live.references.iter().any(|r| **r == **uid),
+        Claim::Label(uid) => live.uid.as_deref() == Some(uid.as_str()),
     }
 }
 
 /// Whether an object found through the endpoint's owner namespace/name labels
 /// may be deleted by the endpoint with `uid`: it names this endpoint's UID, or
 /// it predates the UID label (earlier versions) and no other endpoint owns it.
-pub fn prunable(live: &ObjectMeta, uid: &str) -> bool {
-    match owner_uid(live) {
+pub fn prunable(live: &Marks, uid: &str) -> bool {
+    match live.uid.as_deref() {
         Some(u) => u == uid,
-        None => live.owner_references.iter().flatten().all(|r| r.uid == uid),
+        None => live.references.iter().all(|r| &**r == uid),
     }
-}
-
-fn owner_uid(meta: &ObjectMeta) -> Option<&str> {
-    meta.labels
-        .as_ref()?
-        .get(labels::OWNER_UID)
-        .map(String::as_str)
 }
 
 /// An object under a child's name that is not the endpoint's.
@@ -160,7 +185,7 @@ mod tests {
         ];
         for (c, owner, label, want) in cases {
             assert_eq!(
-                holds(c, &meta(owner, label)),
+                holds(c, &Marks::of(&meta(owner, label))),
                 want,
                 "{c:?} {owner:?} {label:?}"
             );
@@ -181,7 +206,7 @@ mod tests {
         ];
         for (owner, label, want) in cases {
             assert_eq!(
-                prunable(&meta(owner, label), "u1"),
+                prunable(&Marks::of(&meta(owner, label)), "u1"),
                 want,
                 "{owner:?} {label:?}"
             );

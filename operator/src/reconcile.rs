@@ -318,7 +318,8 @@ async fn plan(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Children
         let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
         let existing = apply::live(caches, &secrets, Some(&ns), &names::token_secret(ep)).await?;
         let owned = |s: &Secret| {
-            ownership::holds(&Claim::Reference(ep.uid().unwrap_or_default()), s.meta())
+            let ours = Claim::Reference(ep.uid().unwrap_or_default());
+            ownership::holds(&ours, &ownership::Marks::of(s.meta()))
         };
         if let Some(s) = existing.as_ref().filter(|s| !owned(s)) {
             return Err(Error::NameConflict(ownership::Conflict {
