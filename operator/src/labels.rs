@@ -71,7 +71,6 @@ pub fn owner_selector(ns: &str, name: &str) -> String {
 }
 
 /// The endpoint `(namespace, name)` an object's labels point back to.
-/// Borrowed: every prune asks this of every stored object of each kind.
 pub fn owner_of(labels: &BTreeMap<String, String>) -> Option<(&str, &str)> {
     Some((labels.get(OWNER_NAMESPACE)?, labels.get(OWNER_NAME)?))
 }
