@@ -406,7 +406,7 @@ pub fn owned_by<K: Child>(caches: &Caches, ns: &str, name: &str) -> Vec<Arc<Stor
         .owners
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .of(&ObjectRef::new(name).within(ns));
+        .of(ns, name);
     refs.iter()
         .filter_map(|r| cached.store.get(r))
         .filter(|o| o.marks().endpoint() == Some((ns, name)))

@@ -11,7 +11,6 @@
 //! hold an object whose owner labels changed since; readers check each
 //! object they get against the store (see [`crate::cache::owned_by`]).
 
-use crate::crd::McpEndpoint;
 use crate::stored::Stored;
 use kube::Resource;
 use kube::runtime::reflector::ObjectRef;
@@ -71,9 +70,9 @@ impl<K: Resource<DynamicType = ()>> Owners<K> {
         }
     }
 
-    /// The objects the index holds for `ep`.
-    pub fn of(&self, ep: &ObjectRef<McpEndpoint>) -> Vec<ObjectRef<Stored<K>>> {
-        let owner = join(ep.namespace.as_deref(), &ep.name);
+    /// The objects the index holds for the endpoint `ns/name`.
+    pub fn of(&self, ns: &str, name: &str) -> Vec<ObjectRef<Stored<K>>> {
+        let owner = join(Some(ns), name);
         let children = self.by_owner.get(&*owner).map(Vec::as_slice);
         children
             .unwrap_or_default()
@@ -149,11 +148,7 @@ mod tests {
     }
 
     fn names(o: &Owners<ConfigMap>, ep: &str) -> Vec<String> {
-        let mut v: Vec<String> = o
-            .of(&ObjectRef::new(ep).within("team"))
-            .into_iter()
-            .map(|r| r.name)
-            .collect();
+        let mut v: Vec<String> = o.of("team", ep).into_iter().map(|r| r.name).collect();
         v.sort();
         v
     }
@@ -195,7 +190,7 @@ mod tests {
         role.metadata.labels = owned("x", Some("a")).object().unwrap().metadata.labels;
         let mut o = Owners::default();
         o.event(&Event::Apply(stored(role)));
-        let got = o.of(&ObjectRef::new("a").within("team"));
+        let got = o.of("team", "a");
         assert_eq!(got, [ObjectRef::new("kube-mcp-team-a")]);
         assert_eq!(got[0].namespace, None);
     }

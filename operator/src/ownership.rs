@@ -67,9 +67,11 @@ impl Marks {
     pub fn of(meta: &ObjectMeta) -> Marks {
         let label = |key: &str| meta.labels.as_ref()?.get(key).map(|v| v.as_str().into());
         Marks {
-            endpoint: label(labels::OWNER_NAMESPACE)
-                .zip(label(labels::OWNER_NAME))
-                .map(Box::new),
+            endpoint: meta
+                .labels
+                .as_ref()
+                .and_then(labels::owner_of)
+                .map(|(ns, name)| Box::new((ns.into(), name.into()))),
             uid: label(labels::OWNER_UID),
             references: meta
                 .owner_references
