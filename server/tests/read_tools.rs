@@ -1281,6 +1281,11 @@ async fn two_thousand_configmaps_page_and_bound() {
     // 2,000 plus kube-root-ca.crt, all pages fetched.
     assert_eq!(rows.len(), 2002, "{}", t.len());
     assert!(!t.contains("output bounded"));
+    // Pages are joined in the API server's order (by name): none twice,
+    // none lost.
+    let names: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "rows out of order");
+    assert_eq!((names[0], names[1999]), ("cm-0000", "cm-1999"));
     let v = parse_json(
         &ok(
             &c,

@@ -183,7 +183,9 @@ pub async fn latency(conn: &Conn, cfg: &Config, gap: Duration) -> Value {
 }
 
 /// `c` clients (each its own session) calling in a loop for a bounded time.
-pub async fn throughput(driver: &Driver, c: usize, cfg: &Config) -> Value {
+/// `server` is the process whose CPU per call is reported apart (none for
+/// the floor, or a server that works through child processes).
+pub async fn throughput(driver: &Driver, c: usize, cfg: &Config, server: Option<u32>) -> Value {
     let mut conns = vec![];
     for _ in 0..c {
         match driver.connect().await {
@@ -196,6 +198,7 @@ pub async fn throughput(driver: &Driver, c: usize, cfg: &Config) -> Value {
         conn.call().await;
     }
     let issued = Arc::new(AtomicUsize::new(0));
+    let cpu = procfs::CpuMark::now(server);
     let start = Instant::now();
     let deadline = start + cfg.throughput_time;
     let max = cfg.throughput_max_calls;
@@ -223,8 +226,10 @@ pub async fn throughput(driver: &Driver, c: usize, cfg: &Config) -> Value {
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu_ms_per_call = cpu.per_call(server, ok.len());
     json!({
         "concurrency": c,
+        "cpu_ms_per_call": cpu_ms_per_call,
         "ok": ok.len(),
         "errors": errors,
         "seconds": round3(secs),
@@ -346,7 +351,8 @@ async fn server_inner(
                 args,
             };
             for &c in &cfg.concurrency {
-                let v = throughput(&driver, c, cfg).await;
+                let pid = (!running.tree).then_some(running.pid);
+                let v = throughput(&driver, c, cfg, pid).await;
                 eprintln!(
                     "[bench] {} throughput x{c}: {} calls/s",
                     kind.title(),
@@ -405,7 +411,7 @@ pub async fn floor(client: kube::Client, layout: &Arc<Layout>, cfg: &Config) -> 
         layout: layout.clone(),
     };
     for &c in &cfg.concurrency {
-        let v = throughput(&driver, c, cfg).await;
+        let v = throughput(&driver, c, cfg, None).await;
         eprintln!(
             "[bench] floor throughput x{c}: {} calls/s",
             v["calls_per_s"]

@@ -39,6 +39,70 @@ pub fn machine_busy_seconds() -> Option<f64> {
     Some((v.iter().sum::<f64>() - idle - iowait) / clock_ticks())
 }
 
+/// Where the CPU went during a measured window: the whole machine, this
+/// process (the driver: the MCP client or the floor's kube::Client) and the
+/// server under test. What the machine spent beyond those two is the rest:
+/// the API server, etcd and kwok.
+pub struct CpuMark {
+    machine: Option<f64>,
+    client: Option<f64>,
+    server: Option<f64>,
+}
+
+impl CpuMark {
+    pub fn now(server: Option<u32>) -> CpuMark {
+        CpuMark {
+            machine: machine_busy_seconds(),
+            client: cpu_seconds(std::process::id()),
+            server: server.and_then(cpu_seconds),
+        }
+    }
+
+    /// Milliseconds of CPU per call since `self` was taken.
+    pub fn per_call(&self, server: Option<u32>, calls: usize) -> serde_json::Value {
+        let end = CpuMark::now(server);
+        let ms = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if calls > 0 => Some((b - a) * 1e3 / calls as f64),
+            _ => None,
+        };
+        let machine = ms(self.machine, end.machine);
+        let client = ms(self.client, end.client);
+        let server = ms(self.server, end.server);
+        let rest = match (machine, client) {
+            (Some(m), Some(c)) => Some(m - c - server.unwrap_or(0.0)),
+            _ => None,
+        };
+        let r = |v: Option<f64>| v.map(|v| (v * 1e3).round() / 1e3);
+        serde_json::json!({
+            "machine": r(machine),
+            "client": r(client),
+            "server": r(server),
+            "rest": r(rest),
+        })
+    }
+}
+
+/// Waits until the machine has been nearly idle (under a quarter of a core
+/// busy) for two seconds running, or `within` has passed; returns the
+/// seconds waited. After seeding, kwok keeps marking pods Ready for a while,
+/// and a scenario measured meanwhile would measure kwok too.
+pub async fn wait_quiet(within: Duration) -> f64 {
+    let start = std::time::Instant::now();
+    let mut quiet = 0;
+    let mut last = machine_busy_seconds();
+    while quiet < 2 && start.elapsed() < within {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = machine_busy_seconds();
+        quiet = match (last, now) {
+            (Some(a), Some(b)) if b - a < 0.25 => quiet + 1,
+            (Some(_), Some(_)) => 0,
+            _ => 2,
+        };
+        last = now;
+    }
+    start.elapsed().as_secs_f64()
+}
+
 fn clock_ticks() -> f64 {
     // SAFETY: sysconf reads a constant.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };

@@ -48,6 +48,72 @@ fn calls_per_s(r: &Value, t: &str, clients: &str) -> Option<f64> {
     f(&r["targets"][t]["throughput"][clients]["calls_per_s"])
 }
 
+/// Where one throughput call's CPU went, in milliseconds.
+struct CallCpu {
+    machine: f64,
+    client: f64,
+    server: Option<f64>,
+    rest: f64,
+}
+
+impl CallCpu {
+    fn total(&self) -> String {
+        format!("{:.2}", self.machine)
+    }
+}
+
+fn cpu_per_call(r: &Value, t: &str, clients: &str) -> Option<CallCpu> {
+    let v = &r["targets"][t]["throughput"][clients]["cpu_ms_per_call"];
+    Some(CallCpu {
+        machine: f(&v["machine"])?,
+        client: f(&v["client"])?,
+        server: f(&v["server"]),
+        rest: f(&v["rest"])?,
+    })
+}
+
+/// The CPU each throughput call cost, split by process, at the highest
+/// concurrency: on 2 cores the API server's share bounds every server.
+fn cpu_split(o: &mut String, r: &Value) {
+    let Some(c) = r["config"]["concurrency"]
+        .as_array()
+        .and_then(|a| a.last())
+        .map(Value::to_string)
+    else {
+        return;
+    };
+    let rows: Vec<(&str, CallCpu)> = [("floor", "floor"), ("kube-mcp", "kube-mcp")]
+        .into_iter()
+        .chain(SERVERS.into_iter().skip(1))
+        .filter_map(|(t, title)| Some((title, cpu_per_call(r, t, &c)?)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let n = r["machine"]["nproc"].as_u64().unwrap_or(1);
+    let _ = writeln!(
+        o,
+        "\nCPU per call at {c} clients (ms; /proc: the machine's busy time, the driver process, \
+         the server's main process; the rest is the API server, etcd and kwok, and the seed's \
+         kubectl children). On {n} cores no target can serve more than {n} x 1000 / its machine \
+         ms per call, calls/s.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| target | machine | API server, etcd, kwok | server | client (driver) |\n|---|---|---|---|---|"
+    );
+    for (title, cpu) in rows {
+        let _ = writeln!(
+            o,
+            "| {title} | {:.2} | {:.2} | {} | {:.2} |",
+            cpu.machine,
+            cpu.rest,
+            cpu.server.map_or("–".into(), |s| format!("{s:.2}")),
+            cpu.client
+        );
+    }
+}
+
 pub(crate) fn mib(v: &Value) -> String {
     v.as_f64()
         .map(|b| format!("{:.1}", b / 1048576.0))
@@ -272,9 +338,20 @@ pub fn markdown(r: &Value) -> String {
     {
         let (k, fl) = (calls_per_s(r, "kube-mcp", &c), calls_per_s(r, "floor", &c));
         let rt = ratio(k, fl);
+        let why = match (
+            cpu_per_call(r, "kube-mcp", &c),
+            cpu_per_call(r, "floor", &c),
+        ) {
+            (Some(k), Some(fl)) => format!(
+                "; CPU per call (ms): kube-mcp {}, the floor {}; see Throughput",
+                k.total(),
+                fl.total()
+            ),
+            _ => String::new(),
+        };
         let _ = writeln!(
             o,
-            "| throughput at {c} clients >= 0.8x the floor | {} vs {} calls/s = {} | {} |",
+            "| throughput at {c} clients >= 0.8x the floor | {} vs {} calls/s = {}{why} | {} |",
             per_s(k),
             per_s(fl),
             x(rt),
@@ -503,6 +580,7 @@ pub fn markdown(r: &Value) -> String {
         o,
         "\n(Throughput ratios: above 1x kube-mcp-server serves more calls per second.)"
     );
+    cpu_split(&mut o, r);
 
     // Memory and start-up.
     let _ = writeln!(o, "\n## Memory and start-up\n");

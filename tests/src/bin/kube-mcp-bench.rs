@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use clap::Parser;
 use kube_mcp_tests::bench::targets::{Kind, Programs, Scenario};
 use kube_mcp_tests::bench::variants::{OtlpSink, Variant};
-use kube_mcp_tests::bench::{identity, measure, operator, report, scale, seed};
+use kube_mcp_tests::bench::{identity, measure, operator, procfs, report, scale, seed};
 use kube_mcp_tests::controlplane::{ControlPlane, Options};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -258,6 +258,8 @@ async fn main() -> Result<()> {
         .await
         .context("seeding")?;
     eprintln!("[bench] seeded in {:.1}s", layout.seconds);
+    let settled = procfs::wait_quiet(Duration::from_secs(60)).await;
+    eprintln!("[bench] machine quiet after {settled:.1}s more");
     report["layout"] = json!(layout);
     report["scenarios"] = json!(
         Scenario::ALL
