@@ -19,10 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-// See server/Cargo.toml: glibc malloc was the largest share of a call's CPU.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() {
     let settings = Settings::from_args_and_env(std::env::args_os()).unwrap_or_else(|e| e.exit());

@@ -284,9 +284,22 @@ pub fn markdown(r: &Value) -> String {
         } else {
             1.5
         };
+        // Where a bound is missed, say how much of the gap is the MCP
+        // transport alone (a call that makes no API request).
+        let why = match (
+            rf,
+            f(&r["targets"]["kube-mcp"]["round_trip"]["latency"]["p50_ms"]),
+        ) {
+            (Some(rf), Some(rt)) if rf > bound => format!(
+                "; the MCP round trip alone is {} ms of the {} ms gap",
+                ms(Some(rt)),
+                ms(k.zip(fl).map(|(k, fl)| k - fl))
+            ),
+            _ => String::new(),
+        };
         let _ = writeln!(
             o,
-            "| {key}: p50 within {bound}x of the floor | {} ms vs {} ms = {} | {} |",
+            "| {key}: p50 within {bound}x of the floor | {} ms vs {} ms = {}{why} | {} |",
             ms(k),
             ms(fl),
             x(rf),
@@ -375,9 +388,23 @@ pub fn markdown(r: &Value) -> String {
             met(Some(conv.is_some_and(|s| s < 120.0)))
         );
         let granted = f(&op["granted_seconds"]);
+        let cpu = &op["cpu_during_convergence"];
+        // A missed bound with the machine busy: whose CPU it was.
+        let why = match (
+            f(&cpu["machine_busy_seconds"]),
+            f(&cpu["cores"]).zip(f(&cpu["wall_seconds"])),
+            f(&cpu["operator_seconds"]),
+        ) {
+            (Some(busy), Some((c, w)), Some(own)) if !granted.is_some_and(|s| s < 60.0) => format!(
+                "; until all were Ready the machine was busy {busy:.0} of {:.0} CPU-s, \
+                 the operator's share {own:.1} s (the rest: API server, etcd, kwok)",
+                c * w
+            ),
+            _ => String::new(),
+        };
         let _ = writeln!(
             o,
-            "| {} endpoints: the operator's own work (all RbacReady) in < 60 s | {} | {} |",
+            "| {} endpoints: the operator's own work (all RbacReady) in < 60 s | {}{why} | {} |",
             op["endpoints"],
             granted
                 .map(|s| format!("{s:.1} s"))
