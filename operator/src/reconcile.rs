@@ -316,7 +316,13 @@ async fn plan(ep: &McpEndpoint, grant: &Grant, ctx: &Context) -> Result<Children
     } else {
         // Checked before its token is read: someone else's `<name>-token` is never used.
         let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-        let existing = apply::live(caches, &secrets, Some(&ns), &names::token_secret(ep)).await?;
+        let name = names::token_secret(ep);
+        let mut existing = apply::live(caches, &secrets, Some(&ns), &name).await?;
+        // The store can lag this operator's own last write (a watch stalls while
+        // etcd does): a token is made only when the API server agrees one is due.
+        if secret::makes_fresh(ep, existing.as_ref()) {
+            existing = secrets.get_opt(&name).await?;
+        }
         let owned = |s: &Secret| {
             let ours = Claim::Reference(ep.uid().unwrap_or_default());
             ownership::holds(&ours, &ownership::Marks::of(s.meta()))

@@ -74,6 +74,21 @@ fn rotation(ep: &McpEndpoint) -> String {
         .unwrap_or_default()
 }
 
+/// Whether `token_secret` would make anything new from `existing`: a token
+/// (none yet, or a rotation asked since it was made) or a confirmation key.
+/// The reconciler then re-reads the Secret from the API server first: a
+/// store that lags the operator's own last write must not rotate twice.
+pub fn makes_fresh(ep: &McpEndpoint, existing: Option<&Secret>) -> bool {
+    let Some(data) = existing.and_then(|s| s.data.as_ref()) else {
+        return true;
+    };
+    let made_for = existing
+        .and_then(|s| s.annotations().get(labels::ROTATED_FOR))
+        .map_or("", String::as_str);
+    let has = |key: &str| data.get(key).is_some_and(|v| !v.0.is_empty());
+    made_for != rotation(ep) || !has(names::TOKEN_KEY) || !has(names::CONFIRM_KEY)
+}
+
 /// The generated token Secret, or None when the endpoint references its own.
 ///
 /// An existing token is kept unless the endpoint's `kubemcp.io/rotate-token`
@@ -175,6 +190,31 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(token(&again), b"two");
+    }
+
+    #[test]
+    fn fresh_values_are_made_only_when_due() {
+        let mut e = ep("a", McpEndpointSpec::default());
+        assert!(makes_fresh(&e, None));
+        let first = token_secret(&e, None, fixed("one")).unwrap().unwrap();
+        assert!(!makes_fresh(&e, Some(&first)));
+        let mut no_key = first.clone();
+        no_key.data.as_mut().unwrap().remove("confirm-key");
+        assert!(makes_fresh(&e, Some(&no_key)));
+        let mut empty = first.clone();
+        empty
+            .data
+            .as_mut()
+            .unwrap()
+            .insert("token".into(), ByteString(vec![]));
+        assert!(makes_fresh(&e, Some(&empty)));
+        e.annotations_mut()
+            .insert(labels::ROTATE_TOKEN.into(), "r1".into());
+        assert!(makes_fresh(&e, Some(&first)));
+        let rotated = token_secret(&e, Some(&first), fixed("two"))
+            .unwrap()
+            .unwrap();
+        assert!(!makes_fresh(&e, Some(&rotated)));
     }
 
     #[test]
