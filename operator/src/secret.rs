@@ -74,19 +74,34 @@ fn rotation(ep: &McpEndpoint) -> String {
         .unwrap_or_default()
 }
 
+/// The token `existing` holds, if it was made for the endpoint's current
+/// rotate-token value (an empty value counts as none).
+fn kept_token(ep: &McpEndpoint, existing: Option<&Secret>) -> Option<ByteString> {
+    let s = existing?;
+    let made_for = s
+        .annotations()
+        .get(labels::ROTATED_FOR)
+        .map_or("", String::as_str);
+    let value = s.data.as_ref()?.get(names::TOKEN_KEY)?;
+    (made_for == rotation(ep) && !value.0.is_empty()).then(|| value.clone())
+}
+
+/// The confirmation key `existing` holds (an empty value counts as none).
+fn kept_key(existing: Option<&Secret>) -> Option<ByteString> {
+    existing?
+        .data
+        .as_ref()?
+        .get(names::CONFIRM_KEY)
+        .filter(|k| !k.0.is_empty())
+        .cloned()
+}
+
 /// Whether `token_secret` would make anything new from `existing`: a token
 /// (none yet, or a rotation asked since it was made) or a confirmation key.
 /// The reconciler then re-reads the Secret from the API server first: a
 /// store that lags the operator's own last write must not rotate twice.
 pub fn makes_fresh(ep: &McpEndpoint, existing: Option<&Secret>) -> bool {
-    let Some(data) = existing.and_then(|s| s.data.as_ref()) else {
-        return true;
-    };
-    let made_for = existing
-        .and_then(|s| s.annotations().get(labels::ROTATED_FOR))
-        .map_or("", String::as_str);
-    let has = |key: &str| data.get(key).is_some_and(|v| !v.0.is_empty());
-    made_for != rotation(ep) || !has(names::TOKEN_KEY) || !has(names::CONFIRM_KEY)
+    kept_token(ep, existing).is_none() || kept_key(existing).is_none()
 }
 
 /// The generated token Secret, or None when the endpoint references its own.
@@ -104,31 +119,20 @@ pub fn token_secret(
     if is_referenced(ep) {
         return Ok(None);
     }
-    let rotate = rotation(ep);
-    let current = existing.and_then(|s| {
-        let made_for = s
-            .annotations()
-            .get(labels::ROTATED_FOR)
-            .cloned()
-            .unwrap_or_default();
-        let value = s.data.as_ref()?.get(names::TOKEN_KEY)?;
-        (made_for == rotate && !value.0.is_empty()).then(|| value.clone())
-    });
-    let token = match current {
+    let token = match kept_token(ep, existing) {
         Some(t) => t,
         None => ByteString(fresh()?.into_bytes()),
     };
-    let kept_key = existing
-        .and_then(|s| s.data.as_ref()?.get(names::CONFIRM_KEY))
-        .filter(|k| !k.0.is_empty())
-        .cloned();
-    let confirm_key = match kept_key {
+    let confirm_key = match kept_key(existing) {
         Some(k) => k,
         None => ByteString(fresh()?.into_bytes()),
     };
     let ns = names::namespace(ep);
     let mut metadata = meta::child(ep, &names::token_secret(ep), Some(&ns));
-    metadata.annotations = Some(BTreeMap::from([(labels::ROTATED_FOR.to_string(), rotate)]));
+    metadata.annotations = Some(BTreeMap::from([(
+        labels::ROTATED_FOR.to_string(),
+        rotation(ep),
+    )]));
     Ok(Some(Secret {
         metadata,
         type_: Some("Opaque".into()),

@@ -226,7 +226,7 @@ pub async fn throughput(driver: &Driver, c: usize, cfg: &Config, server: Option<
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    let cpu_ms_per_call = cpu.per_call(server, ok.len());
+    let cpu_ms_per_call = cpu.per_call(ok.len());
     json!({
         "concurrency": c,
         "cpu_ms_per_call": cpu_ms_per_call,

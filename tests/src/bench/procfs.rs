@@ -44,6 +44,7 @@ pub fn machine_busy_seconds() -> Option<f64> {
 /// server under test. What the machine spent beyond those two is the rest:
 /// the API server, etcd and kwok.
 pub struct CpuMark {
+    server_pid: Option<u32>,
     machine: Option<f64>,
     client: Option<f64>,
     server: Option<f64>,
@@ -52,6 +53,7 @@ pub struct CpuMark {
 impl CpuMark {
     pub fn now(server: Option<u32>) -> CpuMark {
         CpuMark {
+            server_pid: server,
             machine: machine_busy_seconds(),
             client: cpu_seconds(std::process::id()),
             server: server.and_then(cpu_seconds),
@@ -59,8 +61,8 @@ impl CpuMark {
     }
 
     /// Milliseconds of CPU per call since `self` was taken.
-    pub fn per_call(&self, server: Option<u32>, calls: usize) -> serde_json::Value {
-        let end = CpuMark::now(server);
+    pub fn per_call(&self, calls: usize) -> serde_json::Value {
+        let end = CpuMark::now(self.server_pid);
         let ms = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) if calls > 0 => Some((b - a) * 1e3 / calls as f64),
             _ => None,

@@ -48,18 +48,20 @@ fn calls_per_s(r: &Value, t: &str, clients: &str) -> Option<f64> {
     f(&r["targets"][t]["throughput"][clients]["calls_per_s"])
 }
 
+/// The highest throughput concurrency measured, as its JSON key.
+fn top_concurrency(r: &Value) -> Option<String> {
+    r["config"]["concurrency"]
+        .as_array()
+        .and_then(|a| a.last())
+        .map(Value::to_string)
+}
+
 /// Where one throughput call's CPU went, in milliseconds.
 struct CallCpu {
     machine: f64,
     client: f64,
     server: Option<f64>,
     rest: f64,
-}
-
-impl CallCpu {
-    fn total(&self) -> String {
-        format!("{:.2}", self.machine)
-    }
 }
 
 fn cpu_per_call(r: &Value, t: &str, clients: &str) -> Option<CallCpu> {
@@ -75,11 +77,7 @@ fn cpu_per_call(r: &Value, t: &str, clients: &str) -> Option<CallCpu> {
 /// The CPU each throughput call cost, split by process, at the highest
 /// concurrency: on 2 cores the API server's share bounds every server.
 fn cpu_split(o: &mut String, r: &Value) {
-    let Some(c) = r["config"]["concurrency"]
-        .as_array()
-        .and_then(|a| a.last())
-        .map(Value::to_string)
-    else {
+    let Some(c) = top_concurrency(r) else {
         return;
     };
     let rows: Vec<(&str, CallCpu)> = [("floor", "floor"), ("kube-mcp", "kube-mcp")]
@@ -344,11 +342,7 @@ pub fn markdown(r: &Value) -> String {
         mib(&r["targets"]["kube-mcp"]["rss_idle_bytes"]),
         met(idle.map(|b| b < 20.0 * 1048576.0))
     );
-    if let Some(c) = r["config"]["concurrency"]
-        .as_array()
-        .and_then(|a| a.last())
-        .map(Value::to_string)
-    {
+    if let Some(c) = top_concurrency(r) {
         let (k, fl) = (calls_per_s(r, "kube-mcp", &c), calls_per_s(r, "floor", &c));
         let rt = ratio(k, fl);
         let why = match (
@@ -356,9 +350,8 @@ pub fn markdown(r: &Value) -> String {
             cpu_per_call(r, "floor", &c),
         ) {
             (Some(k), Some(fl)) => format!(
-                "; CPU per call (ms): kube-mcp {}, the floor {}; see Throughput",
-                k.total(),
-                fl.total()
+                "; CPU per call (ms): kube-mcp {:.2}, the floor {:.2}; see Throughput",
+                k.machine, fl.machine
             ),
             _ => String::new(),
         };
