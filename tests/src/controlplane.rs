@@ -590,6 +590,16 @@ impl ControlPlane {
         &self.nodes
     }
 
+    /// The running components (`etcd`, `kube-apiserver`, ...) and their pids;
+    /// none for a control plane this process attached to.
+    pub fn processes(&self) -> Vec<(String, u32)> {
+        self.running
+            .iter()
+            .flat_map(|r| &r.procs)
+            .map(|p| (p.name.clone(), p.child.id()))
+            .collect()
+    }
+
     /// Log file of a component (`etcd`, `kube-apiserver`, ...).
     pub fn log_path(&self, component: &str) -> PathBuf {
         self.data_dir.join("logs").join(format!("{component}.log"))

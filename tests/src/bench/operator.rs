@@ -96,6 +96,13 @@ impl Operator {
         )
     }
 
+    /// A CPU snapshot of this operator and the control plane it runs against.
+    pub(super) fn with_control_plane(&self, cp: &ControlPlane) -> procfs::ProcessCpu {
+        let mut procs = cp.processes();
+        procs.push(("kube-mcp-operator".into(), self.pid));
+        procfs::ProcessCpu::now(&procs)
+    }
+
     async fn metrics(&self) -> Option<String> {
         reqwest::Client::new()
             .get(format!("{}/metrics", self.admin))
@@ -399,6 +406,8 @@ pub struct Convergence {
     pub progress: Vec<Value>,
     /// Highest operator RSS sampled while converging.
     pub rss_max: u64,
+    /// CPU from the first create until every endpoint was granted, by process.
+    pub cpu_granting: Option<Value>,
 }
 
 /// Polls the endpoints every 2 s until all are Ready or `limit` passed.
@@ -407,6 +416,7 @@ pub(super) async fn converge(
     pid: u32,
     endpoints: usize,
     t0: Instant,
+    cpu0: &procfs::ProcessCpu,
     limit: Duration,
 ) -> Convergence {
     let mut c = Convergence {
@@ -415,6 +425,7 @@ pub(super) async fn converge(
         last: Counts::default(),
         progress: vec![],
         rss_max: 0,
+        cpu_granting: None,
     };
     while t0.elapsed() < limit {
         c.rss_max = c.rss_max.max(procfs::rss(pid).unwrap_or(0));
@@ -427,6 +438,7 @@ pub(super) async fn converge(
                 );
                 if c.granted.is_none() && n.granted >= endpoints {
                     c.granted = Some(at);
+                    c.cpu_granting = Some(cpu0.since());
                 }
                 if n.ready >= endpoints {
                     c.ready = Some(at);
@@ -504,6 +516,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
 
     let api0 = super::apistats::snapshot(&client).await?;
     let cpu0 = (procfs::cpu_seconds(op.pid), procfs::machine_busy_seconds());
+    let by_process = op.with_control_plane(cp);
     let t0 = Instant::now();
     create_endpoints(&client, &nss, cfg.endpoints).await?;
     let created_s = t0.elapsed().as_secs_f64();
@@ -511,7 +524,15 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         "[bench] operator: {} endpoints created in {created_s:.1}s",
         cfg.endpoints
     );
-    let conv = converge(&client, op.pid, cfg.endpoints, t0, cfg.converge_limit).await;
+    let conv = converge(
+        &client,
+        op.pid,
+        cfg.endpoints,
+        t0,
+        &by_process,
+        cfg.converge_limit,
+    )
+    .await;
     let cpu = cpu_json(
         cpu0,
         (procfs::cpu_seconds(op.pid), procfs::machine_busy_seconds()),
@@ -610,6 +631,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         "granted_at_end": conv.last.granted,
         "apiserver_during_convergence": super::apistats::to_json(&api),
         "cpu_during_convergence": cpu,
+        "cpu_until_granted": conv.cpu_granting,
         "rss_max_converging_bytes": conv.rss_max,
         "ready_at_end": ready,
         "listed_at_end": seen,

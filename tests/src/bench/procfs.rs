@@ -84,6 +84,50 @@ impl CpuMark {
     }
 }
 
+/// CPU time of the whole machine and of named processes (the control
+/// plane's components, the operator) at one moment: what a window between
+/// two of them spent, and on whom.
+pub struct ProcessCpu {
+    at: std::time::Instant,
+    machine: Option<f64>,
+    processes: Vec<(String, u32, Option<f64>)>,
+}
+
+impl ProcessCpu {
+    pub fn now(processes: &[(String, u32)]) -> ProcessCpu {
+        ProcessCpu {
+            at: std::time::Instant::now(),
+            machine: machine_busy_seconds(),
+            processes: processes
+                .iter()
+                .map(|(name, pid)| (name.clone(), *pid, cpu_seconds(*pid)))
+                .collect(),
+        }
+    }
+
+    /// Since `self`: the machine's busy and available CPU seconds, and each
+    /// process's (busiest first; those that used under 10 ms left out).
+    pub fn since(&self) -> serde_json::Value {
+        let end_machine = machine_busy_seconds();
+        let wall = self.at.elapsed().as_secs_f64();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let r = |v: f64| (v * 1e3).round() / 1e3;
+        let mut used: Vec<(String, f64)> = self
+            .processes
+            .iter()
+            .filter_map(|(name, pid, before)| Some((name.clone(), cpu_seconds(*pid)? - (*before)?)))
+            .filter(|(_, s)| *s >= 0.01)
+            .collect();
+        used.sort_by(|a, b| b.1.total_cmp(&a.1));
+        serde_json::json!({
+            "wall_seconds": r(wall),
+            "available_seconds": r(wall * cores as f64),
+            "machine_busy_seconds": self.machine.zip(end_machine).map(|(a, b)| r(b - a)),
+            "by_process": used.into_iter().map(|(n, s)| serde_json::json!([n, r(s)])).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// Waits until the machine has been nearly idle (under a quarter of a core
 /// busy) for two seconds running, or `within` has passed; returns the
 /// seconds waited. After seeding, kwok keeps marking pods Ready for a while,
@@ -238,6 +282,33 @@ mod tests {
         // The clock ticks at 100 Hz; the machine was busy at least as long.
         assert!(b - a >= 0.3, "{a} -> {b} in {:?}", t.elapsed());
         assert!(n - m >= 0.25, "{m} -> {n}");
+    }
+
+    #[test]
+    fn process_cpu_names_who_used_it() {
+        let me = std::process::id();
+        let procs = [("me".to_string(), me), ("gone".to_string(), u32::MAX)];
+        let mark = ProcessCpu::now(&procs);
+        let t = std::time::Instant::now();
+        let mut x = 0u64;
+        while cpu_seconds(me).unwrap() - mark.processes[0].2.unwrap() < 0.1
+            && t.elapsed() < Duration::from_secs(30)
+        {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
+        let v = mark.since();
+        let by = v["by_process"].as_array().unwrap();
+        // A pid that is not there is left out, not counted as zero.
+        assert_eq!(by.len(), 1, "{v}");
+        assert_eq!(by[0][0], "me");
+        assert!(by[0][1].as_f64().unwrap() >= 0.1, "{v}");
+        let busy = v["machine_busy_seconds"].as_f64().unwrap();
+        assert!(
+            busy >= 0.05 && busy <= v["available_seconds"].as_f64().unwrap() + 0.05,
+            "{v}"
+        );
     }
 
     #[test]

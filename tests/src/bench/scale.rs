@@ -45,10 +45,11 @@ async fn one(bin: &Path, crd: &Path, n: usize, limit: Duration) -> Result<Value>
     let dir = tempfile::tempdir()?;
     let op = Operator::start(bin, cp.kubeconfig_path(), dir.path(), n).await?;
     let api0 = apistats::snapshot(&client).await?;
+    let by_process = op.with_control_plane(&cp);
     let t0 = Instant::now();
     operator::create_endpoints(&client, &nss, n).await?;
     let created = t0.elapsed();
-    let conv = operator::converge(&client, op.pid, n, t0, limit).await;
+    let conv = operator::converge(&client, op.pid, n, t0, &by_process, limit).await;
     let api = apistats::delta(&api0, &apistats::snapshot(&client).await?);
     let hwm = procfs::status_kb(op.pid, "VmHWM").unwrap_or(0);
     let rss_end = procfs::rss(op.pid).unwrap_or(0);
@@ -66,6 +67,7 @@ async fn one(bin: &Path, crd: &Path, n: usize, limit: Duration) -> Result<Value>
         "rss_max_bytes": conv.rss_max.max(rss_end),
         "vm_hwm_bytes": hwm,
         "apiserver": apistats::to_json(&api),
+        "cpu_until_granted": conv.cpu_granting,
     }))
 }
 
