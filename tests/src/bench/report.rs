@@ -803,10 +803,17 @@ pub const SCALE_SVG: &str = "benchmarks-operator-scale.svg";
 fn granting_cpu(cpu: &Value) -> Option<String> {
     let busy = f(&cpu["machine_busy_seconds"])?;
     let available = f(&cpu["available_seconds"])?;
-    let by: Vec<String> = cpu["by_process"]
+    let named: Vec<(&str, f64)> = cpu["by_process"]
         .as_array()?
         .iter()
-        .filter_map(|p| Some(format!("{} {:.1}", p[0].as_str()?, f(&p[1])?)))
+        .filter_map(|p| Some((p[0].as_str()?, f(&p[1])?)))
+        .collect();
+    let rest = busy - named.iter().map(|(_, s)| s).sum::<f64>();
+    let by: Vec<String> = named
+        .iter()
+        .filter(|(_, s)| *s >= 0.05)
+        .map(|(n, s)| format!("{n} {s:.1}"))
+        .chain((rest >= 0.05).then(|| format!("other processes {rest:.1}")))
         .collect();
     Some(format!(
         "the machine was busy {busy:.0} of {available:.0} CPU-s ({:.0} %): {}",
@@ -990,12 +997,13 @@ mod tests {
     fn granting_cpu_names_the_busiest_first_as_measured() {
         let cpu = json!({
             "wall_seconds": 50.0, "available_seconds": 100.0, "machine_busy_seconds": 96.4,
-            "by_process": [["kube-apiserver", 68.04], ["etcd", 9.0], ["kube-mcp-operator", 7.26]],
+            "by_process": [["kube-apiserver", 68.04], ["etcd", 9.0], ["kube-mcp-operator", 7.26], ["watchdog", 0.01]],
         });
         assert_eq!(
             granting_cpu(&cpu).as_deref(),
             Some(
-                "the machine was busy 96 of 100 CPU-s (96 %): kube-apiserver 68.0, etcd 9.0, kube-mcp-operator 7.3"
+                "the machine was busy 96 of 100 CPU-s (96 %): kube-apiserver 68.0, etcd 9.0, \
+                 kube-mcp-operator 7.3, other processes 12.1"
             )
         );
         // An older benchmarks.json has no such window: nothing is claimed.
