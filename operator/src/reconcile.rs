@@ -757,8 +757,8 @@ async fn run_one(
     .applied_objects();
     let controller = Controller::for_stream(endpoints, store.clone())
         // Unbounded, the controller spawns a task for every endpoint due (a
-        // burst of 1,000 creates: ~3,000 tasks, 3.5 MiB, waiting on the
-        // permits below); bounded, the rest wait in its queue as references.
+        // burst of 1,000 creates: ~3,000 tasks, 3.5 MiB, waiting on
+        // `Context::permits`); bounded, the rest wait in its queue as references.
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
         // The children's watches (created, changed or deleted: see cache.rs) and
         // finished MCP probes ask for their endpoint's reconcile.
