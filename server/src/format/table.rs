@@ -1,7 +1,10 @@
 //! Aligned text tables the way kubectl prints them, and the conversion of
 //! the API server's `meta.k8s.io/v1` Table responses into them.
 
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::fmt;
 
 /// Headers and rows of text cells.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,17 +43,21 @@ impl Table {
                 widths[i] = widths[i].max(c.chars().count());
             }
         }
-        let mut out = String::new();
+        // One buffer for the whole table: a listing of thousands of rows
+        // would otherwise allocate a line each.
+        let width: usize = widths.iter().map(|w| w + GAP).sum::<usize>() + 1;
+        let mut out = String::with_capacity(width * (self.rows.len() + 1));
         for row in all {
-            let mut line = String::new();
+            let start = out.len();
             for (i, c) in row.iter().enumerate() {
-                line.push_str(c);
+                out.push_str(c);
                 if i + 1 < row.len() {
                     let pad = widths[i] - c.chars().count() + GAP;
-                    line.extend(std::iter::repeat_n(' ', pad));
+                    out.extend(std::iter::repeat_n(' ', pad));
                 }
             }
-            out.push_str(line.trim_end());
+            let kept = out[start..].trim_end().len();
+            out.truncate(start + kept);
             out.push('\n');
         }
         out
@@ -82,58 +89,37 @@ pub struct ServerRow {
 }
 
 impl ServerTable {
-    /// Takes the columns and rows of a Table response; each row's object is
-    /// moved out of `v`, not copied. Cells are rendered as text right away
-    /// so a row costs what it prints.
+    /// Takes the columns and rows of a Table response held as a value; each
+    /// row's object is moved out of `v`, not copied.
     pub fn parse(v: &mut Value) -> Result<ServerTable, String> {
-        let mut t = ServerTable::header(v)?;
-        t.rows = v
-            .get_mut("rows")
-            .and_then(Value::as_array_mut)
-            .map(|rows| {
-                rows.iter_mut()
-                    .map(|r| ServerRow {
-                        cells: r
-                            .get("cells")
-                            .and_then(Value::as_array)
-                            .map(|c| c.iter().map(super::cell).collect())
-                            .unwrap_or_default(),
-                        object: r.get_mut("object").map(Value::take).unwrap_or_default(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(t)
+        let page =
+            TablePage::deserialize(v.take()).map_err(|e| format!("a malformed Table: {e}"))?;
+        ServerTable::from_page(page)
     }
 
-    /// The columns of a Table response, without its rows.
-    pub fn header(v: &Value) -> Result<ServerTable, String> {
-        if v.get("kind").and_then(Value::as_str) != Some("Table") {
+    /// The table of a page read straight from the response: cells become
+    /// text as they are read, with no JSON value built for them.
+    pub fn from_page(page: TablePage) -> Result<ServerTable, String> {
+        if page.kind != "Table" {
             return Err(format!(
                 "the API server did not answer with a Table (kind {:?})",
-                v.get("kind").and_then(Value::as_str).unwrap_or_default()
+                page.kind
             ));
         }
-        let columns = v
-            .get("columnDefinitions")
-            .and_then(Value::as_array)
-            .map(|cols| {
-                cols.iter()
-                    .map(|c| {
-                        (
-                            c.get("name")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string(),
-                            c.get("priority").and_then(Value::as_i64).unwrap_or(0),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         Ok(ServerTable {
-            columns,
-            rows: vec![],
+            columns: page
+                .column_definitions
+                .into_iter()
+                .map(|c| (c.name, c.priority))
+                .collect(),
+            rows: page
+                .rows
+                .into_iter()
+                .map(|r| ServerRow {
+                    cells: r.cells.into_iter().map(|c| c.0).collect(),
+                    object: r.object,
+                })
+                .collect(),
         })
     }
 
@@ -147,7 +133,7 @@ impl ServerTable {
 
     /// The printable table: priority-0 columns (all columns when `wide`),
     /// headers upper-cased, a NAMESPACE column first when `namespace_column`.
-    pub fn to_table(&self, wide: bool, namespace_column: bool) -> Table {
+    pub fn into_table(self, wide: bool, namespace_column: bool) -> Table {
         let keep: Vec<usize> = self
             .columns
             .iter()
@@ -161,8 +147,8 @@ impl ServerTable {
         }
         headers.extend(keep.iter().map(|i| self.columns[*i].0.to_uppercase()));
         let mut t = Table::new(headers);
-        for r in &self.rows {
-            let mut row = vec![];
+        for mut r in self.rows {
+            let mut row = Vec::with_capacity(keep.len() + 1);
             if namespace_column {
                 row.push(
                     r.object
@@ -174,11 +160,104 @@ impl ServerTable {
             }
             row.extend(
                 keep.iter()
-                    .map(|i| r.cells.get(*i).cloned().unwrap_or_default()),
+                    .map(|i| r.cells.get_mut(*i).map(std::mem::take).unwrap_or_default()),
             );
             t.rows.push(row);
         }
         t
+    }
+}
+
+/// A `meta.k8s.io/v1` Table response as read off the wire.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TablePage {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub column_definitions: Vec<ColumnDefinition>,
+    #[serde(default)]
+    pub rows: Vec<TableRow>,
+    #[serde(default)]
+    pub metadata: PageMeta,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ColumnDefinition {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub priority: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TableRow {
+    #[serde(default)]
+    pub cells: Vec<Cell>,
+    /// Absent with `includeObject=None`.
+    #[serde(default)]
+    pub object: Value,
+}
+
+/// Where a list goes on, and how many items are known to be left.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageMeta {
+    #[serde(default, rename = "continue")]
+    pub continue_: Option<String>,
+    #[serde(default)]
+    pub remaining_item_count: Option<u64>,
+}
+
+/// One cell as the text [`super::cell`] prints for it.
+#[derive(Debug, Default)]
+pub struct Cell(pub String);
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CellVisitor)
+    }
+}
+
+struct CellVisitor;
+
+impl<'de> Visitor<'de> for CellVisitor {
+    type Value = Cell;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a table cell")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Cell, E> {
+        Ok(Cell(s.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Cell, E> {
+        Ok(Cell(s))
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Cell, E> {
+        Ok(Cell(super::cell(&Value::Bool(b))))
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Cell, E> {
+        Ok(Cell(super::cell(&Value::from(n))))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Cell, E> {
+        Ok(Cell(super::cell(&Value::from(n))))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Cell, E> {
+        Ok(Cell(super::cell(&Value::from(n))))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Cell, E> {
+        Ok(Cell(super::cell(&Value::Null)))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Cell, E> {
+        self.visit_unit()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Cell, A::Error> {
+        let v = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Cell(super::cell(&v)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Cell, A::Error> {
+        let v = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Cell(super::cell(&v)))
     }
 }
 
@@ -244,7 +323,7 @@ mod tests {
         ];
         for (wide, ns, want) in cases {
             assert_eq!(
-                st.to_table(wide, ns).render(true),
+                st.clone().into_table(wide, ns).render(true),
                 want,
                 "wide={wide} ns={ns}"
             );
@@ -257,14 +336,48 @@ mod tests {
         st.extend(ServerTable::parse(&mut server_table()).unwrap());
         assert_eq!(st.rows.len(), 4);
         assert!(ServerTable::parse(&mut json!({"kind": "PodList"})).is_err());
-        assert!(ServerTable::header(&json!({"kind": "PodList"})).is_err());
+        let list: TablePage = serde_json::from_str(r#"{"kind": "PodList", "items": []}"#).unwrap();
+        assert!(ServerTable::from_page(list).is_err());
     }
 
     #[test]
-    fn the_header_reads_only_columns_and_rows_may_come_without_objects() {
-        let page = server_table();
-        let h = ServerTable::header(&page).unwrap();
-        assert_eq!((h.columns.len(), h.rows.len()), (4, 0));
+    fn a_page_read_from_the_wire_prints_every_kind_of_cell_as_kubectl_does() {
+        let wire = r#"{"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"continue": "c2", "remainingItemCount": 7},
+            "columnDefinitions": [{"name": "Name", "priority": 0}, {"name": "Ready", "priority": 0},
+                {"name": "Restarts", "priority": 0}, {"name": "Ratio", "priority": 0},
+                {"name": "Up", "priority": 0}, {"name": "Node", "priority": 0},
+                {"name": "Ports", "priority": 0}, {"name": "Labels", "priority": 0}],
+            "rows": [{"cells": ["web-1", "1/1", 3, 0.5, true, null, [80, 443], {"app": "web"}]}]}"#;
+        let page: TablePage = serde_json::from_str(wire).unwrap();
+        assert_eq!(page.metadata.continue_.as_deref(), Some("c2"));
+        assert_eq!(page.metadata.remaining_item_count, Some(7));
+        let row: Vec<Value> = serde_json::from_str::<Value>(wire).unwrap()["rows"][0]["cells"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let t = ServerTable::from_page(page).unwrap();
+        // The same text the value-based printer gives for each cell.
+        let want: Vec<String> = row.iter().map(super::super::cell).collect();
+        assert_eq!(t.rows[0].cells, want);
+        assert_eq!(
+            want,
+            [
+                "web-1",
+                "1/1",
+                "3",
+                "0.5",
+                "true",
+                "<none>",
+                "[80,443]",
+                r#"{"app":"web"}"#
+            ]
+        );
+        assert!(t.rows[0].object.is_null(), "includeObject=None: no object");
+    }
+
+    #[test]
+    fn rows_may_come_without_objects() {
         // includeObject=None: cells only.
         let mut cells_only = server_table();
         for r in cells_only["rows"].as_array_mut().unwrap() {
@@ -272,7 +385,7 @@ mod tests {
         }
         let st = ServerTable::parse(&mut cells_only).unwrap();
         assert_eq!(
-            st.to_table(false, false).render(true),
+            st.into_table(false, false).render(true),
             "NAME    READY   RESTARTS\nweb-1   1/1     0\ndb      0/1     3\n"
         );
         // Objects are moved out of the page, not copied.

@@ -6,7 +6,7 @@
 use super::{Ctx, ToolError, ToolResult};
 use crate::discovery::{DiscoveryError, Resource};
 use crate::format::jsonpath::{self, Path};
-use crate::format::table::{ServerTable, Table};
+use crate::format::table::{ServerTable, Table, TablePage};
 use crate::format::{self, age, describe};
 use kube::Client;
 use kube::api::{DynamicObject, ListParams};
@@ -230,20 +230,21 @@ pub fn collection_url(r: &Resource, namespace: Option<&str>) -> String {
     <DynamicObject as kube::Resource>::url_path(&r.api, namespace.filter(|_| r.namespaced))
 }
 
-/// Fetches one page of a list as JSON, or as a Table when `table` is set.
-pub async fn list_page(
+/// Fetches one page of a list as JSON, or as a Table when `table` is set,
+/// read into `P`.
+pub async fn list_page<P: serde::de::DeserializeOwned>(
     client: &Client,
     url: &str,
     lp: &ListParams,
     table: Option<TableRows>,
-) -> Result<Value, ToolError> {
+) -> Result<P, ToolError> {
     let mut req = Request::new(url)
         .list(lp)
         .map_err(kube::Error::BuildRequest)?;
     if let Some(rows) = table {
         accept_table(&mut req, rows)?;
     }
-    Ok(client.request::<Value>(req).await?)
+    Ok(client.request::<P>(req).await?)
 }
 
 /// Fetches one object as JSON, or as a one-row Table.
@@ -293,8 +294,6 @@ pub struct Gathered<R> {
     /// Set when fetching stopped at the byte bound: how many more items are
     /// known to exist (at least).
     pub cut: Option<u64>,
-    /// Columns of the first Table page, when tables were fetched.
-    pub table: Option<ServerTable>,
 }
 
 /// What one listing reads: a collection, page by page.
@@ -303,55 +302,101 @@ pub enum Target {
     List(String),
 }
 
+/// A page of a listing as a tool reads it: a JSON value, or a Table read
+/// straight into its typed shape.
+pub trait Page: serde::de::DeserializeOwned {
+    /// Masks what the page holds (see [`crate::mask`]).
+    fn redact(&mut self, ctx: &Ctx);
+    /// Refuses a page that is not what was asked for.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+    /// The continue token of the next page, if any.
+    fn next(&self) -> Option<&str>;
+    /// How many items are known to be left after this page.
+    fn remaining(&self) -> u64;
+}
+
+impl Page for Value {
+    fn redact(&mut self, ctx: &Ctx) {
+        ctx.redact(self);
+    }
+    fn next(&self) -> Option<&str> {
+        self.pointer("/metadata/continue")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+    }
+    fn remaining(&self) -> u64 {
+        self.pointer("/metadata/remainingItemCount")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    }
+}
+
+impl Page for TablePage {
+    /// Cells are the server's printed columns; only the row objects can
+    /// carry what masking cuts (a Secret, a last-applied annotation).
+    fn redact(&mut self, ctx: &Ctx) {
+        for row in &mut self.rows {
+            ctx.redact(&mut row.object);
+        }
+    }
+    fn check(&self) -> Result<(), String> {
+        match self.kind.as_str() {
+            "Table" => Ok(()),
+            other => Err(format!(
+                "the API server did not answer with a Table (kind {other:?})"
+            )),
+        }
+    }
+    fn next(&self) -> Option<&str> {
+        self.metadata.continue_.as_deref().filter(|c| !c.is_empty())
+    }
+    fn remaining(&self) -> u64 {
+        self.metadata.remaining_item_count.unwrap_or(0)
+    }
+}
+
 /// Lists every target page by page, turning each redacted page into entries
 /// with `render`, until `budget` bytes are gathered. Nothing beyond one
 /// page is held unrendered.
-pub async fn gather<R>(
+pub async fn gather<P: Page, R>(
     ctx: &Ctx,
     client: &Client,
     targets: &[Target],
     base: &ListParams,
     table: Option<TableRows>,
     budget: usize,
-    mut render: impl FnMut(&mut Value) -> Vec<Entry<R>>,
+    mut render: impl FnMut(&mut P) -> Vec<Entry<R>>,
 ) -> Result<Gathered<R>, ToolError> {
     let mut out = Gathered {
         entries: vec![],
         cut: None,
-        table: None,
     };
     let mut used = 0usize;
     for target in targets {
         let mut lp = base.clone();
         lp.limit = Some(PAGE_SIZE);
         loop {
-            let mut page = match target {
+            let mut page: P = match target {
                 Target::List(url) => list_page(client, url, &lp, table).await?,
             };
-            ctx.redact(&mut page);
-            if table.is_some() && out.table.is_none() {
-                out.table = Some(ServerTable::header(&page).map_err(ToolError::Invalid)?);
-            }
+            page.redact(ctx);
+            page.check().map_err(ToolError::Invalid)?;
+            let next = page.next().map(str::to_string);
+            let remaining = page.remaining();
             let entries = render(&mut page);
             let n = entries.len();
             for (i, e) in entries.into_iter().enumerate() {
                 if used + e.bytes > budget && !out.entries.is_empty() {
-                    let remaining = page
-                        .pointer("/metadata/remainingItemCount")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0);
                     out.cut = Some((n - i) as u64 + remaining);
                     return Ok(out);
                 }
                 used += e.bytes;
                 out.entries.push(e);
             }
-            match page
-                .pointer("/metadata/continue")
-                .and_then(Value::as_str)
-                .filter(|c| !c.is_empty())
-            {
-                Some(c) => lp.continue_token = Some(c.to_string()),
+            match next {
+                Some(c) => lp.continue_token = Some(c),
                 None => break,
             }
         }
@@ -623,7 +668,7 @@ async fn get_one(
             let mut v = get_object(client, &url, name, Some(TableRows::Cells)).await?;
             ctx.redact(&mut v);
             let t = ServerTable::parse(&mut v).map_err(ToolError::Invalid)?;
-            t.to_table(*wide, false).render(true)
+            t.into_table(*wide, false).render(true)
         }
         _ => {
             let mut v = get_object(client, &url, name, None).await?;
@@ -660,7 +705,7 @@ pub async fn find_namespace(
         Some(nss) => nss.iter().map(|n| collection_url(r, Some(n))).collect(),
     };
     for url in urls {
-        let page = list_page(client, &url, &lp, None).await?;
+        let page: Value = list_page(client, &url, &lp, None).await?;
         if let Some(ns) = page
             .pointer("/items/0/metadata/namespace")
             .and_then(Value::as_str)
@@ -709,33 +754,47 @@ async fn list(
             } else {
                 TableRows::Cells
             };
-            let mut g = gather(ctx, client, &urls, &base, Some(rows), budget, |page| {
-                let Ok(t) = ServerTable::parse(page) else {
-                    return vec![];
-                };
-                let keys: Vec<Option<Value>> =
-                    t.rows.iter().map(|row| sort.of(&row.object)).collect();
-                let table = t.to_table(wide, ns_column);
-                table
-                    .rows
-                    .into_iter()
-                    .zip(keys)
-                    .map(|(row, key)| Entry {
-                        bytes: row.iter().map(|c| c.len() + 3).sum::<usize>() + 1,
-                        key,
-                        row,
-                    })
-                    .collect()
-            })
+            // The columns, kept from the first page for the header.
+            let mut columns: Option<ServerTable> = None;
+            let mut g = gather(
+                ctx,
+                client,
+                &urls,
+                &base,
+                Some(rows),
+                budget,
+                |page: &mut TablePage| {
+                    let Ok(t) = ServerTable::from_page(std::mem::take(page)) else {
+                        return vec![];
+                    };
+                    if columns.is_none() {
+                        columns = Some(ServerTable {
+                            columns: t.columns.clone(),
+                            rows: vec![],
+                        });
+                    }
+                    let keys: Vec<Option<Value>> =
+                        t.rows.iter().map(|row| sort.of(&row.object)).collect();
+                    let table = t.into_table(wide, ns_column);
+                    table
+                        .rows
+                        .into_iter()
+                        .zip(keys)
+                        .map(|(row, key)| Entry {
+                            bytes: row.iter().map(|c| c.len() + 3).sum::<usize>() + 1,
+                            key,
+                            row,
+                        })
+                        .collect()
+                },
+            )
             .await?;
             sort_entries(&mut g.entries, sorted);
             if g.entries.is_empty() {
                 no_resources(ns.as_deref())
             } else {
-                let mut t = g
-                    .table
-                    .as_ref()
-                    .map(|t| t.to_table(wide, ns_column))
+                let mut t = columns
+                    .map(|t| t.into_table(wide, ns_column))
                     .unwrap_or_default();
                 let n = g.entries.len();
                 t.rows = g.entries.into_iter().map(|e| e.row).collect();
