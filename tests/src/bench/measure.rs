@@ -182,6 +182,45 @@ pub async fn latency(conn: &Conn, cfg: &Config, gap: Duration) -> Value {
     })
 }
 
+/// The floor's call and the server's, alternated (the order flips each
+/// round) so that both meet the same machine: on a shared 2-core VM the
+/// floor alone moves by 2x between minutes, and a ratio of two runs taken
+/// apart measures that drift as much as the server.
+pub async fn paired(floor: &Conn, server: &Conn, cfg: &Config) -> Value {
+    let start = Instant::now();
+    for _ in 0..cfg.warmup {
+        floor.call().await;
+        server.call().await;
+    }
+    let (mut fl, mut sv, mut errors) = (vec![], vec![], 0usize);
+    for i in 0..cfg.calls {
+        if start.elapsed() > cfg.scenario_limit {
+            break;
+        }
+        let (a, b) = if i % 2 == 0 {
+            (floor.call().await, server.call().await)
+        } else {
+            let b = server.call().await;
+            (floor.call().await, b)
+        };
+        match (a.error, b.error) {
+            (None, None) => {
+                fl.push(a.took);
+                sv.push(b.took);
+            }
+            _ => errors += 1,
+        }
+    }
+    let (f, s) = (stats::summarize(&fl), stats::summarize(&sv));
+    json!({
+        "pairs": fl.len(),
+        "errors": errors,
+        "ratio_p50": (f.p50_ms > 0.0).then(|| round3(s.p50_ms / f.p50_ms)),
+        "floor": f,
+        "server": s,
+    })
+}
+
 /// `c` clients (each its own session) calling in a loop for a bounded time.
 /// `server` is the process whose CPU per call is reported apart (none for
 /// the floor, or a server that works through child processes).
@@ -240,8 +279,15 @@ pub async fn throughput(driver: &Driver, c: usize, cfg: &Config, server: Option<
 
 /// Everything measured for one server: start-up (median of several),
 /// idle and peak memory, each scenario's latency, throughput.
-pub async fn server(kind: Kind, programs: &Programs, layout: &Arc<Layout>, cfg: &Config) -> Value {
-    match server_inner(kind, programs, layout, cfg).await {
+/// `floor`: also measure each scenario paired with the floor's requests.
+pub async fn server(
+    kind: Kind,
+    programs: &Programs,
+    layout: &Arc<Layout>,
+    cfg: &Config,
+    floor: Option<&kube::Client>,
+) -> Value {
+    match server_inner(kind, programs, layout, cfg, floor).await {
         Ok(v) => v,
         Err(e) => {
             eprintln!("[bench] {}: not measured: {e:#}", kind.title());
@@ -255,6 +301,7 @@ async fn server_inner(
     programs: &Programs,
     layout: &Arc<Layout>,
     cfg: &Config,
+    floor: Option<&kube::Client>,
 ) -> Result<Value> {
     let mut startups = vec![];
     let mut kept = None;
@@ -305,6 +352,17 @@ async fn server_inner(
                             // Also with calls spaced out, so that a client-side
                             // rate limit does not stand in for per-call latency.
                             v["spaced"] = latency(&conn, cfg, cfg.spaced_gap).await;
+                        }
+                        if let Some(client) = floor {
+                            let fl = Conn::Floor(client.clone(), s, layout.clone());
+                            v["paired"] = paired(&fl, &conn, cfg).await;
+                            eprintln!(
+                                "[bench] {} {key} paired with the floor: {} vs {} ms p50 = {}x",
+                                kind.title(),
+                                v["paired"]["server"]["p50_ms"],
+                                v["paired"]["floor"]["p50_ms"],
+                                v["paired"]["ratio_p50"]
+                            );
                         }
                         conn.close().await;
                         v["tool"] = json!(tool);

@@ -313,7 +313,10 @@ async fn main() -> Result<()> {
             continue;
         }
         eprintln!("[bench] {}", kind.title());
-        report["targets"][kind.key()] = measure::server(kind, &programs, &layout, &cfg).await;
+        // kube-mcp's scenarios are also measured paired with the floor's.
+        let floor = (kind == Kind::KubeMcp).then_some(&client);
+        report["targets"][kind.key()] =
+            measure::server(kind, &programs, &layout, &cfg, floor).await;
         write_partial(&report);
     }
 
@@ -327,7 +330,7 @@ async fn main() -> Result<()> {
             kube_mcp_env: variant.env(&sink.url),
             ..programs.clone()
         };
-        let mut v = measure::server(Kind::KubeMcp, &programs, &layout, &cfg).await;
+        let mut v = measure::server(Kind::KubeMcp, &programs, &layout, &cfg, None).await;
         if variant == Variant::Traced {
             v["otlp"] = sink.received();
         }
