@@ -865,8 +865,8 @@ fn scale(r: &Value, o: &mut String) {
             } else {
                 ""
             },
-            row["granted_seconds"],
-            row["ready_seconds"],
+            within(row, "granted"),
+            within(row, "ready"),
             mib(&row["vm_hwm_bytes"]),
             api["requests"],
             api["errors_5xx"],
@@ -875,6 +875,20 @@ fn scale(r: &Value, o: &mut String) {
             api["latency_p99_ms"],
             granting_cpu(&row["cpu_until_granted"]).unwrap_or_else(|| "–".into())
         );
+    }
+}
+
+/// A scale row's time until all were `what` (granted, ready), or how many
+/// were when its limit ran out.
+fn within(row: &Value, what: &str) -> String {
+    match f(&row[format!("{what}_seconds")]) {
+        Some(s) => format!("{s:.1}"),
+        None => format!(
+            "not within {} s ({} of {})",
+            row["limit_seconds"],
+            row[format!("{what}_at_end")],
+            row["endpoints"]
+        ),
     }
 }
 
@@ -1112,5 +1126,13 @@ mod tests {
         // Met: nothing to explain; not measured: nothing claimed.
         assert_eq!(ready_why(Some(100.0), Some(50.0), &cpu), "");
         assert_eq!(ready_why(Some(245.0), None, &cpu), "");
+    }
+
+    #[test]
+    fn a_scale_size_that_ran_out_of_time_says_how_far_it_got() {
+        let row = json!({"endpoints": 3000, "limit_seconds": 600, "granted_seconds": 334.744,
+            "granted_at_end": 3000, "ready_seconds": null, "ready_at_end": 1448});
+        assert_eq!(within(&row, "granted"), "334.7");
+        assert_eq!(within(&row, "ready"), "not within 600 s (1448 of 3000)");
     }
 }
