@@ -100,12 +100,7 @@ impl ServerTable {
     /// The table of a page read straight from the response: cells become
     /// text as they are read, with no JSON value built for them.
     pub fn from_page(page: TablePage) -> Result<ServerTable, String> {
-        if page.kind != "Table" {
-            return Err(format!(
-                "the API server did not answer with a Table (kind {:?})",
-                page.kind
-            ));
-        }
+        page.check()?;
         Ok(ServerTable {
             columns: page
                 .column_definitions
@@ -197,6 +192,19 @@ pub struct TableRow {
     /// Absent with `includeObject=None`.
     #[serde(default)]
     pub object: Value,
+}
+
+impl TablePage {
+    /// Refuses a response that is not a Table (a server or proxy that
+    /// ignored the Accept header).
+    pub fn check(&self) -> Result<(), String> {
+        match self.kind.as_str() {
+            "Table" => Ok(()),
+            other => Err(format!(
+                "the API server did not answer with a Table (kind {other:?})"
+            )),
+        }
+    }
 }
 
 /// Where a list goes on, and how many items are known to be left.

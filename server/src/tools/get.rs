@@ -342,12 +342,7 @@ impl Page for TablePage {
         }
     }
     fn check(&self) -> Result<(), String> {
-        match self.kind.as_str() {
-            "Table" => Ok(()),
-            other => Err(format!(
-                "the API server did not answer with a Table (kind {other:?})"
-            )),
-        }
+        TablePage::check(self)
     }
     fn next(&self) -> Option<&str> {
         self.metadata.continue_.as_deref().filter(|c| !c.is_empty())

@@ -1009,22 +1009,26 @@ fn floor_goal(r: &Value, key: &str, bound: f64) -> String {
         f(&paired["server"]["p50_ms"]),
         f(&paired["floor"]["p50_ms"]),
     );
-    let (judged, gap) = match ratio(pk, pf) {
-        Some(rp) => (Some(rp), pk.zip(pf).map(|(k, fl)| k - fl)),
-        None => (ratio(k, fl), k.zip(fl).map(|(k, fl)| k - fl)),
-    };
-    let mut cell = match ratio(pk, pf) {
-        Some(rp) => format!(
-            "{} ms vs {} ms = {}, calls alternated ({} pairs); measured apart {} vs {} ms = {}",
-            ms(pk),
-            ms(pf),
-            x(Some(rp)),
-            paired["pairs"],
-            ms(k),
-            ms(fl),
-            x(ratio(k, fl))
+    let (judged, gap, mut cell) = match ratio(pk, pf) {
+        Some(rp) => (
+            Some(rp),
+            pk.zip(pf).map(|(k, fl)| k - fl),
+            format!(
+                "{} ms vs {} ms = {}, calls alternated ({} pairs); measured apart {} vs {} ms = {}",
+                ms(pk),
+                ms(pf),
+                x(Some(rp)),
+                paired["pairs"],
+                ms(k),
+                ms(fl),
+                x(ratio(k, fl))
+            ),
         ),
-        None => format!("{} ms vs {} ms = {}", ms(k), ms(fl), x(ratio(k, fl))),
+        None => (
+            ratio(k, fl),
+            k.zip(fl).map(|(k, fl)| k - fl),
+            format!("{} ms vs {} ms = {}", ms(k), ms(fl), x(ratio(k, fl))),
+        ),
     };
     let rt = f(&r["targets"]["kube-mcp"]["round_trip"]["latency"]["p50_ms"]);
     if let (Some(j), Some(rt), Some(gap)) = (judged, rt, gap)
