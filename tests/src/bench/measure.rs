@@ -182,27 +182,42 @@ pub async fn latency(conn: &Conn, cfg: &Config, gap: Duration) -> Value {
     })
 }
 
+/// One call, and the CPU this process (the client side) spent on it.
+async fn timed(conn: &Conn) -> (Call, Duration) {
+    let cpu = procfs::own_cpu();
+    let call = conn.call().await;
+    (call, procfs::own_cpu().saturating_sub(cpu))
+}
+
 /// The floor's call and the server's, alternated (the order flips each
 /// round) so that both meet the same machine: on a shared 2-core VM the
 /// floor alone moves by 2x between minutes, and a ratio of two runs taken
 /// apart measures that drift as much as the server.
-pub async fn paired(floor: &Conn, server: &Conn, cfg: &Config) -> Value {
+///
+/// Also where the gap goes, as mean CPU per call: the client's on each side
+/// (this process: the MCP client, or the floor's kube::Client) and the
+/// server's (`server_pid`, idle while the floor's request runs).
+pub async fn paired(floor: &Conn, server: &Conn, cfg: &Config, server_pid: u32) -> Value {
     let start = Instant::now();
     for _ in 0..cfg.warmup {
         floor.call().await;
         server.call().await;
     }
     let (mut fl, mut sv, mut errors) = (vec![], vec![], 0usize);
+    let (mut fl_cpu, mut sv_cpu) = (Duration::ZERO, Duration::ZERO);
+    let server_cpu0 = procfs::thread_cpu_seconds(server_pid);
     for i in 0..cfg.calls {
         if start.elapsed() > cfg.scenario_limit {
             break;
         }
-        let (a, b) = if i % 2 == 0 {
-            (floor.call().await, server.call().await)
+        let ((a, a_cpu), (b, b_cpu)) = if i % 2 == 0 {
+            (timed(floor).await, timed(server).await)
         } else {
-            let b = server.call().await;
-            (floor.call().await, b)
+            let b = timed(server).await;
+            (timed(floor).await, b)
         };
+        fl_cpu += a_cpu;
+        sv_cpu += b_cpu;
         match (a.error, b.error) {
             (None, None) => {
                 fl.push(a.took);
@@ -211,6 +226,11 @@ pub async fn paired(floor: &Conn, server: &Conn, cfg: &Config) -> Value {
             _ => errors += 1,
         }
     }
+    let rounds = (fl.len() + errors).max(1) as f64;
+    let per_call = |d: Duration| round3(d.as_secs_f64() * 1e3 / rounds);
+    let server_cpu = server_cpu0
+        .zip(procfs::thread_cpu_seconds(server_pid))
+        .map(|(a, b)| round3((b - a) * 1e3 / rounds));
     let (f, s) = (stats::summarize(&fl), stats::summarize(&sv));
     json!({
         "pairs": fl.len(),
@@ -218,6 +238,11 @@ pub async fn paired(floor: &Conn, server: &Conn, cfg: &Config) -> Value {
         "ratio_p50": (f.p50_ms > 0.0).then(|| round3(s.p50_ms / f.p50_ms)),
         "floor": f,
         "server": s,
+        "cpu_ms_per_call": {
+            "floor_client": per_call(fl_cpu),
+            "mcp_client": per_call(sv_cpu),
+            "server": server_cpu,
+        },
     })
 }
 
@@ -355,7 +380,7 @@ async fn server_inner(
                         }
                         if let Some(client) = floor {
                             let fl = Conn::Floor(client.clone(), s, layout.clone());
-                            v["paired"] = paired(&fl, &conn, cfg).await;
+                            v["paired"] = paired(&fl, &conn, cfg, running.pid).await;
                             eprintln!(
                                 "[bench] {} {key} paired with the floor: {} vs {} ms p50 = {}x",
                                 kind.title(),
@@ -386,8 +411,14 @@ async fn server_inner(
         match driver.connect().await {
             Err(e) => json!({"skipped": format!("connect failed: {e}")}),
             Ok(conn) => {
-                let v = latency(&conn, cfg, Duration::ZERO).await;
+                let mut v = latency(&conn, cfg, Duration::ZERO).await;
                 conn.close().await;
+                // Its CPU per call under the busiest load, against which the
+                // throughput goal is judged: what any MCP server adds to the
+                // floor's work before it does any of its own.
+                if let (Some(_), Some(&c)) = (floor, cfg.concurrency.iter().max()) {
+                    v["throughput"] = throughput(&driver, c, cfg, Some(running.pid)).await;
+                }
                 v
             }
         }

@@ -14,3 +14,4 @@ pub mod seed;
 pub mod stats;
 pub mod targets;
 pub mod variants;
+pub mod writes;

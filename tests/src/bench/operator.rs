@@ -619,6 +619,14 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
     let log2 = crate::controlplane::log_tail(&op.log, 10);
     op.stop().await;
 
+    // Last, with the operator gone: the same children written directly.
+    let write_floor = super::writes::run(cp, &client, &nss, MANAGED)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("[bench] operator floor: not run: {e:#}");
+            json!({"not_run": format!("{e:#}")})
+        });
+
     Ok(json!({
         "endpoints": cfg.endpoints,
         "build": if bin.components().any(|c| c.as_os_str() == "release") { "release build" } else { "not a release build" },
@@ -667,6 +675,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
             "rss_bytes": rss_resync,
             "vm_hwm_bytes": hwm_resync,
         },
+        "write_floor": write_floor,
         "log_tail": format!("{log1}\n---\n{log2}"),
     }))
 }

@@ -27,6 +27,36 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / clock_ticks())
 }
 
+/// CPU time this process has used, at nanosecond resolution (the /proc
+/// figures count clock ticks, too coarse to split one call's cost).
+pub fn own_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Time `pid`'s live threads have spent on a CPU, in seconds, at nanosecond
+/// resolution (/proc/<pid>/task/*/schedstat): fine enough for one call of
+/// a server whose threads live as long as it does.
+pub fn thread_cpu_seconds(pid: u32) -> Option<f64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    Some(tasks.flatten().filter_map(|t| on_cpu(&t.path())).sum())
+}
+
+/// One thread's time on a CPU, in seconds, from its /proc task directory.
+fn on_cpu(task: &std::path::Path) -> Option<f64> {
+    let stat = std::fs::read_to_string(task.join("schedstat")).ok()?;
+    let ns = stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
 /// CPU time the whole machine spent busy (all but idle and iowait), in seconds.
 pub fn machine_busy_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
@@ -269,6 +299,10 @@ mod tests {
     fn cpu_time_grows_with_work() {
         let me = std::process::id();
         let (a, m) = (cpu_seconds(me).unwrap(), machine_busy_seconds().unwrap());
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        let task = std::path::PathBuf::from(format!("/proc/{me}/task/{tid}"));
+        let (own_at, thread) = (own_cpu(), on_cpu(&task).unwrap());
         // Spin until this process has 0.3 s of CPU more, however busy the
         // machine is (on a loaded machine 300 ms of wall time gave 0.13 s).
         let t = std::time::Instant::now();
@@ -282,6 +316,25 @@ mod tests {
         // The clock ticks at 100 Hz; the machine was busy at least as long.
         assert!(b - a >= 0.3, "{a} -> {b} in {:?}", t.elapsed());
         assert!(n - m >= 0.25, "{m} -> {n}");
+        // The fine-grained clocks saw the same spin (within a tick of it).
+        let own = (own_cpu() - own_at).as_secs_f64();
+        // Other tests' threads share the process clock: spin this thread on.
+        while on_cpu(&task).unwrap() - thread < 0.3 && t.elapsed() < Duration::from_secs(30) {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
+        let thread_now = on_cpu(&task).unwrap();
+        assert!(
+            own >= 0.29 && own <= b - a + 0.05,
+            "own {own}, ticks {}",
+            b - a
+        );
+        assert!(thread_now - thread >= 0.3, "{thread} -> {thread_now}");
+        let own_now = (own_cpu() - own_at).as_secs_f64();
+        assert!(own_now >= thread_now - thread, "process {own_now} < thread");
+        // The live threads' sum holds this one's.
+        assert!(thread_cpu_seconds(me).unwrap() >= thread_now);
     }
 
     #[test]

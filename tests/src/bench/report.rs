@@ -332,8 +332,10 @@ pub fn markdown(r: &Value) -> String {
             cpu_per_call(r, "floor", &c),
         ) {
             (Some(k), Some(fl)) => format!(
-                "; CPU per call (ms): kube-mcp {:.2}, the floor {:.2}; see Throughput",
-                k.machine, fl.machine
+                "; CPU per call (ms): kube-mcp {:.2}, the floor {:.2}; see Throughput{}",
+                k.machine,
+                fl.machine,
+                throughput_bound(r, &c, fl.machine).unwrap_or_default()
             ),
             _ => String::new(),
         };
@@ -382,6 +384,7 @@ pub fn markdown(r: &Value) -> String {
             ),
             _ => String::new(),
         };
+        let why = why + &write_floor(&op["write_floor"], 60.0).unwrap_or_default();
         let _ = writeln!(
             o,
             "| {} endpoints: the operator's own work (all RbacReady) in < 60 s | {}{why} | {} |",
@@ -666,6 +669,13 @@ pub fn markdown(r: &Value) -> String {
                     op["converge_limit_seconds"], op["granted_at_end"]
                 ))
         );
+        if let Some(w) = write_floor(&op["write_floor"], f64::INFINITY) {
+            let _ = writeln!(
+                o,
+                "| the operator's floor: its children written again directly | {} |",
+                w.trim_start_matches("; the operator's floor: ")
+            );
+        }
         let api = &op["apiserver_during_convergence"];
         let _ = writeln!(
             o,
@@ -810,6 +820,26 @@ fn granting_cpu(cpu: &Value) -> Option<String> {
         "the machine was busy {busy:.0} of {available:.0} CPU-s ({:.0} %): {}",
         100.0 * busy / available.max(1e-9),
         by.join(", ")
+    ))
+}
+
+/// The operator's floor (its children written again directly, see
+/// `writes`): how long the API server took for them alone, and whether that
+/// alone is over the goal's `limit` seconds.
+fn write_floor(w: &Value, limit: f64) -> Option<String> {
+    let secs = f(&w["seconds"])?;
+    let busy = granting_cpu(&w["cpu"])
+        .map(|c| format!("; meanwhile {c}"))
+        .unwrap_or_default();
+    let verdict = if secs >= limit {
+        format!(": over {limit:.0} s by itself, so no operator can meet this goal on this machine")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "; the operator's floor: the same {} objects of {} endpoints written directly \
+         (server-side apply, {} endpoints at a time, nothing else) took {secs:.1} s{busy}{verdict}",
+        w["objects"], w["endpoints"], w["concurrency"]
     ))
 }
 
@@ -1039,8 +1069,62 @@ fn floor_goal(r: &Value, key: &str, bound: f64) -> String {
             ms(Some(rt)),
             ms(Some(gap))
         ));
+        if let Some(split) = gap_cpu(&paired["cpu_ms_per_call"], pf, bound) {
+            cell.push_str(&split);
+        }
     }
     format!("{cell} | {}", met(judged.map(|j| j <= bound)))
+}
+
+/// Where a missed "within `bound`x of the floor" gap went, from the mean CPU
+/// per call in the alternated series: the MCP client's beyond the floor's
+/// client (which no server can remove) and the server's, against what the
+/// goal allows on top of the floor's `floor_ms`.
+fn gap_cpu(cpu: &Value, floor_ms: Option<f64>, bound: f64) -> Option<String> {
+    let (fc, mc, sv) = (
+        f(&cpu["floor_client"])?,
+        f(&cpu["mcp_client"])?,
+        f(&cpu["server"])?,
+    );
+    let allowed = (bound - 1.0) * floor_ms?;
+    let client = mc - fc;
+    let left = allowed - client;
+    let verdict = if left > 0.0 {
+        format!("so the server's share would have to fit in {left:.2} ms")
+    } else {
+        "more than the MCP client alone spends on this answer: out of reach for any server \
+         answering the same text to this client"
+            .to_string()
+    };
+    Some(format!(
+        "; mean CPU per call: the MCP client {mc:.2} ms against the floor's client {fc:.2} ms \
+         ({client:.2} ms more), the server {sv:.2} ms; the goal allows {allowed:.2} ms over the floor, \
+         {verdict}"
+    ))
+}
+
+/// The most any MCP server could reach against the floor's `floor_ms` of
+/// machine CPU per call: the floor's work plus what a call that makes no
+/// API request (`ping`) costs over MCP under the same load. CPU time adds
+/// up, and on a saturated machine calls/s is cores / CPU per call, so the
+/// ratio can be no higher than floor / (floor + round trip).
+fn throughput_bound(r: &Value, clients: &str, floor_ms: f64) -> Option<String> {
+    let rt = &r["targets"]["kube-mcp"]["round_trip"]["throughput"];
+    if rt["concurrency"].as_u64() != clients.parse().ok() {
+        return None;
+    }
+    let ping = f(&rt["cpu_ms_per_call"]["machine"])?;
+    let bound = floor_ms / (floor_ms + ping);
+    let verdict = if bound < 0.8 {
+        ": below 0.8x, so out of reach for any MCP server measured with this client on this machine"
+    } else {
+        ""
+    };
+    Some(format!(
+        ". The MCP round trip alone (`{}`, no API request) costs {ping:.2} ms of machine CPU per call at {clients} clients; \
+         a server that added nothing else to the floor's {floor_ms:.2} ms could reach at most {bound:.3}x of the floor{verdict}",
+        super::measure::ROUND_TRIP_TOOL,
+    ))
 }
 
 fn met(b: Option<bool>) -> &'static str {
@@ -1116,6 +1200,61 @@ mod tests {
             missed,
             "2.00 ms vs 1.00 ms = 2.00x; the MCP round trip alone is 0.20 ms of the 1.00 ms gap | **no**"
         );
+    }
+
+    #[test]
+    fn the_throughput_goal_names_the_bound_a_round_trip_sets() {
+        let r = |ping: f64| {
+            json!({"targets": {"kube-mcp": {"round_trip": {"throughput": {
+                "concurrency": 32, "cpu_ms_per_call": {"machine": ping}}}}}})
+        };
+        // 2.65 / (2.65 + 0.80) = 0.768: no server can reach 0.8x.
+        let low = throughput_bound(&r(0.80), "32", 2.65).unwrap();
+        assert!(low.contains("at most 0.768x"), "{low}");
+        assert!(low.contains("out of reach"), "{low}");
+        // 2.65 / (2.65 + 0.30) = 0.898: reachable in principle; no verdict.
+        let high = throughput_bound(&r(0.30), "32", 2.65).unwrap();
+        assert!(high.contains("at most 0.898x"), "{high}");
+        assert!(!high.contains("out of reach"), "{high}");
+        // Measured at another concurrency: it bounds nothing here.
+        assert_eq!(throughput_bound(&r(0.30), "8", 2.65), None);
+    }
+
+    #[test]
+    fn a_missed_floor_gap_says_how_much_the_client_leaves_the_server() {
+        let cpu = json!({"floor_client": 0.5, "mcp_client": 2.5, "server": 4.0});
+        // 1.3x of a 20 ms floor allows 6 ms; the client takes 2 more, leaving 4.
+        let s = gap_cpu(&cpu, Some(20.0), 1.3).unwrap();
+        assert!(s.contains("(2.00 ms more), the server 4.00 ms"), "{s}");
+        assert!(s.contains("allows 6.00 ms over the floor"), "{s}");
+        assert!(s.ends_with("fit in 4.00 ms"), "{s}");
+        // A client that alone spends more than the allowance: no server fits.
+        let cpu = json!({"floor_client": 0.5, "mcp_client": 7.0, "server": 4.0});
+        let s = gap_cpu(&cpu, Some(20.0), 1.3).unwrap();
+        assert!(
+            s.contains("allows 6.00 ms over the floor, more than the MCP client alone"),
+            "{s}"
+        );
+        assert_eq!(gap_cpu(&json!({}), Some(20.0), 1.3), None);
+    }
+
+    #[test]
+    fn the_operators_floor_says_whether_it_alone_misses_the_goal() {
+        let w = |secs: f64| {
+            json!({"seconds": secs, "objects": 7000, "endpoints": 1000, "concurrency": 8,
+                   "cpu": {"wall_seconds": secs, "available_seconds": 2.0 * secs,
+                           "machine_busy_seconds": 1.9 * secs, "by_process": [["kube-apiserver", secs]]}})
+        };
+        let slow = write_floor(&w(75.0), 60.0).unwrap();
+        assert!(slow.contains("7000 objects of 1000 endpoints"), "{slow}");
+        assert!(slow.contains("took 75.0 s; meanwhile the machine was busy 142 of 150 CPU-s (95 %): kube-apiserver 75.0"), "{slow}");
+        assert!(
+            slow.ends_with("no operator can meet this goal on this machine"),
+            "{slow}"
+        );
+        let fast = write_floor(&w(40.0), 60.0).unwrap();
+        assert!(!fast.contains("no operator"), "{fast}");
+        assert_eq!(write_floor(&json!({"not_run": "x"}), 60.0), None);
     }
 
     #[test]

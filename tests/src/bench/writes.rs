@@ -1,0 +1,242 @@
+//! The operator's floor: the objects it wrote for N endpoints, written
+//! again directly into fresh namespaces (server-side apply, as many
+//! endpoints at once as the operator reconciles), with nothing else to do.
+//! No operator can grant N endpoints faster than the API server takes their
+//! children on the same machine, with the same control plane reacting to
+//! them (each Deployment still becomes a pod).
+
+use super::procfs;
+use super::stats::round3;
+use crate::controlplane::ControlPlane;
+use anyhow::{Context as _, Result};
+use futures::{StreamExt as _, TryStreamExt as _};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The operator's `--concurrency` default: endpoints reconciled at once.
+pub const CONCURRENCY: usize = 8;
+const MANAGER: &str = "kube-mcp-bench-floor";
+
+/// The namespaced kinds the operator writes for a ReadOnly endpoint, in the
+/// order it applies them.
+fn kinds() -> Vec<ApiResource> {
+    vec![
+        ApiResource::erase::<ServiceAccount>(&()),
+        ApiResource::erase::<Role>(&()),
+        ApiResource::erase::<RoleBinding>(&()),
+        ApiResource::erase::<Secret>(&()),
+        ApiResource::erase::<ConfigMap>(&()),
+        ApiResource::erase::<Deployment>(&()),
+        ApiResource::erase::<Service>(&()),
+        ApiResource::erase::<NetworkPolicy>(&()),
+    ]
+}
+
+/// An object as its writer sent it, moved from namespace `from` to `to`:
+/// what the API server filled in (uid, versions, status, the Service's
+/// cluster IPs, a Deployment's revision) is dropped, every string that
+/// names the old namespace (RoleBinding subjects, the server's scope, a
+/// NetworkPolicy's selector) names the new one, and the owner reference goes
+/// (the endpoint is not there).
+pub fn replayed(obj: &Value, from: &str, to: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    for (k, v) in obj.as_object().into_iter().flatten() {
+        if k != "metadata" && k != "status" {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    let meta = &obj["metadata"];
+    let annotations: serde_json::Map<String, Value> = meta["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !k.starts_with("deployment.kubernetes.io/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    out.insert(
+        "metadata".into(),
+        json!({"name": meta["name"], "namespace": to, "labels": meta["labels"], "annotations": annotations}),
+    );
+    if let Some(spec) = out.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.remove("clusterIP");
+        spec.remove("clusterIPs");
+    }
+    let mut v = Value::Object(out);
+    rename(&mut v, from, to);
+    v
+}
+
+fn rename(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::String(s) if s == from => *s = to.to_string(),
+        Value::Array(a) => a.iter_mut().for_each(|x| rename(x, from, to)),
+        Value::Object(m) => m.values_mut().for_each(|x| rename(x, from, to)),
+        _ => {}
+    }
+}
+
+/// One endpoint's children, in apply order, with the kind each is.
+type Group = Vec<(ApiResource, Value)>;
+
+/// The operator's children in `namespaces` (selected by `managed`), grouped
+/// by the endpoint that owns them and moved to `<prefix><i>`.
+async fn collect(
+    client: &Client,
+    namespaces: &[String],
+    managed: &str,
+    prefix: &str,
+) -> Result<(Vec<Group>, usize)> {
+    let target: BTreeMap<&str, String> = namespaces
+        .iter()
+        .enumerate()
+        .map(|(i, ns)| (ns.as_str(), format!("{prefix}{i}")))
+        .collect();
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    let mut n = 0;
+    for ar in kinds() {
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+        let mut lp = ListParams::default().labels(managed).limit(500);
+        loop {
+            let page = api
+                .list(&lp)
+                .await
+                .with_context(|| format!("listing {}", ar.plural))?;
+            for o in page.items {
+                let ns = o.metadata.namespace.clone().unwrap_or_default();
+                let Some(to) = target.get(ns.as_str()) else {
+                    continue;
+                };
+                let owner = o
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .find(|r| r.kind == "McpEndpoint")
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default();
+                let mut v = serde_json::to_value(&o)?;
+                v["apiVersion"] = json!(ar.api_version);
+                v["kind"] = json!(ar.kind);
+                groups
+                    .entry((ns.clone(), owner))
+                    .or_default()
+                    .push((ar.clone(), replayed(&v, &ns, to)));
+                n += 1;
+            }
+            lp.continue_token = page.metadata.continue_.filter(|c| !c.is_empty());
+            if lp.continue_token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok((groups.into_values().collect(), n))
+}
+
+/// Writes the operator's children for the endpoints in `namespaces` again,
+/// directly, and reports how long the API server took and who was busy.
+pub async fn run(
+    cp: &ControlPlane,
+    client: &Client,
+    namespaces: &[String],
+    managed: &str,
+) -> Result<Value> {
+    let prefix = "kmb-floor-";
+    let (groups, objects) = collect(client, namespaces, managed, prefix).await?;
+    for i in 0..namespaces.len() {
+        let obj: Namespace = serde_json::from_value(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("{prefix}{i}")}}),
+        )?;
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &obj)
+            .await?;
+    }
+    let waited = procfs::wait_quiet(Duration::from_secs(60)).await;
+    let endpoints = groups.len();
+    eprintln!(
+        "[bench] operator floor: writing {objects} objects of {endpoints} endpoints directly, {CONCURRENCY} endpoints at a time"
+    );
+    let api0 = super::apistats::snapshot(client).await?;
+    let cpu = procfs::ProcessCpu::now(&cp.processes());
+    let t0 = Instant::now();
+    let params = PatchParams::apply(MANAGER).force();
+    futures::stream::iter(groups)
+        .map(|group| {
+            let params = params.clone();
+            async move {
+                for (ar, obj) in group {
+                    let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
+                    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+                    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+                    api.patch(name, &params, &Patch::Apply(&obj))
+                        .await
+                        .with_context(|| format!("applying {} {ns}/{name}", ar.kind))?;
+                }
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_for_each(|()| async { Ok(()) })
+        .await?;
+    let took = t0.elapsed().as_secs_f64();
+    let cpu = cpu.since();
+    let api = super::apistats::delta(&api0, &super::apistats::snapshot(client).await?);
+    eprintln!("[bench] operator floor: {objects} objects written in {took:.1}s");
+    Ok(json!({
+        "endpoints": endpoints,
+        "objects": objects,
+        "concurrency": CONCURRENCY,
+        "field_manager": MANAGER,
+        "seconds": round3(took),
+        "waited_quiet_seconds": round3(waited),
+        "cpu": cpu,
+        "apiserver": super::apistats::to_json(&api),
+        "kinds": kinds().iter().map(|k| k.kind.clone()).collect::<Vec<_>>(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replayed_object_is_what_was_sent_in_the_new_namespace() {
+        let svc = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {
+                "name": "ep-0001", "namespace": "kmb-op-1", "uid": "u", "resourceVersion": "9",
+                "labels": {"app": "ep"}, "managedFields": [{}],
+                "ownerReferences": [{"kind": "McpEndpoint", "name": "ep-0001"}],
+                "annotations": {"deployment.kubernetes.io/revision": "1", "kubemcp.io/x": "y"},
+            },
+            "spec": {"clusterIP": "10.0.0.9", "clusterIPs": ["10.0.0.9"], "ports": [{"port": 80}]},
+            "status": {"loadBalancer": {}},
+        });
+        let v = replayed(&svc, "kmb-op-1", "kmb-floor-1");
+        assert_eq!(
+            v,
+            json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "ep-0001", "namespace": "kmb-floor-1", "labels": {"app": "ep"},
+                             "annotations": {"kubemcp.io/x": "y"}},
+                "spec": {"ports": [{"port": 80}]},
+            })
+        );
+        let rb = json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "b", "namespace": "kmb-op-1"},
+            "subjects": [{"kind": "ServiceAccount", "name": "s", "namespace": "kmb-op-1"}],
+            "roleRef": {"kind": "Role", "name": "kmb-op-10"},
+        });
+        let v = replayed(&rb, "kmb-op-1", "kmb-floor-1");
+        assert_eq!(v["subjects"][0]["namespace"], "kmb-floor-1");
+        // Only whole strings naming the namespace move.
+        assert_eq!(v["roleRef"]["name"], "kmb-op-10");
+    }
+}
