@@ -302,6 +302,131 @@ pub async fn throughput(driver: &Driver, c: usize, cfg: &Config, server: Option<
     })
 }
 
+/// The calls and CPU of one side of [`paired_throughput`].
+#[derive(Default)]
+struct Side {
+    ok: usize,
+    errors: usize,
+    secs: f64,
+    machine: f64,
+    client: f64,
+    server: f64,
+}
+
+impl Side {
+    fn json(&self, with_server: bool) -> Value {
+        let per_call = |s: f64| round3(s * 1e3 / self.ok.max(1) as f64);
+        let server = if with_server { self.server } else { 0.0 };
+        json!({
+            "ok": self.ok,
+            "errors": self.errors,
+            "seconds": round3(self.secs),
+            "calls_per_s": round3(self.ok as f64 / self.secs.max(1e-9)),
+            "cpu_ms_per_call": {
+                "machine": per_call(self.machine),
+                "client": per_call(self.client),
+                "server": with_server.then(|| per_call(self.server)),
+                "rest": per_call(self.machine - self.client - server),
+            },
+        })
+    }
+}
+
+/// `c` warm connections of `driver`, shared so that each window's tasks can hold them.
+async fn warm(driver: &Driver, c: usize) -> Result<Vec<Arc<Conn>>, String> {
+    let mut conns = vec![];
+    for _ in 0..c {
+        conns.push(Arc::new(driver.connect().await?));
+    }
+    for conn in &conns {
+        conn.call().await;
+    }
+    Ok(conns)
+}
+
+/// Every connection calling in a loop until `until`, into `side`.
+async fn window(conns: &[Arc<Conn>], until: Instant, side: &mut Side, server_pid: u32) {
+    let (t, machine, client, server) = (
+        Instant::now(),
+        procfs::machine_busy_seconds(),
+        procfs::own_cpu(),
+        procfs::thread_cpu_seconds(server_pid),
+    );
+    let tasks: Vec<_> = conns
+        .iter()
+        .cloned()
+        .map(|conn| {
+            tokio::spawn(async move {
+                let (mut ok, mut errors) = (0, 0);
+                while Instant::now() < until {
+                    match conn.call().await.error {
+                        None => ok += 1,
+                        Some(_) => errors += 1,
+                    }
+                }
+                (ok, errors)
+            })
+        })
+        .collect();
+    for task in tasks {
+        if let Ok((ok, errors)) = task.await {
+            side.ok += ok;
+            side.errors += errors;
+        }
+    }
+    side.secs += t.elapsed().as_secs_f64();
+    let d = |a: Option<f64>, b: Option<f64>| a.zip(b).map_or(0.0, |(a, b)| b - a);
+    side.machine += d(machine, procfs::machine_busy_seconds());
+    side.client += (procfs::own_cpu() - client).as_secs_f64();
+    side.server += d(server, procfs::thread_cpu_seconds(server_pid));
+}
+
+/// Throughput of the floor and the server with `c` clients each, in
+/// windows that alternate (the order flips each round) over
+/// `cfg.throughput_time` each: the floor's rate on this VM moves by 1.6x
+/// between runs minutes apart, so rates measured apart carry that drift.
+pub async fn paired_throughput(
+    floor: &Driver,
+    server: &Driver,
+    c: usize,
+    cfg: &Config,
+    server_pid: u32,
+) -> Value {
+    let (fl, sv) = match (warm(floor, c).await, warm(server, c).await) {
+        (Ok(fl), Ok(sv)) => (fl, sv),
+        (Err(e), _) | (_, Err(e)) => return json!({"skipped": format!("connect failed: {e}")}),
+    };
+    let win = Duration::from_secs(2);
+    let rounds = (cfg.throughput_time.as_secs_f64() / win.as_secs_f64())
+        .ceil()
+        .max(1.0) as usize;
+    let (mut f, mut s) = (Side::default(), Side::default());
+    for i in 0..rounds {
+        if i % 2 == 0 {
+            window(&fl, Instant::now() + win, &mut f, server_pid).await;
+            window(&sv, Instant::now() + win, &mut s, server_pid).await;
+        } else {
+            window(&sv, Instant::now() + win, &mut s, server_pid).await;
+            window(&fl, Instant::now() + win, &mut f, server_pid).await;
+        }
+    }
+    for conn in sv.into_iter().filter_map(|c| Arc::try_unwrap(c).ok()) {
+        conn.close().await;
+    }
+    let (fr, sr) = (
+        f.ok as f64 / f.secs.max(1e-9),
+        s.ok as f64 / s.secs.max(1e-9),
+    );
+    json!({
+        "concurrency": c,
+        "rounds": rounds,
+        "window_seconds": win.as_secs(),
+        "ratio": (fr > 0.0).then(|| round3(sr / fr)),
+        "floor": f.json(false),
+        "server": s.json(true),
+    })
+}
+
 /// Everything measured for one server: start-up (median of several),
 /// idle and peak memory, each scenario's latency, throughput.
 /// `floor`: also measure each scenario paired with the floor's requests.
@@ -439,14 +564,30 @@ async fn server_inner(
                 tool,
                 args,
             };
+            let top = cfg.concurrency.iter().max().copied();
             for &c in &cfg.concurrency {
                 let pid = (!running.tree).then_some(running.pid);
-                let v = throughput(&driver, c, cfg, pid).await;
+                let mut v = throughput(&driver, c, cfg, pid).await;
                 eprintln!(
                     "[bench] {} throughput x{c}: {} calls/s",
                     kind.title(),
                     v["calls_per_s"]
                 );
+                if let Some(client) = floor.filter(|_| Some(c) == top) {
+                    let fl = Driver::Floor {
+                        client: client.clone(),
+                        scenario: Scenario::GetPodsSmall,
+                        layout: layout.clone(),
+                    };
+                    v["paired"] = paired_throughput(&fl, &driver, c, cfg, running.pid).await;
+                    eprintln!(
+                        "[bench] {} throughput x{c} alternated with the floor: {} vs {} calls/s = {}x",
+                        kind.title(),
+                        v["paired"]["server"]["calls_per_s"],
+                        v["paired"]["floor"]["calls_per_s"],
+                        v["paired"]["ratio"]
+                    );
+                }
                 tput.insert(c.to_string(), v);
             }
         }
