@@ -5,6 +5,7 @@
 
 pub mod apistats;
 pub mod identity;
+pub mod kcm;
 pub mod measure;
 pub mod operator;
 pub mod procfs;

@@ -517,6 +517,13 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
     let api0 = super::apistats::snapshot(&client).await?;
     let cpu0 = (procfs::cpu_seconds(op.pid), procfs::machine_busy_seconds());
     let by_process = op.with_control_plane(cp);
+    // Optional: without it the report only lacks the controller-manager's part.
+    let kcm = match super::kcm::client(cp).await {
+        Ok(c) => super::kcm::snapshot(&c).await.map(|s| (c, s)),
+        Err(e) => Err(e),
+    }
+    .map_err(|e| eprintln!("[bench] kube-controller-manager metrics: {e:#}"))
+    .ok();
     let t0 = Instant::now();
     create_endpoints(&client, &nss, cfg.endpoints).await?;
     let created_s = t0.elapsed().as_secs_f64();
@@ -539,6 +546,13 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         t0.elapsed(),
     );
     let api = super::apistats::delta(&api0, &super::apistats::snapshot(&client).await?);
+    let kcm = match kcm {
+        Some((c, before)) => match super::kcm::snapshot(&c).await {
+            Ok(after) => super::kcm::to_json(&before, &after, t0.elapsed().as_secs_f64()),
+            Err(e) => json!({"not_measured": format!("{e:#}")}),
+        },
+        None => json!({"not_measured": "no metrics from kube-controller-manager"}),
+    };
     let (converged, progress, seen, ready) =
         (conv.ready, conv.progress, conv.last.listed, conv.last.ready);
     eprintln!(
@@ -638,6 +652,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         "granted_seconds": conv.granted.map(|d| round3(d.as_secs_f64())),
         "granted_at_end": conv.last.granted,
         "apiserver_during_convergence": super::apistats::to_json(&api),
+        "controller_manager_client": kcm,
         "cpu_during_convergence": cpu,
         "cpu_until_granted": conv.cpu_granting,
         "rss_max_converging_bytes": conv.rss_max,

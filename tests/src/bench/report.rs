@@ -347,7 +347,8 @@ pub fn markdown(r: &Value) -> String {
                 "not converged: {} of {} Ready after {} s",
                 op["ready_at_end"], op["endpoints"], op["converge_limit_seconds"]
             )),
-            ready_why(conv, granted, cpu),
+            ready_why(conv, granted, cpu)
+                + &kcm_why(conv, &op["controller_manager_client"], &op["endpoints"]),
             met(Some(conv.is_some_and(|s| s < 120.0)))
         );
         // A missed bound with the machine busy: whose CPU it was, while
@@ -1023,6 +1024,29 @@ fn ready_why(conv: Option<f64>, granted: Option<f64>, cpu: &Value) -> String {
     }
 }
 
+/// kube-controller-manager's part of a slow "all Ready": its requests, their
+/// rate, and how long its client-side rate limiter held them.
+fn kcm_why(conv: Option<f64>, kcm: &Value, endpoints: &Value) -> String {
+    let (Some(n), Some(rate), Some(wait)) = (
+        f(&kcm["requests"]),
+        f(&kcm["requests_per_s"]),
+        f(&kcm["rate_limiter_wait_seconds"]),
+    ) else {
+        return String::new();
+    };
+    if conv.is_some_and(|s| s < 120.0) {
+        return String::new();
+    }
+    let per = f(endpoints).map_or(String::new(), |e| {
+        format!(" ({:.1} per endpoint)", n / e.max(1.0))
+    });
+    format!(
+        ". kube-controller-manager, which turns each Deployment into a Ready pod, sent {n:.0} requests{per} \
+         at {rate:.1}/s, and its client-side rate limiter (--kube-api-qps: 20/s per controller by default) \
+         held them {wait:.0} s in total"
+    )
+}
+
 /// The measured cell and verdict of a "within `bound`x of the floor" goal.
 /// The verdict is the paired measurement's (floor and server calls
 /// alternated) where the run has one: the two measured apart can meet
@@ -1349,6 +1373,18 @@ mod tests {
         );
         // Met: nothing to explain; not measured: nothing claimed.
         assert_eq!(ready_why(Some(100.0), Some(50.0), &cpu), "");
+        let kcm = json!({"requests": 14000.0, "requests_per_s": 50.5, "rate_limiter_wait_seconds": 2912.8});
+        let k = kcm_why(Some(245.0), &kcm, &json!(1000));
+        assert!(
+            k.contains("sent 14000 requests (14.0 per endpoint) at 50.5/s"),
+            "{k}"
+        );
+        assert!(k.ends_with("held them 2913 s in total"), "{k}");
+        assert_eq!(kcm_why(Some(100.0), &kcm, &json!(1000)), "");
+        assert_eq!(
+            kcm_why(Some(245.0), &json!({"not_measured": "x"}), &json!(1000)),
+            ""
+        );
         assert_eq!(ready_why(Some(245.0), None, &cpu), "");
     }
 
