@@ -44,17 +44,22 @@ fn streaming(verb: &str) -> bool {
     matches!(verb, "WATCH" | "CONNECT")
 }
 
+/// The samples of a Prometheus text exposition: (name, labels, value).
+pub fn samples(text: &str) -> impl Iterator<Item = (&str, &str, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|line| {
+            let (name_labels, value) = line.rsplit_once(' ')?;
+            let v = value.parse::<f64>().ok()?;
+            let (name, labels) = name_labels.split_once('{').unwrap_or((name_labels, ""));
+            Some((name, labels, v))
+        })
+}
+
 /// Parses the Prometheus text of the API server's /metrics.
 pub fn parse(text: &str) -> ApiStats {
     let mut s = ApiStats::default();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((name_labels, value)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let Ok(v) = value.parse::<f64>() else {
-            continue;
-        };
-        let (name, labels) = name_labels.split_once('{').unwrap_or((name_labels, ""));
+    for (name, labels, v) in samples(text) {
         match name {
             "apiserver_request_total" => {
                 s.requests += v;

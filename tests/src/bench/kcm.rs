@@ -18,14 +18,8 @@ pub struct ClientStats {
 /// Sums kube-controller-manager's client metrics (every controller's).
 pub fn parse(text: &str) -> ClientStats {
     let mut s = ClientStats::default();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((name_labels, value)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let Ok(v) = value.parse::<f64>() else {
-            continue;
-        };
-        match name_labels.split_once('{').map_or(name_labels, |(n, _)| n) {
+    for (name, _, v) in super::apistats::samples(text) {
+        match name {
             "rest_client_requests_total" => s.requests += v,
             "rest_client_rate_limiter_duration_seconds_sum" => s.limiter_wait_seconds += v,
             _ => {}
