@@ -29,7 +29,7 @@ pub struct Config {
 }
 
 pub const MANAGED: &str = "app.kubernetes.io/managed-by=kube-mcp-operator";
-const NS_PREFIX: &str = "kmb-op-";
+pub(super) const NS_PREFIX: &str = "kmb-op-";
 
 fn endpoint_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
@@ -382,9 +382,13 @@ pub(super) async fn create_endpoints(
         .await
 }
 
-/// Creates the bench namespaces `kmb-op-0..n`.
-pub(super) async fn create_namespaces(client: &Client, n: usize) -> Result<Vec<String>> {
-    let nss: Vec<String> = (0..n).map(|i| format!("{NS_PREFIX}{i}")).collect();
+/// Creates the bench namespaces `<prefix>0..n` (the operator's: [`NS_PREFIX`]).
+pub(super) async fn create_namespaces(
+    client: &Client,
+    prefix: &str,
+    n: usize,
+) -> Result<Vec<String>> {
+    let nss: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
     for ns in &nss {
         let obj: Namespace = serde_json::from_value(
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
@@ -505,7 +509,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
     }
     let client = cp.client().await;
     install_crd(cp, &client, crd).await?;
-    let nss = create_namespaces(&client, cfg.namespaces).await?;
+    let nss = create_namespaces(&client, NS_PREFIX, cfg.namespaces).await?;
     let dir = tempfile::tempdir()?;
     let op = Operator::start(bin, cp.kubeconfig_path(), dir.path(), 1).await?;
     let rss_start = procfs::rss(op.pid).unwrap_or(0);

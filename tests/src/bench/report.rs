@@ -368,7 +368,10 @@ pub fn markdown(r: &Value) -> String {
             ),
             _ => String::new(),
         };
-        let why = why + &write_floor(&op["write_floor"], 60.0).unwrap_or_default();
+        let why = why
+            + &write_floor(&op["write_floor"], 60.0)
+                .map(|w| format!("; the operator's floor: {w}"))
+                .unwrap_or_default();
         let _ = writeln!(
             o,
             "| {} endpoints: the operator's own work (all RbacReady) in < 60 s | {}{why} | {} |",
@@ -672,8 +675,7 @@ pub fn markdown(r: &Value) -> String {
         if let Some(w) = write_floor(&op["write_floor"], f64::INFINITY) {
             let _ = writeln!(
                 o,
-                "| the operator's floor: its children written again directly | {} |",
-                w.trim_start_matches("; the operator's floor: ")
+                "| the operator's floor: its children written again directly | {w} |"
             );
         }
         let api = &op["apiserver_during_convergence"];
@@ -837,7 +839,7 @@ fn write_floor(w: &Value, limit: f64) -> Option<String> {
         String::new()
     };
     Some(format!(
-        "; the operator's floor: the same {} objects of {} endpoints written directly \
+        "the same {} objects of {} endpoints written directly \
          (server-side apply, {} endpoints at a time, nothing else) took {secs:.1} s{busy}{verdict}",
         w["objects"], w["endpoints"], w["concurrency"]
     ))

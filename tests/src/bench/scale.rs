@@ -41,7 +41,7 @@ async fn one(bin: &Path, crd: &Path, n: usize, limit: Duration) -> Result<Value>
     .await?;
     let client = cp.client().await;
     operator::install_crd(&cp, &client, crd).await?;
-    let nss = operator::create_namespaces(&client, NAMESPACES).await?;
+    let nss = operator::create_namespaces(&client, operator::NS_PREFIX, NAMESPACES).await?;
     let dir = tempfile::tempdir()?;
     let op = Operator::start(bin, cp.kubeconfig_path(), dir.path(), n).await?;
     let api0 = apistats::snapshot(&client).await?;

@@ -11,10 +11,10 @@ use crate::controlplane::ControlPlane;
 use anyhow::{Context as _, Result};
 use futures::{StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 pub const CONCURRENCY: usize = 8;
 const MANAGER: &str = "kube-mcp-bench-floor";
 
-/// The namespaced kinds the operator writes for a ReadOnly endpoint, in the
-/// order it applies them.
+/// The namespaced kinds the operator may write for an endpoint, in the order
+/// it applies them (kinds it did not write for these endpoints list empty).
 fn kinds() -> Vec<ApiResource> {
     vec![
         ApiResource::erase::<ServiceAccount>(&()),
@@ -86,18 +86,15 @@ fn rename(v: &mut Value, from: &str, to: &str) {
 type Group = Vec<(ApiResource, Value)>;
 
 /// The operator's children in `namespaces` (selected by `managed`), grouped
-/// by the endpoint that owns them and moved to `<prefix><i>`.
+/// by the endpoint that owns them and moved to the namespace at the same
+/// place in `to`.
 async fn collect(
     client: &Client,
     namespaces: &[String],
+    to: &[String],
     managed: &str,
-    prefix: &str,
 ) -> Result<(Vec<Group>, usize)> {
-    let target: BTreeMap<&str, String> = namespaces
-        .iter()
-        .enumerate()
-        .map(|(i, ns)| (ns.as_str(), format!("{prefix}{i}")))
-        .collect();
+    let target: BTreeMap<&str, &String> = namespaces.iter().map(String::as_str).zip(to).collect();
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     let mut n = 0;
     for ar in kinds() {
@@ -147,16 +144,8 @@ pub async fn run(
     namespaces: &[String],
     managed: &str,
 ) -> Result<Value> {
-    let prefix = "kmb-floor-";
-    let (groups, objects) = collect(client, namespaces, managed, prefix).await?;
-    for i in 0..namespaces.len() {
-        let obj: Namespace = serde_json::from_value(
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("{prefix}{i}")}}),
-        )?;
-        Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &obj)
-            .await?;
-    }
+    let to = super::operator::create_namespaces(client, "kmb-floor-", namespaces.len()).await?;
+    let (groups, objects) = collect(client, namespaces, &to, managed).await?;
     let waited = procfs::wait_quiet(Duration::from_secs(60)).await;
     let endpoints = groups.len();
     eprintln!(
