@@ -138,7 +138,7 @@ proptest! {
         for spec in ["D:.data", "S:.stringData", "K:.data.*", "A:.metadata.annotations", "I:.items[*].data"] {
             if let Ok(cols) = get::custom_columns(spec) {
                 let row = get::custom_row(&cols, &obj, jiff::Timestamp::UNIX_EPOCH);
-                absent(&row.join(" "), &v)?;
+                absent(&row.iter().collect::<Vec<_>>().join(" "), &v)?;
             }
         }
         // A masked object stays masked when masked again.

@@ -227,11 +227,7 @@ pub fn events(list: &[Value], now: Timestamp) -> String {
         return "Events:  <none>\n".into();
     }
     let mut t = Table::new(["Type", "Reason", "Age", "From", "Message"]);
-    t.rows.push(
-        ["----", "------", "----", "----", "-------"]
-            .map(String::from)
-            .to_vec(),
-    );
+    t.push(["----", "------", "----", "----", "-------"]);
     for e in list {
         let s = |p: &str| e.pointer(p).and_then(Value::as_str).unwrap_or_default();
         let last = super::age::since(&event_time(e), now);
@@ -259,12 +255,12 @@ pub fn events(list: &[Value], now: Timestamp) -> String {
         })
         .unwrap_or_default();
         let message = s("/message").trim().replace('\n', " ");
-        t.rows.push(vec![
-            s("/type").into(),
-            s("/reason").into(),
-            age,
-            from.into(),
-            message,
+        t.push([
+            s("/type"),
+            s("/reason"),
+            age.as_str(),
+            from,
+            message.as_str(),
         ]);
     }
     let body = t.render(true);

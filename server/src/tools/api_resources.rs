@@ -95,7 +95,7 @@ pub fn render(list: &[&Resource], output: &str) -> Result<String, String> {
             row.push(format!("[{}]", r.verbs.join(" ")));
             row.push(r.categories.join(","));
         }
-        t.rows.push(row);
+        t.push(row);
     }
     Ok(t.render(headers))
 }

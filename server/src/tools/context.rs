@@ -287,7 +287,7 @@ fn table(items: &[Value], current: Option<&str>, show: bool, detailed: bool) -> 
         if detailed {
             row.extend([s("server"), s("user"), s("authMethod")]);
         }
-        t.rows.push(row);
+        t.push(row);
     }
     t.render(true)
 }

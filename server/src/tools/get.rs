@@ -6,7 +6,7 @@
 use super::{Ctx, ToolError, ToolResult};
 use crate::discovery::{DiscoveryError, Resource};
 use crate::format::jsonpath::{self, Path};
-use crate::format::table::{ServerTable, Table, TablePage};
+use crate::format::table::{Row, ServerTable, Table, TablePage};
 use crate::format::{self, age, describe};
 use kube::Client;
 use kube::api::{DynamicObject, ListParams};
@@ -138,7 +138,7 @@ pub fn custom_columns(spec: &str) -> Result<Vec<(String, Column)>, String> {
 }
 
 /// One custom-columns row of an object.
-pub fn custom_row(cols: &[(String, Column)], obj: &Value, now: jiff::Timestamp) -> Vec<String> {
+pub fn custom_row(cols: &[(String, Column)], obj: &Value, now: jiff::Timestamp) -> Row {
     cols.iter()
         .map(|(_, c)| match c {
             Column::Path(p) => p.cell(obj),
@@ -776,7 +776,7 @@ async fn list(
                         .into_iter()
                         .zip(keys)
                         .map(|(row, key)| Entry {
-                            bytes: row.iter().map(|c| c.len() + 3).sum::<usize>() + 1,
+                            bytes: row.bytes(),
                             key,
                             row,
                         })
@@ -807,7 +807,7 @@ async fn list(
                     .map(|o| {
                         let row = custom_row(cols, o, now);
                         Entry {
-                            bytes: row.iter().map(|c| c.len() + 3).sum::<usize>() + 1,
+                            bytes: row.bytes(),
                             key: sort.of(o),
                             row,
                         }
@@ -1011,7 +1011,10 @@ mod tests {
         let obj = json!({"metadata": {"name": "p", "creationTimestamp": "2026-01-01T00:00:00Z"},
                          "spec": {"containers": [{"image": "a"}, {"image": "b"}]}});
         let now: jiff::Timestamp = "2026-01-01T00:05:00Z".parse().unwrap();
-        assert_eq!(custom_row(&cols, &obj, now), ["p", "a,b", "5m", "<none>"]);
+        assert_eq!(
+            custom_row(&cols, &obj, now).iter().collect::<Vec<_>>(),
+            ["p", "a,b", "5m", "<none>"]
+        );
     }
 
     #[test]
