@@ -31,7 +31,7 @@ pub fn parse(text: &str) -> ClientStats {
 /// A client for kube-controller-manager's secure port (found in its
 /// command line), with the admin's credentials: it delegates both checks to
 /// the API server. Its serving certificate is self-signed, hence no CA.
-pub async fn client(cp: &ControlPlane) -> Result<kube::Client> {
+async fn client(cp: &ControlPlane) -> Result<kube::Client> {
     let (_, pid) = cp
         .processes()
         .into_iter()
@@ -52,9 +52,45 @@ pub async fn client(cp: &ControlPlane) -> Result<kube::Client> {
     Ok(kube::Client::try_from(config)?)
 }
 
-pub async fn snapshot(client: &kube::Client) -> Result<ClientStats> {
+async fn snapshot(client: &kube::Client) -> Result<ClientStats> {
     let req = http::Request::get("/metrics").body(vec![])?;
     Ok(parse(&client.request_text(req).await?))
+}
+
+/// The start of a window over kube-controller-manager's client, or why
+/// there is none (the report then only lacks the controller-manager's part).
+pub struct Window {
+    start: std::result::Result<(kube::Client, ClientStats), String>,
+    at: std::time::Instant,
+}
+
+impl Window {
+    pub async fn open(cp: &ControlPlane) -> Window {
+        let start = match client(cp).await {
+            Ok(c) => snapshot(&c).await.map(|s| (c, s)),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| format!("{e:#}"));
+        if let Err(e) = &start {
+            eprintln!("[bench] kube-controller-manager metrics: {e}");
+        }
+        Window {
+            start,
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// What its client did since [`Window::open`].
+    pub async fn close(self) -> Value {
+        let seconds = self.at.elapsed().as_secs_f64();
+        match self.start {
+            Ok((c, before)) => match snapshot(&c).await {
+                Ok(after) => to_json(&before, &after, seconds),
+                Err(e) => json!({"not_measured": format!("{e:#}")}),
+            },
+            Err(e) => json!({"not_measured": e}),
+        }
+    }
 }
 
 /// The window from `a` to `b`, `seconds` long.

@@ -521,13 +521,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
     let api0 = super::apistats::snapshot(&client).await?;
     let cpu0 = (procfs::cpu_seconds(op.pid), procfs::machine_busy_seconds());
     let by_process = op.with_control_plane(cp);
-    // Optional: without it the report only lacks the controller-manager's part.
-    let kcm = match super::kcm::client(cp).await {
-        Ok(c) => super::kcm::snapshot(&c).await.map(|s| (c, s)),
-        Err(e) => Err(e),
-    }
-    .map_err(|e| eprintln!("[bench] kube-controller-manager metrics: {e:#}"))
-    .ok();
+    let kcm = super::kcm::Window::open(cp).await;
     let t0 = Instant::now();
     create_endpoints(&client, &nss, cfg.endpoints).await?;
     let created_s = t0.elapsed().as_secs_f64();
@@ -550,13 +544,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
         t0.elapsed(),
     );
     let api = super::apistats::delta(&api0, &super::apistats::snapshot(&client).await?);
-    let kcm = match kcm {
-        Some((c, before)) => match super::kcm::snapshot(&c).await {
-            Ok(after) => super::kcm::to_json(&before, &after, t0.elapsed().as_secs_f64()),
-            Err(e) => json!({"not_measured": format!("{e:#}")}),
-        },
-        None => json!({"not_measured": "no metrics from kube-controller-manager"}),
-    };
+    let kcm = kcm.close().await;
     let (converged, progress, seen, ready) =
         (conv.ready, conv.progress, conv.last.listed, conv.last.ready);
     eprintln!(
@@ -638,7 +626,7 @@ async fn run_inner(cp: &ControlPlane, bin: &Path, crd: &Path, cfg: &Config) -> R
     op.stop().await;
 
     // Last, with the operator gone: the same children written directly.
-    let write_floor = super::writes::run(cp, &client, &nss, MANAGED)
+    let write_floor = super::writes::run(cp, &client, &nss, MANAGED, cfg.converge_limit)
         .await
         .unwrap_or_else(|e| {
             eprintln!("[bench] operator floor: not run: {e:#}");

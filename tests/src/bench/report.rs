@@ -348,7 +348,11 @@ pub fn markdown(r: &Value) -> String {
                 op["ready_at_end"], op["endpoints"], op["converge_limit_seconds"]
             )),
             ready_why(conv, granted, cpu)
-                + &kcm_why(conv, &op["controller_manager_client"], &op["endpoints"]),
+                + &kcm_why(conv, &op["controller_manager_client"], &op["endpoints"])
+                + &ready_floor(&op["write_floor"], 120.0)
+                    .filter(|_| conv.is_none_or(|s| s >= 120.0))
+                    .map(|w| format!("; the control plane's floor: {w}"))
+                    .unwrap_or_default(),
             met(Some(conv.is_some_and(|s| s < 120.0)))
         );
         // A missed bound with the machine busy: whose CPU it was, while
@@ -678,6 +682,12 @@ pub fn markdown(r: &Value) -> String {
                 "| the operator's floor: its children written again directly | {w} |"
             );
         }
+        if let Some(w) = ready_floor(&op["write_floor"], f64::INFINITY) {
+            let _ = writeln!(
+                o,
+                "| the control plane's floor: those Deployments all Available | {w} |"
+            );
+        }
         let api = &op["apiserver_during_convergence"];
         let _ = writeln!(
             o,
@@ -842,6 +852,45 @@ fn write_floor(w: &Value, limit: f64) -> Option<String> {
         "the same {} objects of {} endpoints written directly \
          (server-side apply, {} endpoints at a time, nothing else) took {secs:.1} s{busy}{verdict}",
         w["objects"], w["endpoints"], w["concurrency"]
+    ))
+}
+
+/// The control plane's floor (see `writes`): how long after the first
+/// direct write every Deployment written was Available, the work of
+/// kube-controller-manager, the scheduler and kwok alone, and whether that
+/// alone is over the goal's `limit` seconds.
+fn ready_floor(w: &Value, limit: f64) -> Option<String> {
+    let want = f(&w["deployments"])?;
+    let kcm = &w["controller_manager_client"];
+    let by_kcm = match (f(&kcm["requests"]), f(&kcm["rate_limiter_wait_seconds"])) {
+        (Some(n), Some(wait)) => format!(
+            " (kube-controller-manager sent {n:.0} requests meanwhile; its rate limiter held them {wait:.0} s)"
+        ),
+        _ => String::new(),
+    };
+    let (took, over) = match f(&w["available_seconds"]) {
+        Some(s) => (
+            format!("were all Available {s:.1} s after the first write"),
+            s >= limit,
+        ),
+        None => {
+            let waited = f(&w["available_limit_seconds"])?;
+            (
+                format!(
+                    "were not all Available {waited:.0} s after the first write ({} of {want:.0})",
+                    w["available_at_end"]
+                ),
+                waited >= limit,
+            )
+        }
+    };
+    let verdict = if over {
+        format!(": over {limit:.0} s by itself, so no operator can meet this goal on this machine")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "the same {want:.0} Deployments, written directly with the other children, {took}{by_kcm}{verdict}"
     ))
 }
 
@@ -1340,6 +1389,37 @@ mod tests {
         let fast = write_floor(&w(40.0), 60.0).unwrap();
         assert!(!fast.contains("no operator"), "{fast}");
         assert_eq!(write_floor(&json!({"not_run": "x"}), 60.0), None);
+    }
+
+    #[test]
+    fn the_control_planes_floor_says_whether_it_alone_misses_the_ready_goal() {
+        let w = |secs: Option<f64>| {
+            json!({"deployments": 1000, "available_seconds": secs, "available_at_end": 640,
+                   "available_limit_seconds": 600,
+                   "controller_manager_client": {"requests": 13000.0, "rate_limiter_wait_seconds": 2100.0}})
+        };
+        let slow = ready_floor(&w(Some(231.5)), 120.0).unwrap();
+        assert!(
+            slow.starts_with("the same 1000 Deployments, written directly with the other children, were all Available 231.5 s after the first write (kube-controller-manager sent 13000 requests meanwhile; its rate limiter held them 2100 s)"),
+            "{slow}"
+        );
+        assert!(
+            slow.ends_with("no operator can meet this goal on this machine"),
+            "{slow}"
+        );
+        let fast = ready_floor(&w(Some(90.0)), 120.0).unwrap();
+        assert!(!fast.contains("no operator"), "{fast}");
+        let never = ready_floor(&w(None), 120.0).unwrap();
+        assert!(
+            never.contains("were not all Available 600 s after the first write (640 of 1000)"),
+            "{never}"
+        );
+        assert!(
+            never.ends_with("no operator can meet this goal on this machine"),
+            "{never}"
+        );
+        // A run from before the floor waited for its Deployments says nothing.
+        assert_eq!(ready_floor(&json!({"seconds": 60.0}), 120.0), None);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! endpoints at once as the operator reconciles), with nothing else to do.
 //! No operator can grant N endpoints faster than the API server takes their
 //! children on the same machine, with the same control plane reacting to
-//! them (each Deployment still becomes a pod).
+//! them (each Deployment still becomes a pod). Nor can its endpoints all be
+//! Ready sooner than those Deployments all become Available: that is the
+//! control plane's work (kube-controller-manager, the scheduler, kwok).
 
 use super::procfs;
 use super::stats::round3;
@@ -137,12 +139,15 @@ async fn collect(
 }
 
 /// Writes the operator's children for the endpoints in `namespaces` again,
-/// directly, and reports how long the API server took and who was busy.
+/// directly, and reports how long the API server took and who was busy,
+/// then how long until every Deployment written was Available (waiting up
+/// to `limit` from the first write).
 pub async fn run(
     cp: &ControlPlane,
     client: &Client,
     namespaces: &[String],
     managed: &str,
+    limit: Duration,
 ) -> Result<Value> {
     let to = super::operator::create_namespaces(client, "kmb-floor-", namespaces.len()).await?;
     let (groups, objects) = collect(client, namespaces, &to, managed).await?;
@@ -151,8 +156,14 @@ pub async fn run(
     eprintln!(
         "[bench] operator floor: writing {objects} objects of {endpoints} endpoints directly, {CONCURRENCY} endpoints at a time"
     );
+    let deployments = groups
+        .iter()
+        .flatten()
+        .filter(|(ar, _)| ar.kind == "Deployment")
+        .count();
     let api0 = super::apistats::snapshot(client).await?;
     let cpu = procfs::ProcessCpu::now(&cp.processes());
+    let kcm = super::kcm::Window::open(cp).await;
     let t0 = Instant::now();
     let params = PatchParams::apply(MANAGER).force();
     futures::stream::iter(groups)
@@ -177,6 +188,13 @@ pub async fn run(
     let cpu = cpu.since();
     let api = super::apistats::delta(&api0, &super::apistats::snapshot(client).await?);
     eprintln!("[bench] operator floor: {objects} objects written in {took:.1}s");
+    let (available, available_s) =
+        all_available(client, &to, managed, deployments, t0, limit).await;
+    let kcm = kcm.close().await;
+    eprintln!(
+        "[bench] operator floor: {available} of {deployments} Deployments Available after {:.1}s",
+        t0.elapsed().as_secs_f64()
+    );
     Ok(json!({
         "endpoints": endpoints,
         "objects": objects,
@@ -187,12 +205,91 @@ pub async fn run(
         "cpu": cpu,
         "apiserver": super::apistats::to_json(&api),
         "kinds": kinds().iter().map(|k| k.kind.clone()).collect::<Vec<_>>(),
+        "deployments": deployments,
+        "available_at_end": available,
+        "available_seconds": available_s.map(round3),
+        "available_limit_seconds": limit.as_secs(),
+        "controller_manager_client": kcm,
     }))
+}
+
+/// Waits until `want` Deployments labelled `managed` in `namespaces` are
+/// Available (every replica), or until `limit` after `t0`; returns how many
+/// were and, when all were, the seconds since `t0`. A watch, not repeated
+/// lists: the wait must not load the API server it is timing.
+async fn all_available(
+    client: &Client,
+    namespaces: &[String],
+    managed: &str,
+    want: usize,
+    t0: Instant,
+    limit: Duration,
+) -> (usize, Option<f64>) {
+    use kube::runtime::watcher::{self, Event};
+    let api: Api<Deployment> = Api::all(client.clone());
+    let mut events = std::pin::pin!(watcher::watcher(
+        api,
+        watcher::Config::default().labels(managed)
+    ));
+    let mut available = std::collections::HashSet::new();
+    let deadline = tokio::time::Instant::from_std(t0 + limit);
+    while available.len() < want {
+        let event = match tokio::time::timeout_at(deadline, events.next()).await {
+            Ok(Some(Ok(e))) => e,
+            Ok(Some(Err(e))) => {
+                eprintln!("[bench] operator floor: watching Deployments: {e}");
+                continue;
+            }
+            Ok(None) | Err(_) => break,
+        };
+        let (Event::Apply(d) | Event::InitApply(d)) = event else {
+            continue;
+        };
+        let ns = d.metadata.namespace.clone().unwrap_or_default();
+        if !namespaces.contains(&ns) {
+            continue;
+        }
+        let key = (ns, d.metadata.name.clone().unwrap_or_default());
+        if is_available(&d) {
+            available.insert(key);
+        } else {
+            available.remove(&key);
+        }
+    }
+    let n = available.len();
+    (n, (n >= want).then(|| t0.elapsed().as_secs_f64()))
+}
+
+/// Every replica the Deployment asks for is available.
+fn is_available(d: &Deployment) -> bool {
+    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let have = d
+        .status
+        .as_ref()
+        .and_then(|s| s.available_replicas)
+        .unwrap_or(0);
+    have >= want
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deployment_is_available_when_every_replica_it_asks_for_is() {
+        let d = |replicas: Option<i32>, available: Option<i32>| -> Deployment {
+            serde_json::from_value(json!({
+                "spec": {"replicas": replicas, "selector": {}, "template": {}},
+                "status": {"availableReplicas": available},
+            }))
+            .unwrap()
+        };
+        assert!(is_available(&d(Some(1), Some(1))));
+        assert!(is_available(&d(None, Some(1))), "replicas defaults to 1");
+        assert!(!is_available(&d(Some(2), Some(1))));
+        assert!(!is_available(&d(Some(1), None)), "no status yet");
+        assert!(is_available(&d(Some(0), None)), "scaled to zero");
+    }
 
     #[test]
     fn a_replayed_object_is_what_was_sent_in_the_new_namespace() {

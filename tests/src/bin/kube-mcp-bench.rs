@@ -50,9 +50,10 @@ struct Cli {
     small: usize,
     #[arg(long, default_value_t = 2000)]
     large: usize,
-    /// Fake (kwok) nodes: room for the seeded pods plus one pod per endpoint.
-    #[arg(long, default_value_t = 32)]
-    nodes: usize,
+    /// Fake (kwok) nodes, 110 pods each (default: room for the seeded pods
+    /// plus two pods per endpoint, the operator's and its floor's).
+    #[arg(long)]
+    nodes: Option<usize>,
     #[arg(long, default_value_t = 5)]
     warmup: usize,
     #[arg(long, default_value_t = 50)]
@@ -212,12 +213,12 @@ async fn main() -> Result<()> {
         "machine": kube_mcp_tests::machine::describe(),
     });
 
-    eprintln!(
-        "[bench] starting a control plane with {} fake nodes",
-        cli.nodes
-    );
+    let nodes = cli
+        .nodes
+        .unwrap_or((cli.small + cli.large + 2 * cli.endpoints) / 100 + 1);
+    eprintln!("[bench] starting a control plane with {nodes} fake nodes");
     let cp = ControlPlane::start(Options {
-        nodes: cli.nodes,
+        nodes,
         timeout: Duration::from_secs(300),
         ..Default::default()
     })
@@ -282,7 +283,7 @@ async fn main() -> Result<()> {
         "warmup": cfg.warmup, "calls": cfg.calls, "scenario_limit_s": cli.scenario_limit,
         "concurrency": cfg.concurrency, "throughput_s": cli.throughput_secs,
         "throughput_max_calls": cfg.throughput_max_calls, "startups": cfg.startups,
-        "nodes": cli.nodes, "create_concurrency": seed::CONCURRENCY, "go_spaced_ms": cli.go_spaced_ms,
+        "nodes": nodes, "create_concurrency": seed::CONCURRENCY, "go_spaced_ms": cli.go_spaced_ms,
     });
     let layout = Arc::new(layout);
     let programs = Programs {
