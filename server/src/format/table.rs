@@ -105,9 +105,14 @@ impl Row {
     }
 
     pub fn get(&self, i: usize) -> Option<&str> {
+        self.text.get(self.span(i)?)
+    }
+
+    /// Where cell `i` lies in the row's text.
+    fn span(&self, i: usize) -> Option<std::ops::Range<usize>> {
         let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.text.get(start..end)
+        let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
+        Some(start..end)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> + Clone {
@@ -134,12 +139,11 @@ impl Row {
         let mut at = 0;
         let mut ends = Vec::with_capacity(keep.len());
         for &i in keep {
-            let Some(end) = self.ends.get(i).copied() else {
+            let Some(std::ops::Range { start, end }) = self.span(i) else {
                 // A row shorter than its columns: an empty cell keeps them aligned.
                 ends.push(at);
                 continue;
             };
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
             // `at <= start`: cells only move left.
             self.text.replace_range(at..start, "");
             let shift = start - at;
