@@ -328,8 +328,17 @@ pub fn markdown(r: &Value) -> String {
         let _ = writeln!(
             o,
             "| throughput at {c} clients >= 0.8x the floor | {} |",
-            throughput_goal(r, &c)
+            throughput_goal(r, "kube-mcp", &c)
         );
+        let stateless = super::variants::Variant::Stateless;
+        if r["targets"][stateless.key()]["throughput"][&c]["paired"].is_object() {
+            let _ = writeln!(
+                o,
+                "| throughput at {c} clients >= 0.8x the floor, {} | {} |",
+                stateless.title(),
+                throughput_goal(r, stateless.key(), &c)
+            );
+        }
     }
     let op = &r["operator"];
     if op["not_run"].is_string() {
@@ -1181,17 +1190,18 @@ fn gap_cpu(cpu: &Value, floor_ms: Option<f64>, bound: f64) -> Option<String> {
     ))
 }
 
-/// The measured cell and verdict of the throughput goal at `c` clients:
-/// judged on the windows alternated with the floor where the run has them.
-fn throughput_goal(r: &Value, c: &str) -> String {
-    let (k, fl) = (calls_per_s(r, "kube-mcp", c), calls_per_s(r, "floor", c));
+/// The measured cell and verdict of the throughput goal at `c` clients for
+/// target `t` (a kube-mcp configuration): judged on the windows alternated
+/// with the floor where the run has them.
+fn throughput_goal(r: &Value, t: &str, c: &str) -> String {
+    let (k, fl) = (calls_per_s(r, t, c), calls_per_s(r, "floor", c));
     let apart = format!(
         "{} vs {} calls/s = {}",
         per_s(k),
         per_s(fl),
         x(ratio(k, fl))
     );
-    let paired = &r["targets"]["kube-mcp"]["throughput"][c]["paired"];
+    let paired = &r["targets"][t]["throughput"][c]["paired"];
     let cpu = |side: &str, what: &str| f(&paired[side]["cpu_ms_per_call"][what]);
     if let (Some(judged), Some(fm), Some(km)) = (
         f(&paired["ratio"]),
@@ -1213,16 +1223,16 @@ fn throughput_goal(r: &Value, c: &str) -> String {
             two(cpu("server", "rest")),
             two(cpu("floor", "client")),
             two(cpu("floor", "rest")),
-            throughput_bound(r, c, fm).unwrap_or_default(),
+            throughput_bound(r, t, c, fm).unwrap_or_default(),
             met(Some(judged >= 0.8))
         );
     }
-    let why = match (cpu_per_call(r, "kube-mcp", c), cpu_per_call(r, "floor", c)) {
+    let why = match (cpu_per_call(r, t, c), cpu_per_call(r, "floor", c)) {
         (Some(k), Some(fl)) => format!(
             "; CPU per call (ms): kube-mcp {:.2}, the floor {:.2}; see Throughput{}",
             k.machine,
             fl.machine,
-            throughput_bound(r, c, fl.machine).unwrap_or_default()
+            throughput_bound(r, t, c, fl.machine).unwrap_or_default()
         ),
         _ => String::new(),
     };
@@ -1235,8 +1245,8 @@ fn throughput_goal(r: &Value, c: &str) -> String {
 /// API request (`ping`) costs over MCP under the same load. CPU time adds
 /// up, and on a saturated machine calls/s is cores / CPU per call, so the
 /// ratio can be no higher than floor / (floor + round trip).
-fn throughput_bound(r: &Value, clients: &str, floor_ms: f64) -> Option<String> {
-    let rt = &r["targets"]["kube-mcp"]["round_trip"]["throughput"];
+fn throughput_bound(r: &Value, t: &str, clients: &str, floor_ms: f64) -> Option<String> {
+    let rt = &r["targets"][t]["round_trip"]["throughput"];
     if rt["concurrency"].as_u64() != clients.parse().ok() {
         return None;
     }
@@ -1336,15 +1346,15 @@ mod tests {
                 "concurrency": 32, "cpu_ms_per_call": {"machine": ping}}}}}})
         };
         // 2.65 / (2.65 + 0.80) = 0.768: no server can reach 0.8x.
-        let low = throughput_bound(&r(0.80), "32", 2.65).unwrap();
+        let low = throughput_bound(&r(0.80), "kube-mcp", "32", 2.65).unwrap();
         assert!(low.contains("at most 0.768x"), "{low}");
         assert!(low.contains("out of reach"), "{low}");
         // 2.65 / (2.65 + 0.30) = 0.898: reachable in principle; no verdict.
-        let high = throughput_bound(&r(0.30), "32", 2.65).unwrap();
+        let high = throughput_bound(&r(0.30), "kube-mcp", "32", 2.65).unwrap();
         assert!(high.contains("at most 0.898x"), "{high}");
         assert!(!high.contains("out of reach"), "{high}");
         // Measured at another concurrency: it bounds nothing here.
-        assert_eq!(throughput_bound(&r(0.30), "8", 2.65), None);
+        assert_eq!(throughput_bound(&r(0.30), "kube-mcp", "8", 2.65), None);
     }
 
     #[test]
@@ -1432,16 +1442,30 @@ mod tests {
             }
         });
         // Apart: 0.60x, missed.
-        assert!(throughput_goal(&r, "32").ends_with("| **no**"));
+        assert!(throughput_goal(&r, "kube-mcp", "32").ends_with("| **no**"));
         r["targets"]["kube-mcp"]["throughput"]["32"]["paired"] = json!({
             "ratio": 0.82, "rounds": 5, "window_seconds": 2,
             "floor": {"calls_per_s": 900.0, "cpu_ms_per_call": {"machine": 2.2, "client": 0.2, "rest": 2.0}},
             "server": {"calls_per_s": 738.0, "cpu_ms_per_call": cpu(2.7)},
         });
-        let cell = throughput_goal(&r, "32");
+        let cell = throughput_goal(&r, "kube-mcp", "32");
         assert!(cell.starts_with("738.0 vs 900.0 calls/s = 0.82x, windows alternated (5 rounds of 2 s each); measured apart 600.0 vs 1000.0 calls/s = 0.60x"), "{cell}");
         assert!(cell.contains("kube-mcp 2.70 (the server 0.60, the MCP client 0.20, the rest 1.90), the floor 2.20"), "{cell}");
         assert!(cell.ends_with("| yes"), "{cell}");
+        // Another configuration is judged on its own windows, not the default's.
+        let stateless = crate::bench::variants::Variant::Stateless.key();
+        r["targets"][stateless]["throughput"]["32"] = json!({
+            "calls_per_s": 700.0, "cpu_ms_per_call": cpu(2.9),
+            "paired": {
+                "ratio": 0.78, "rounds": 5, "window_seconds": 2,
+                "floor": {"calls_per_s": 900.0, "cpu_ms_per_call": {"machine": 2.2, "client": 0.2, "rest": 2.0}},
+                "server": {"calls_per_s": 702.0, "cpu_ms_per_call": cpu(2.8)},
+            },
+        });
+        let cell = throughput_goal(&r, stateless, "32");
+        assert!(cell.starts_with("702.0 vs 900.0 calls/s = 0.78x"), "{cell}");
+        assert!(cell.contains("measured apart 700.0 vs 1000.0"), "{cell}");
+        assert!(cell.ends_with("| **no**"), "{cell}");
     }
 
     #[test]

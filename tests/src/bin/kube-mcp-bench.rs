@@ -38,12 +38,13 @@ struct Cli {
     out: Option<PathBuf>,
     /// Which to measure (comma list of floor, kube-mcp, go-peer, seed,
     /// identity: kube-mcp-server per authentication mode, and
-    /// kube-mcp-audit-off, kube-mcp-audit-request, kube-mcp-traced: the
-    /// server again with the audit level or tracing changed).
+    /// kube-mcp-audit-off, kube-mcp-audit-request, kube-mcp-traced,
+    /// kube-mcp-stateless: the server again with the audit level, tracing
+    /// or sessions changed).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "floor,kube-mcp,go-peer,seed,identity,kube-mcp-audit-off,kube-mcp-audit-request,kube-mcp-traced"
+        default_value = "floor,kube-mcp,go-peer,seed,identity,kube-mcp-audit-off,kube-mcp-audit-request,kube-mcp-traced,kube-mcp-stateless"
     )]
     only: Vec<String>,
     #[arg(long, default_value_t = 100)]
@@ -331,7 +332,8 @@ async fn main() -> Result<()> {
             kube_mcp_env: variant.env(&sink.url),
             ..programs.clone()
         };
-        let mut v = measure::server(Kind::KubeMcp, &programs, &layout, &cfg, None).await;
+        let floor = variant.paired().then_some(&client);
+        let mut v = measure::server(Kind::KubeMcp, &programs, &layout, &cfg, floor).await;
         if variant == Variant::Traced {
             v["otlp"] = sink.received();
         }
