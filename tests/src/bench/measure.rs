@@ -250,47 +250,21 @@ pub async fn paired(floor: &Conn, server: &Conn, cfg: &Config, server_pid: u32) 
 /// `server` is the process whose CPU per call is reported apart (none for
 /// the floor, or a server that works through child processes).
 pub async fn throughput(driver: &Driver, c: usize, cfg: &Config, server: Option<u32>) -> Value {
-    let mut conns = vec![];
-    for _ in 0..c {
-        match driver.connect().await {
-            Ok(conn) => conns.push(conn),
-            Err(e) => return json!({"concurrency": c, "skipped": format!("connect failed: {e}")}),
-        }
-    }
-    // One untimed call per client so sessions and connections are warm.
-    for conn in &conns {
-        conn.call().await;
-    }
-    let issued = Arc::new(AtomicUsize::new(0));
+    let conns = match warm(driver, c).await {
+        Ok(conns) => conns,
+        Err(e) => return json!({"concurrency": c, "skipped": format!("connect failed: {e}")}),
+    };
     let cpu = procfs::CpuMark::now(server);
     let start = Instant::now();
-    let deadline = start + cfg.throughput_time;
-    let max = cfg.throughput_max_calls;
-    let mut tasks = vec![];
-    for conn in conns {
-        let issued = issued.clone();
-        tasks.push(tokio::spawn(async move {
-            let (mut ok, mut errors) = (vec![], 0usize);
-            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max {
-                let call = conn.call().await;
-                match call.error {
-                    None => ok.push(call.took),
-                    Some(_) => errors += 1,
-                }
-            }
-            conn.close().await;
-            (ok, errors)
-        }));
-    }
-    let (mut ok, mut errors) = (vec![], 0);
-    for t in tasks {
-        if let Ok((o, e)) = t.await {
-            ok.extend(o);
-            errors += e;
-        }
-    }
+    let (ok, errors) = call_loop(
+        &conns,
+        start + cfg.throughput_time,
+        cfg.throughput_max_calls,
+    )
+    .await;
     let secs = start.elapsed().as_secs_f64();
     let cpu_ms_per_call = cpu.per_call(ok.len());
+    close(conns).await;
     json!({
         "concurrency": c,
         "cpu_ms_per_call": cpu_ms_per_call,
@@ -300,6 +274,46 @@ pub async fn throughput(driver: &Driver, c: usize, cfg: &Config, server: Option<
         "calls_per_s": round3(ok.len() as f64 / secs),
         "latency": stats::summarize(&ok),
     })
+}
+
+/// Every connection calling in a loop until `until`, or until `max` calls
+/// were issued over all of them: the latency of each call that succeeded,
+/// and how many failed.
+async fn call_loop(conns: &[Arc<Conn>], until: Instant, max: usize) -> (Vec<Duration>, usize) {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = conns
+        .iter()
+        .cloned()
+        .map(|conn| {
+            let issued = issued.clone();
+            tokio::spawn(async move {
+                let (mut ok, mut errors) = (vec![], 0usize);
+                while Instant::now() < until && issued.fetch_add(1, Ordering::Relaxed) < max {
+                    let call = conn.call().await;
+                    match call.error {
+                        None => ok.push(call.took),
+                        Some(_) => errors += 1,
+                    }
+                }
+                (ok, errors)
+            })
+        })
+        .collect();
+    let (mut ok, mut errors) = (vec![], 0);
+    for task in tasks {
+        if let Ok((o, e)) = task.await {
+            ok.extend(o);
+            errors += e;
+        }
+    }
+    (ok, errors)
+}
+
+/// Ends the sessions of connections no task holds any more.
+async fn close(conns: Vec<Arc<Conn>>) {
+    for conn in conns.into_iter().filter_map(|c| Arc::try_unwrap(c).ok()) {
+        conn.close().await;
+    }
 }
 
 /// The calls and CPU of one side of [`paired_throughput`].
@@ -332,7 +346,8 @@ impl Side {
     }
 }
 
-/// `c` warm connections of `driver`, shared so that each window's tasks can hold them.
+/// `c` connections of `driver`, each warmed by one untimed call (sessions
+/// and connections open), shared so that the calling tasks can hold them.
 async fn warm(driver: &Driver, c: usize) -> Result<Vec<Arc<Conn>>, String> {
     let mut conns = vec![];
     for _ in 0..c {
@@ -352,28 +367,9 @@ async fn window(conns: &[Arc<Conn>], until: Instant, side: &mut Side, server_pid
         procfs::own_cpu(),
         procfs::thread_cpu_seconds(server_pid),
     );
-    let tasks: Vec<_> = conns
-        .iter()
-        .cloned()
-        .map(|conn| {
-            tokio::spawn(async move {
-                let (mut ok, mut errors) = (0, 0);
-                while Instant::now() < until {
-                    match conn.call().await.error {
-                        None => ok += 1,
-                        Some(_) => errors += 1,
-                    }
-                }
-                (ok, errors)
-            })
-        })
-        .collect();
-    for task in tasks {
-        if let Ok((ok, errors)) = task.await {
-            side.ok += ok;
-            side.errors += errors;
-        }
-    }
+    let (ok, errors) = call_loop(conns, until, usize::MAX).await;
+    side.ok += ok.len();
+    side.errors += errors;
     side.secs += t.elapsed().as_secs_f64();
     let d = |a: Option<f64>, b: Option<f64>| a.zip(b).map_or(0.0, |(a, b)| b - a);
     side.machine += d(machine, procfs::machine_busy_seconds());
@@ -410,9 +406,7 @@ pub async fn paired_throughput(
             window(&fl, Instant::now() + win, &mut f, server_pid).await;
         }
     }
-    for conn in sv.into_iter().filter_map(|c| Arc::try_unwrap(c).ok()) {
-        conn.close().await;
-    }
+    close(sv).await;
     let (fr, sr) = (
         f.ok as f64 / f.secs.max(1e-9),
         s.ok as f64 / s.secs.max(1e-9),

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod kcm;
 pub mod measure;
 pub mod operator;
+pub mod paging;
 pub mod procfs;
 pub mod report;
 pub mod scale;

@@ -2,6 +2,7 @@
 //! a steady-state window and after a restart (a forced full resync), and
 //! the operator's memory at N endpoints.
 
+use super::paging;
 use super::procfs;
 use super::stats::round3;
 use crate::controlplane::ControlPlane;
@@ -236,27 +237,19 @@ async fn versions(client: &Client) -> Result<BTreeMap<String, String>> {
         K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
         let api: Api<K> = Api::all(client.clone());
-        let mut lp = ListParams::default().limit(500);
-        if let Some(s) = sel {
-            lp = lp.labels(s);
-        }
-        for _ in 0..1000 {
-            let page = api.list_metadata(&lp).await?;
-            for o in &page.items {
-                let ns = o.metadata.namespace.clone().unwrap_or_default();
-                if sel.is_none() && !ns.starts_with(NS_PREFIX) {
-                    continue;
-                }
-                let name = o.metadata.name.clone().unwrap_or_default();
-                out.insert(
-                    format!("{kind}/{ns}/{name}"),
-                    o.metadata.resource_version.clone().unwrap_or_default(),
-                );
+        let lp = sel.map_or_else(ListParams::default, |s| ListParams::default().labels(s));
+        let api = &api;
+        let items = paging::all(lp, |lp| async move { api.list_metadata(&lp).await }).await?;
+        for o in &items {
+            let ns = o.metadata.namespace.clone().unwrap_or_default();
+            if sel.is_none() && !ns.starts_with(NS_PREFIX) {
+                continue;
             }
-            lp.continue_token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-            if lp.continue_token.is_none() {
-                break;
-            }
+            let name = o.metadata.name.clone().unwrap_or_default();
+            out.insert(
+                format!("{kind}/{ns}/{name}"),
+                o.metadata.resource_version.clone().unwrap_or_default(),
+            );
         }
         Ok(())
     }
@@ -271,21 +264,18 @@ async fn versions(client: &Client) -> Result<BTreeMap<String, String>> {
     add::<ConfigMap>(client, "ConfigMap", Some(MANAGED), &mut out).await?;
     add::<NetworkPolicy>(client, "NetworkPolicy", Some(MANAGED), &mut out).await?;
     let eps: Api<DynamicObject> = Api::all_with(client.clone(), &endpoint_resource());
-    let mut lp = ListParams::default().limit(500);
-    for _ in 0..1000 {
-        let page = eps.list_metadata(&lp).await?;
-        for o in &page.items {
-            let ns = o.metadata.namespace.clone().unwrap_or_default();
-            let name = o.metadata.name.clone().unwrap_or_default();
-            out.insert(
-                format!("McpEndpoint/{ns}/{name}"),
-                o.metadata.resource_version.clone().unwrap_or_default(),
-            );
-        }
-        lp.continue_token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-        if lp.continue_token.is_none() {
-            break;
-        }
+    let eps = &eps;
+    let items = paging::all(ListParams::default(), |lp| async move {
+        eps.list_metadata(&lp).await
+    })
+    .await?;
+    for o in &items {
+        let ns = o.metadata.namespace.clone().unwrap_or_default();
+        let name = o.metadata.name.clone().unwrap_or_default();
+        out.insert(
+            format!("McpEndpoint/{ns}/{name}"),
+            o.metadata.resource_version.clone().unwrap_or_default(),
+        );
     }
     Ok(out)
 }
@@ -333,27 +323,20 @@ pub struct Counts {
 
 async fn counts(client: &Client) -> Result<Counts> {
     let eps: Api<DynamicObject> = Api::all_with(client.clone(), &endpoint_resource());
-    let mut lp = ListParams::default()
-        .labels("kube-mcp.io/bench=true")
-        .limit(500);
+    let eps = &eps;
+    let lp = ListParams::default().labels("kube-mcp.io/bench=true");
+    let items = paging::all(lp, |lp| async move { eps.list(&lp).await }).await?;
     let mut c = Counts::default();
-    for _ in 0..1000 {
-        let page = eps.list(&lp).await?;
-        for o in &page.items {
-            c.listed += 1;
-            let is_true = |ty: &str| {
-                o.data
-                    .pointer("/status/conditions")
-                    .and_then(Value::as_array)
-                    .is_some_and(|cs| cs.iter().any(|c| c["type"] == ty && c["status"] == "True"))
-            };
-            c.ready += is_true("Ready") as usize;
-            c.granted += is_true("RbacReady") as usize;
-        }
-        lp.continue_token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-        if lp.continue_token.is_none() {
-            break;
-        }
+    for o in &items {
+        c.listed += 1;
+        let is_true = |ty: &str| {
+            o.data
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| cs.iter().any(|c| c["type"] == ty && c["status"] == "True"))
+        };
+        c.ready += is_true("Ready") as usize;
+        c.granted += is_true("RbacReady") as usize;
     }
     Ok(c)
 }

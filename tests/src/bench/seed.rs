@@ -2,6 +2,7 @@
 //! pods bound straight to kwok nodes, a Deployment, ConfigMaps, Events and a
 //! Secret.
 
+use super::paging;
 use anyhow::{Context as _, Result, bail};
 use futures::{StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -98,20 +99,12 @@ pub async fn create_pods(client: &Client, ns: &str, count: usize, nodes: &[Strin
 /// Counts the pods in `ns` matching a field selector (paged metadata lists).
 pub async fn count_pods(client: &Client, ns: &str, fields: &str) -> Result<usize> {
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let mut lp = ListParams::default().fields(fields).limit(500);
-    let mut n = 0;
-    for _ in 0..1000 {
-        let page = api
-            .list_metadata(&lp)
-            .await
-            .with_context(|| format!("listing pods in {ns}"))?;
-        n += page.items.len();
-        lp.continue_token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-        if lp.continue_token.is_none() {
-            break;
-        }
-    }
-    Ok(n)
+    let api = &api;
+    let lp = ListParams::default().fields(fields);
+    let pods = paging::all(lp, |lp| async move { api.list_metadata(&lp).await })
+        .await
+        .with_context(|| format!("listing pods in {ns}"))?;
+    Ok(pods.len())
 }
 
 /// Waits until `want` pods in `ns` are Running (bounded by `within`).

@@ -7,6 +7,7 @@
 //! Ready sooner than those Deployments all become Available: that is the
 //! control plane's work (kube-controller-manager, the scheduler, kwok).
 
+use super::paging;
 use super::procfs;
 use super::stats::round3;
 use crate::controlplane::ControlPlane;
@@ -101,38 +102,32 @@ async fn collect(
     let mut n = 0;
     for ar in kinds() {
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-        let mut lp = ListParams::default().labels(managed).limit(500);
-        loop {
-            let page = api
-                .list(&lp)
-                .await
-                .with_context(|| format!("listing {}", ar.plural))?;
-            for o in page.items {
-                let ns = o.metadata.namespace.clone().unwrap_or_default();
-                let Some(to) = target.get(ns.as_str()) else {
-                    continue;
-                };
-                let owner = o
-                    .metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .find(|r| r.kind == "McpEndpoint")
-                    .map(|r| r.name.clone())
-                    .unwrap_or_default();
-                let mut v = serde_json::to_value(&o)?;
-                v["apiVersion"] = json!(ar.api_version);
-                v["kind"] = json!(ar.kind);
-                groups
-                    .entry((ns.clone(), owner))
-                    .or_default()
-                    .push((ar.clone(), replayed(&v, &ns, to)));
-                n += 1;
-            }
-            lp.continue_token = page.metadata.continue_.filter(|c| !c.is_empty());
-            if lp.continue_token.is_none() {
-                break;
-            }
+        let api = &api;
+        let lp = ListParams::default().labels(managed);
+        let items = paging::all(lp, |lp| async move { api.list(&lp).await })
+            .await
+            .with_context(|| format!("listing {}", ar.plural))?;
+        for o in items {
+            let ns = o.metadata.namespace.clone().unwrap_or_default();
+            let Some(to) = target.get(ns.as_str()) else {
+                continue;
+            };
+            let owner = o
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|r| r.kind == "McpEndpoint")
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
+            let mut v = serde_json::to_value(&o)?;
+            v["apiVersion"] = json!(ar.api_version);
+            v["kind"] = json!(ar.kind);
+            groups
+                .entry((ns.clone(), owner))
+                .or_default()
+                .push((ar.clone(), replayed(&v, &ns, to)));
+            n += 1;
         }
     }
     Ok((groups.into_values().collect(), n))
