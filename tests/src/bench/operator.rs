@@ -226,25 +226,20 @@ fn delta(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> (BTreeMap<Stri
 
 /// resourceVersions of the endpoints and every managed object, by `kind/ns/name`.
 async fn versions(client: &Client) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
+    /// Records the resourceVersion of every `kind` object `api` lists with `lp`.
     async fn add<K>(
-        client: &Client,
+        api: Api<K>,
         kind: &str,
-        sel: Option<&str>,
+        lp: ListParams,
         out: &mut BTreeMap<String, String>,
     ) -> Result<()>
     where
-        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
-        let api: Api<K> = Api::all(client.clone());
-        let lp = sel.map_or_else(ListParams::default, |s| ListParams::default().labels(s));
         let api = &api;
         let items = paging::all(lp, |lp| async move { api.list_metadata(&lp).await }).await?;
         for o in &items {
             let ns = o.metadata.namespace.clone().unwrap_or_default();
-            if sel.is_none() && !ns.starts_with(NS_PREFIX) {
-                continue;
-            }
             let name = o.metadata.name.clone().unwrap_or_default();
             out.insert(
                 format!("{kind}/{ns}/{name}"),
@@ -253,30 +248,57 @@ async fn versions(client: &Client) -> Result<BTreeMap<String, String>> {
         }
         Ok(())
     }
-    add::<Deployment>(client, "Deployment", Some(MANAGED), &mut out).await?;
-    add::<Service>(client, "Service", Some(MANAGED), &mut out).await?;
-    add::<ServiceAccount>(client, "ServiceAccount", Some(MANAGED), &mut out).await?;
-    add::<Role>(client, "Role", Some(MANAGED), &mut out).await?;
-    add::<RoleBinding>(client, "RoleBinding", Some(MANAGED), &mut out).await?;
-    add::<ClusterRole>(client, "ClusterRole", Some(MANAGED), &mut out).await?;
-    add::<ClusterRoleBinding>(client, "ClusterRoleBinding", Some(MANAGED), &mut out).await?;
-    add::<Secret>(client, "Secret", Some(MANAGED), &mut out).await?;
-    add::<ConfigMap>(client, "ConfigMap", Some(MANAGED), &mut out).await?;
-    add::<NetworkPolicy>(client, "NetworkPolicy", Some(MANAGED), &mut out).await?;
-    let eps: Api<DynamicObject> = Api::all_with(client.clone(), &endpoint_resource());
-    let eps = &eps;
-    let items = paging::all(ListParams::default(), |lp| async move {
-        eps.list_metadata(&lp).await
-    })
+    let mut out = BTreeMap::new();
+    let c = || client.clone();
+    let managed = || ListParams::default().labels(MANAGED);
+    add(
+        Api::<Deployment>::all(c()),
+        "Deployment",
+        managed(),
+        &mut out,
+    )
     .await?;
-    for o in &items {
-        let ns = o.metadata.namespace.clone().unwrap_or_default();
-        let name = o.metadata.name.clone().unwrap_or_default();
-        out.insert(
-            format!("McpEndpoint/{ns}/{name}"),
-            o.metadata.resource_version.clone().unwrap_or_default(),
-        );
-    }
+    add(Api::<Service>::all(c()), "Service", managed(), &mut out).await?;
+    add(
+        Api::<ServiceAccount>::all(c()),
+        "ServiceAccount",
+        managed(),
+        &mut out,
+    )
+    .await?;
+    add(Api::<Role>::all(c()), "Role", managed(), &mut out).await?;
+    add(
+        Api::<RoleBinding>::all(c()),
+        "RoleBinding",
+        managed(),
+        &mut out,
+    )
+    .await?;
+    add(
+        Api::<ClusterRole>::all(c()),
+        "ClusterRole",
+        managed(),
+        &mut out,
+    )
+    .await?;
+    add(
+        Api::<ClusterRoleBinding>::all(c()),
+        "ClusterRoleBinding",
+        managed(),
+        &mut out,
+    )
+    .await?;
+    add(Api::<Secret>::all(c()), "Secret", managed(), &mut out).await?;
+    add(Api::<ConfigMap>::all(c()), "ConfigMap", managed(), &mut out).await?;
+    add(
+        Api::<NetworkPolicy>::all(c()),
+        "NetworkPolicy",
+        managed(),
+        &mut out,
+    )
+    .await?;
+    let eps = Api::<DynamicObject>::all_with(c(), &endpoint_resource());
+    add(eps, "McpEndpoint", ListParams::default(), &mut out).await?;
     Ok(out)
 }
 
