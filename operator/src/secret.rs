@@ -11,13 +11,19 @@ use kube::ResourceExt;
 use rand::TryRngCore;
 use std::collections::BTreeMap;
 
-/// A fresh token: 32 bytes from the OS CSPRNG, base64url without padding.
+/// Marks a token as ours. Secret scanners can match it, and a token never starts with
+/// `-`: base64url does one time in 64, and a command line such as `--token $TOKEN` then
+/// reads the token as an option (Python's argparse refuses it).
+pub const TOKEN_PREFIX: &str = "kmcp_";
+
+/// A fresh token: the prefix, then 32 bytes from the OS CSPRNG in base64url without padding.
 pub fn generate_token() -> Result<String, BuildError> {
     let mut buf = [0u8; 32];
     rand::rngs::OsRng
         .try_fill_bytes(&mut buf)
         .map_err(BuildError::Random)?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
+    let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf);
+    Ok(format!("{TOKEN_PREFIX}{body}"))
 }
 
 /// Name and key of the Secret the server reads its token from.
@@ -163,11 +169,14 @@ mod tests {
         let a = generate_token().unwrap();
         let b = generate_token().unwrap();
         assert_ne!(a, b);
-        assert_eq!(a.len(), 43); // 32 bytes, base64 without padding
+        let body = a.strip_prefix(TOKEN_PREFIX).unwrap();
+        assert_eq!(body.len(), 43); // 32 bytes, base64 without padding
         assert!(
-            a.chars()
+            body.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
+        // Enough draws that an unprefixed token would have started with '-' (1 in 64).
+        assert!((0..1000).all(|_| !generate_token().unwrap().starts_with('-')));
     }
 
     #[test]

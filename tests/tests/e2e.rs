@@ -453,13 +453,13 @@ async fn the_python_sdk_uses_an_operator_provisioned_endpoint() {
     let script = repo().join("tests/clients/py_client.py");
     let args =
         json!({"resourceType": "pods", "namespace": s.ns.name, "output": "name"}).to_string();
+    // `--token=` keeps argparse from reading a token as an option, whatever it starts with.
     let out = tokio::process::Command::new(&python)
         .arg(&script)
         .args([
             "--url",
             &s.url,
-            "--token",
-            &s.token,
+            &format!("--token={}", s.token),
             "--call",
             "kubectl_get",
             "--args",
