@@ -1,7 +1,5 @@
 //! Errors of the operator, each with a metric label.
 
-use kube::runtime::finalizer;
-
 /// Errors of the pure builders.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -16,8 +14,6 @@ pub enum BuildError {
 pub enum Error {
     #[error("Kubernetes API call failed: {0}")]
     Kube(#[source] kube::Error),
-    #[error("finalizer: {0}")]
-    Finalizer(#[source] Box<finalizer::Error<Error>>),
     #[error("building objects: {0}")]
     Build(#[from] BuildError),
     #[error("serializing: {0}")]
@@ -50,12 +46,6 @@ impl Error {
         match self {
             Error::Kube(kube::Error::Api(s)) => format!("api_{}", s.code),
             Error::Kube(_) => "kube".into(),
-            Error::Finalizer(e) => match e.as_ref() {
-                finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => {
-                    inner.metric_label()
-                }
-                _ => "finalizer".into(),
-            },
             Error::Build(_) => "build".into(),
             Error::Serialize(_) => "serialize".into(),
             Error::Verify(VerifyError::Unreachable(_)) => "verify_unreachable".into(),

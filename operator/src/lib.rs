@@ -15,6 +15,7 @@ pub mod deployment;
 pub mod drift;
 pub mod error;
 pub mod events;
+pub mod finalizer;
 pub mod guard;
 pub mod image;
 pub mod labels;

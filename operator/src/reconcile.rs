@@ -12,22 +12,21 @@ use crate::error::{Error, Result, VerifyError};
 use crate::events::Events;
 use crate::guard::{self, Grant, Refusal};
 use crate::metrics::Metrics;
-use crate::names::{FIELD_MANAGER, FINALIZER};
+use crate::names::FIELD_MANAGER;
 use crate::ownership::{self, Claim};
 use crate::status::{self, Observed, Outcome, Verification};
 use crate::verifier::Verifier;
-use crate::{deployment, names, network_policy, probe, rbac, secret, service, verify};
-use futures::StreamExt;
+use crate::{deployment, finalizer, names, network_policy, probe, rbac, secret, service, verify};
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{ListParams, PartialObjectMeta, Patch};
+use kube::api::{ListParams, PartialObjectMeta, Patch, PatchParams};
 use kube::runtime::controller::{self, Action};
 use kube::runtime::events::{Event, EventType, Reporter};
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -134,6 +133,14 @@ impl Context {
         }
     }
 
+    /// Drops what is remembered of an endpoint that is gone (the garbage
+    /// collector deletes one without the finalizer: no reconcile sees it go).
+    fn forget(&self, obj: &ObjectRef<McpEndpoint>) {
+        self.remember_verified(obj.clone(), None);
+        self.verifier.forget(obj);
+        self.reset_backoff(obj);
+    }
+
     fn reset_backoff(&self, obj: &ObjectRef<McpEndpoint>) {
         if let Ok(mut m) = self.failures.lock() {
             m.remove(obj);
@@ -162,7 +169,7 @@ pub fn backoff(n: u32) -> Duration {
     BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
 }
 
-/// One reconcile, wrapped in the finalizer.
+/// One reconcile: the endpoint's grants, or their cleanup once it is deleted.
 pub async fn reconcile(ep: Arc<McpEndpoint>, ctx: Arc<Context>) -> Result<Action> {
     // Until the watches have listed everything, "not in the store" means nothing.
     ctx.caches.ready().await;
@@ -171,19 +178,37 @@ pub async fn reconcile(ep: Arc<McpEndpoint>, ctx: Arc<Context>) -> Result<Action
     // controller::Config::concurrency, set too, is per controller).
     let _permit = ctx.permits.acquire().await;
     let _timer = ctx.metrics.start();
-    let ns = names::namespace(&ep);
-    let api: Api<McpEndpoint> = Api::namespaced(ctx.client.clone(), &ns);
     let obj = ObjectRef::from_obj(ep.as_ref());
-    let action = finalizer(&api, FINALIZER, ep, |event| async {
-        match event {
-            Finalizer::Apply(ep) => apply_endpoint(&ep, &ctx).await,
-            Finalizer::Cleanup(ep) => cleanup(&ep, &ctx).await,
+    let action = if ep.metadata.deletion_timestamp.is_some() {
+        // Without the finalizer, the garbage collector takes everything.
+        if finalizer::held(&ep) {
+            cleanup(&ep, &ctx).await?;
+            patch_finalizers(&ep, finalizer::remove(&ep), &ctx).await?;
         }
-    })
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))?;
+        Action::await_change()
+    } else {
+        apply_endpoint(&ep, &ctx).await?
+    };
     ctx.reset_backoff(&obj);
     Ok(action)
+}
+
+/// Applies a finalizer patch, if there is one.
+async fn patch_finalizers(
+    ep: &McpEndpoint,
+    patch: Option<json_patch::Patch>,
+    ctx: &Context,
+) -> Result<()> {
+    if let Some(patch) = patch {
+        let api: Api<McpEndpoint> = Api::namespaced(ctx.client.clone(), &names::namespace(ep));
+        api.patch(
+            &ep.name_any(),
+            &PatchParams::default(),
+            &Patch::<()>::Json(patch),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The error policy: count, log, and back off exponentially per object.
@@ -397,6 +422,12 @@ async fn grant_endpoint(
     ctx: &Context,
 ) -> Result<Action> {
     let children = plan(ep, grant, ctx).await?;
+    // Before any grant the garbage collector cannot revoke is written. Once
+    // held, it stays until the endpoint is deleted: a grant the scope no
+    // longer covers may be pruned from a cache that has not yet seen it.
+    if children.reaches_outside(&names::namespace(ep)) {
+        patch_finalizers(ep, finalizer::add(ep), ctx).await?;
+    }
     let template = pod_template(&children.deployment)?;
     let mut seen = children.observed();
     let generated = children.token.is_some();
@@ -443,6 +474,16 @@ async fn grant_endpoint(
 }
 
 impl Children {
+    /// Whether a grant lies outside `home`, where no owner reference reaches.
+    fn reaches_outside(&self, home: &str) -> bool {
+        let roles = self
+            .roles
+            .iter()
+            .map(|(r, _)| r.desired().metadata.namespace.as_deref());
+        let cluster = self.cluster_role.iter().map(|_| None);
+        finalizer::needed(home, roles.chain(cluster))
+    }
+
     /// What the status reports of the grant itself: the rules and where they are held.
     fn observed(&self) -> Observed {
         let rules = |r: Option<&Vec<_>>| r.map_or(0, Vec::len);
@@ -600,12 +641,11 @@ fn secret_value(s: &Secret, key: &str) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-async fn cleanup(ep: &McpEndpoint, ctx: &Context) -> Result<Action> {
+async fn cleanup(ep: &McpEndpoint, ctx: &Context) -> Result<()> {
     info!(endpoint = %status::describe(ep), "endpoint deleted: removing cross-namespace and cluster-scoped grants");
     apply::revoke_rbac(&ctx.client, &ctx.caches, ep).await?;
-    ctx.remember_verified(ObjectRef::from_obj(ep), None);
-    ctx.verifier.forget(&ObjectRef::from_obj(ep));
-    Ok(Action::await_change())
+    ctx.forget(&ObjectRef::from_obj(ep));
+    Ok(())
 }
 
 fn now() -> Time {
@@ -754,6 +794,14 @@ async fn run_one(
     // Server bookkeeping we never read, as for the children (cache.rs).
     .modify(|ep: &mut McpEndpoint| ep.managed_fields_mut().clear())
     .reflect(writer)
+    .inspect_ok({
+        let ctx = ctx.clone();
+        move |event| {
+            if let watcher::Event::Delete(ep) = event {
+                ctx.forget(&ObjectRef::from_obj(ep));
+            }
+        }
+    })
     .applied_objects();
     let controller = Controller::for_stream(endpoints, store.clone())
         // Unbounded, the controller spawns a task for every endpoint due (a

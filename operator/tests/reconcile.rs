@@ -147,12 +147,14 @@ async fn read_only_endpoint_can_read_and_nothing_else() {
         .get("ro-token")
         .await
         .unwrap();
-    assert_eq!(token.data.unwrap()["token"].0.len(), 43);
+    let token = String::from_utf8(token.data.unwrap()["token"].0.clone()).unwrap();
+    assert!(token.starts_with("kmcp_"), "{}", token.len());
+    assert_eq!(token.len(), 48, "kmcp_ and 32 bytes in base64url");
     let ep = Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
         .get("ro")
         .await
         .unwrap();
-    let st = ep.status.unwrap();
+    let st = ep.status.clone().unwrap();
     assert_eq!(
         st.url.as_deref(),
         Some(format!("http://ro.{}.svc:80/mcp", ns.name).as_str())
@@ -161,7 +163,43 @@ async fn read_only_endpoint_can_read_and_nothing_else() {
     assert_eq!(st.namespaces, std::slice::from_ref(&ns.name));
     assert_eq!(st.tool_count, Some(st.tools.len() as i32));
 
+    // Everything it caused is in its namespace and owned by it: no finalizer,
+    // so deleting it (or its namespace) never waits for the operator, and
+    // the garbage collector takes the children.
+    assert!(ep.finalizers().is_empty(), "{:?}", ep.finalizers());
+    Api::<RoleBinding>::namespaced(client.clone(), &ns.name)
+        .get("ro")
+        .await
+        .unwrap();
     op.stop().await;
+    Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
+        .delete("ro", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        "the operator-less delete to collect the children",
+        || async {
+            let ns = ns.name.as_str();
+            let gone = |o: Option<()>| o.is_none();
+            let d = Api::<Deployment>::namespaced(client.clone(), ns)
+                .get_opt("ro")
+                .await
+                .ok()?
+                .map(|_| ());
+            let rb = Api::<RoleBinding>::namespaced(client.clone(), ns)
+                .get_opt("ro")
+                .await
+                .ok()?
+                .map(|_| ());
+            let t = Api::<Secret>::namespaced(client.clone(), ns)
+                .get_opt("ro-token")
+                .await
+                .ok()?
+                .map(|_| ());
+            (gone(d) && gone(rb) && gone(t)).then_some(())
+        },
+    )
+    .await;
     ns.delete().await;
     other.delete().await;
 }
@@ -254,6 +292,12 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
         !caused.iter().any(|c| c.starts_with("Cluster")),
         "a namespace-scoped endpoint gets no cluster-scoped grant: {caused:?}"
     );
+    // Only the operator can revoke the grant in the other namespace.
+    let reach = Api::<McpEndpoint>::namespaced(client.clone(), &admin_ns.name)
+        .get("reach")
+        .await
+        .unwrap();
+    assert_eq!(reach.finalizers(), ["kubemcp.io/cleanup"]);
 
     let started = Instant::now();
     Api::<McpEndpoint>::namespaced(client.clone(), &admin_ns.name)
@@ -494,7 +538,6 @@ async fn reconciling_twice_changes_nothing() {
             .expect("reconcile");
         t.elapsed()
     };
-    pass().await; // adds the finalizer
     // The Deployment's ADDED event carries the resourceVersion it was created
     // at (its status updates change the one a GET would show).
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns.name);
@@ -503,7 +546,9 @@ async fn reconciling_twice_changes_nothing() {
         .await
         .unwrap()
         .boxed();
-    let first = pass().await; // creates the children
+    // A namespace-local endpoint needs no finalizer: the first pass creates the children.
+    let first = pass().await;
+    assert!(api.get("noop").await.unwrap().finalizers().is_empty());
     let created = loop {
         match added.try_next().await.unwrap() {
             Some(WatchEvent::Added(d)) => break rv(&d.resource_version().unwrap()),
@@ -769,7 +814,8 @@ async fn tokens_rotate_by_annotation_and_referenced_secrets_are_watched() {
         (t != first).then_some(t)
     })
     .await;
-    assert_eq!(second.0.len(), 43);
+    assert_eq!(second.0.len(), 48, "kmcp_ and 32 bytes in base64url");
+    assert!(second.0.starts_with(b"kmcp_"));
     let s = secrets.get("gen-token").await.unwrap();
     assert_eq!(s.annotations()["kubemcp.io/rotated-for"], "1");
 

@@ -876,9 +876,15 @@ fn write_floor(w: &Value, limit: f64, measured: Option<f64>) -> Option<String> {
         .map(|c| format!("; meanwhile {c}"))
         .unwrap_or_default();
     let verdict = floor_verdict(secs, limit, measured);
+    // Runs before the waves wrote each endpoint's objects one after another.
+    let order = if w["waves"].is_u64() {
+        "in the operator's three waves"
+    } else {
+        "one object after another"
+    };
     Some(format!(
         "the same {} objects of {} endpoints written directly \
-         (server-side apply, {} endpoints at a time, nothing else) took {secs:.1} s{busy}{verdict}",
+         (server-side apply {order}, {} endpoints at a time, nothing else) took {secs:.1} s{busy}{verdict}",
         w["objects"], w["endpoints"], w["concurrency"]
     ))
 }
