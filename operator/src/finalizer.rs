@@ -15,7 +15,7 @@
 use crate::crd::McpEndpoint;
 use crate::names::FINALIZER;
 use kube::ResourceExt;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Whether grants at these namespaces (`None`: cluster-scoped) need the
 /// operator to revoke them: any outside `home`.
@@ -28,15 +28,15 @@ pub fn held(ep: &McpEndpoint) -> bool {
     ep.finalizers().iter().any(|f| f == FINALIZER)
 }
 
-/// The patch that adds the finalizer, None when it is held. It fails (422)
+/// The JSON patch that adds the finalizer, None when it is held. It fails (422)
 /// if the finalizers changed since `ep` was read, and the API server refuses
 /// it once the endpoint is being deleted: no grant outside the namespace is
 /// ever written without the finalizer that revokes it.
-pub fn add(ep: &McpEndpoint) -> Option<json_patch::Patch> {
+pub fn add(ep: &McpEndpoint) -> Option<Value> {
     if held(ep) {
         return None;
     }
-    let ops = if ep.finalizers().is_empty() {
+    Some(if ep.finalizers().is_empty() {
         json!([
             {"op": "test", "path": "/metadata/finalizers", "value": null},
             {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
@@ -46,19 +46,17 @@ pub fn add(ep: &McpEndpoint) -> Option<json_patch::Patch> {
             {"op": "test", "path": "/metadata/finalizers", "value": ep.finalizers()},
             {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER},
         ])
-    };
-    serde_json::from_value(ops).ok()
+    })
 }
 
-/// The patch that removes the finalizer, None when it is not held.
-pub fn remove(ep: &McpEndpoint) -> Option<json_patch::Patch> {
+/// The JSON patch that removes the finalizer, None when it is not held.
+pub fn remove(ep: &McpEndpoint) -> Option<Value> {
     let i = ep.finalizers().iter().position(|f| f == FINALIZER)?;
     let path = format!("/metadata/finalizers/{i}");
-    serde_json::from_value(json!([
+    Some(json!([
         {"op": "test", "path": path, "value": FINALIZER},
         {"op": "remove", "path": path},
     ]))
-    .ok()
 }
 
 #[cfg(test)]
@@ -93,13 +91,13 @@ mod tests {
 
     #[test]
     fn adding_tests_what_was_read_and_keeps_other_finalizers() {
-        let p = serde_json::to_value(add(&ep(&[])).unwrap()).unwrap();
+        let p = add(&ep(&[])).unwrap();
         assert_eq!(
             p[0],
             json!({"op": "test", "path": "/metadata/finalizers", "value": null})
         );
         assert_eq!(p[1]["value"], json!([FINALIZER]));
-        let p = serde_json::to_value(add(&ep(&["example.com/keep"])).unwrap()).unwrap();
+        let p = add(&ep(&["example.com/keep"])).unwrap();
         assert_eq!(p[0]["value"], json!(["example.com/keep"]));
         assert_eq!(
             p[1],
@@ -110,8 +108,7 @@ mod tests {
 
     #[test]
     fn removing_takes_only_ours() {
-        let p =
-            serde_json::to_value(remove(&ep(&["example.com/keep", FINALIZER])).unwrap()).unwrap();
+        let p = remove(&ep(&["example.com/keep", FINALIZER])).unwrap();
         assert_eq!(
             p,
             json!([

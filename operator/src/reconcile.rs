@@ -133,8 +133,9 @@ impl Context {
         }
     }
 
-    /// Drops what is remembered of an endpoint that is gone (the garbage
-    /// collector deletes one without the finalizer: no reconcile sees it go).
+    /// Drops what is remembered of an endpoint that runs nothing: refused, or
+    /// gone (the garbage collector deletes one without the finalizer, and no
+    /// reconcile sees it go).
     fn forget(&self, obj: &ObjectRef<McpEndpoint>) {
         self.remember_verified(obj.clone(), None);
         self.verifier.forget(obj);
@@ -193,13 +194,14 @@ pub async fn reconcile(ep: Arc<McpEndpoint>, ctx: Arc<Context>) -> Result<Action
     Ok(action)
 }
 
-/// Applies a finalizer patch, if there is one.
+/// Applies a finalizer patch ([`finalizer::add`], [`finalizer::remove`]), if there is one.
 async fn patch_finalizers(
     ep: &McpEndpoint,
-    patch: Option<json_patch::Patch>,
+    patch: Option<serde_json::Value>,
     ctx: &Context,
 ) -> Result<()> {
-    if let Some(patch) = patch {
+    if let Some(ops) = patch {
+        let patch: json_patch::Patch = serde_json::from_value(ops).map_err(Error::Serialize)?;
         let api: Api<McpEndpoint> = Api::namespaced(ctx.client.clone(), &names::namespace(ep));
         api.patch(
             &ep.name_any(),
@@ -255,8 +257,7 @@ async fn refuse(ep: &McpEndpoint, refusal: &Refusal, ctx: &Context) -> Result<Ac
     let new = status::compute(ep, &Outcome::Refused(refusal), now());
     write_status(ep, new, ctx).await?;
     // Nothing is deployed (status.verified is gone): verify afresh once granted again.
-    ctx.remember_verified(ObjectRef::from_obj(ep), None);
-    ctx.verifier.forget(&ObjectRef::from_obj(ep));
+    ctx.forget(&ObjectRef::from_obj(ep));
     Ok(Action::requeue(REQUEUE))
 }
 

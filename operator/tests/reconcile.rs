@@ -180,23 +180,19 @@ async fn read_only_endpoint_can_read_and_nothing_else() {
         "the operator-less delete to collect the children",
         || async {
             let ns = ns.name.as_str();
-            let gone = |o: Option<()>| o.is_none();
             let d = Api::<Deployment>::namespaced(client.clone(), ns)
                 .get_opt("ro")
                 .await
-                .ok()?
-                .map(|_| ());
+                .ok()?;
             let rb = Api::<RoleBinding>::namespaced(client.clone(), ns)
                 .get_opt("ro")
                 .await
-                .ok()?
-                .map(|_| ());
+                .ok()?;
             let t = Api::<Secret>::namespaced(client.clone(), ns)
                 .get_opt("ro-token")
                 .await
-                .ok()?
-                .map(|_| ());
-            (gone(d) && gone(rb) && gone(t)).then_some(())
+                .ok()?;
+            (d.is_none() && rb.is_none() && t.is_none()).then_some(())
         },
     )
     .await;

@@ -8,10 +8,8 @@ use super::stats::round3;
 use crate::controlplane::ControlPlane;
 use anyhow::{Context as _, Result, bail};
 use futures::{StreamExt as _, TryStreamExt as _};
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServiceAccount};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
@@ -190,21 +188,8 @@ async fn write_counts(client: &Client) -> Result<BTreeMap<String, f64>> {
 /// status); Deployment status and Events are written by others too.
 fn operator_resource(key: &str) -> bool {
     let res = key.split_once(' ').map(|(_, r)| r).unwrap_or(key);
-    matches!(
-        res,
-        "mcpendpoints"
-            | "mcpendpoints/status"
-            | "serviceaccounts"
-            | "roles"
-            | "rolebindings"
-            | "clusterroles"
-            | "clusterrolebindings"
-            | "secrets"
-            | "configmaps"
-            | "deployments"
-            | "services"
-            | "networkpolicies"
-    )
+    matches!(res, "mcpendpoints" | "mcpendpoints/status")
+        || managed_kinds().iter().any(|k| k.plural == res)
 }
 
 fn delta(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> (BTreeMap<String, f64>, f64) {
@@ -224,81 +209,50 @@ fn delta(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> (BTreeMap<Stri
     (d, ours)
 }
 
+/// Every kind the operator may write for an endpoint: the namespaced ones
+/// its floor replays, and the cluster-scoped grants.
+fn managed_kinds() -> Vec<ApiResource> {
+    let mut kinds = super::writes::kinds();
+    kinds.extend([
+        ApiResource::erase::<ClusterRole>(&()),
+        ApiResource::erase::<ClusterRoleBinding>(&()),
+    ]);
+    kinds
+}
+
 /// resourceVersions of the endpoints and every managed object, by `kind/ns/name`.
 async fn versions(client: &Client) -> Result<BTreeMap<String, String>> {
-    /// Records the resourceVersion of every `kind` object `api` lists with `lp`.
-    async fn add<K>(
-        api: Api<K>,
-        kind: &str,
+    /// Records the resourceVersion of every `ar` object listed with `lp`.
+    async fn add(
+        client: &Client,
+        ar: &ApiResource,
         lp: ListParams,
         out: &mut BTreeMap<String, String>,
-    ) -> Result<()>
-    where
-        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-    {
+    ) -> Result<()> {
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), ar);
         let api = &api;
         let items = paging::all(lp, |lp| async move { api.list_metadata(&lp).await }).await?;
         for o in &items {
             let ns = o.metadata.namespace.clone().unwrap_or_default();
             let name = o.metadata.name.clone().unwrap_or_default();
             out.insert(
-                format!("{kind}/{ns}/{name}"),
+                format!("{}/{ns}/{name}", ar.kind),
                 o.metadata.resource_version.clone().unwrap_or_default(),
             );
         }
         Ok(())
     }
     let mut out = BTreeMap::new();
-    let c = || client.clone();
-    let managed = || ListParams::default().labels(MANAGED);
+    for ar in managed_kinds() {
+        add(client, &ar, ListParams::default().labels(MANAGED), &mut out).await?;
+    }
     add(
-        Api::<Deployment>::all(c()),
-        "Deployment",
-        managed(),
+        client,
+        &endpoint_resource(),
+        ListParams::default(),
         &mut out,
     )
     .await?;
-    add(Api::<Service>::all(c()), "Service", managed(), &mut out).await?;
-    add(
-        Api::<ServiceAccount>::all(c()),
-        "ServiceAccount",
-        managed(),
-        &mut out,
-    )
-    .await?;
-    add(Api::<Role>::all(c()), "Role", managed(), &mut out).await?;
-    add(
-        Api::<RoleBinding>::all(c()),
-        "RoleBinding",
-        managed(),
-        &mut out,
-    )
-    .await?;
-    add(
-        Api::<ClusterRole>::all(c()),
-        "ClusterRole",
-        managed(),
-        &mut out,
-    )
-    .await?;
-    add(
-        Api::<ClusterRoleBinding>::all(c()),
-        "ClusterRoleBinding",
-        managed(),
-        &mut out,
-    )
-    .await?;
-    add(Api::<Secret>::all(c()), "Secret", managed(), &mut out).await?;
-    add(Api::<ConfigMap>::all(c()), "ConfigMap", managed(), &mut out).await?;
-    add(
-        Api::<NetworkPolicy>::all(c()),
-        "NetworkPolicy",
-        managed(),
-        &mut out,
-    )
-    .await?;
-    let eps = Api::<DynamicObject>::all_with(c(), &endpoint_resource());
-    add(eps, "McpEndpoint", ListParams::default(), &mut out).await?;
     Ok(out)
 }
 
@@ -706,4 +660,37 @@ fn cpu_json(
         "wall_seconds": round3(wall.as_secs_f64()),
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operators_writes_are_told_from_everyone_elses() {
+        for ours in [
+            "PATCH mcpendpoints/status",
+            "POST mcpendpoints",
+            "APPLY serviceaccounts",
+            "PATCH roles",
+            "PATCH rolebindings",
+            "DELETE clusterroles",
+            "DELETE clusterrolebindings",
+            "PATCH secrets",
+            "PATCH configmaps",
+            "PATCH deployments",
+            "PATCH services",
+            "PATCH networkpolicies",
+        ] {
+            assert!(operator_resource(ours), "{ours}");
+        }
+        for theirs in [
+            "POST pods",
+            "PATCH pods/status",
+            "POST events",
+            "PUT deployments/status",
+        ] {
+            assert!(!operator_resource(theirs), "{theirs}");
+        }
+    }
 }

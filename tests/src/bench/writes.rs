@@ -30,7 +30,7 @@ const MANAGER: &str = "kube-mcp-bench-floor";
 
 /// The namespaced kinds the operator may write for an endpoint, in the order
 /// it applies them (kinds it did not write for these endpoints list empty).
-fn kinds() -> Vec<ApiResource> {
+pub(super) fn kinds() -> Vec<ApiResource> {
     vec![
         ApiResource::erase::<ServiceAccount>(&()),
         ApiResource::erase::<Role>(&()),
