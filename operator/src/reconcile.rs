@@ -643,11 +643,41 @@ fn secret_value(s: &Secret, key: &str) -> Option<String> {
 }
 
 async fn cleanup(ep: &McpEndpoint, ctx: &Context) -> Result<()> {
-    info!(endpoint = %status::describe(ep), "endpoint deleted: removing cross-namespace and cluster-scoped grants");
+    info!(endpoint = %status::describe(ep), "endpoint deleted: revoking its grants");
     apply::revoke_rbac(&ctx.client, &ctx.caches, ep).await?;
     ctx.forget(&ObjectRef::from_obj(ep));
     Ok(())
 }
+
+/// Revokes the grants of an endpoint that went away without the finalizer,
+/// as soon as the watch reports it. The garbage collector would take its
+/// Role and RoleBinding too, but late: it watches a kind only from its next
+/// discovery sync (every 30 s) after the CRD is installed, it falls behind
+/// under load, and `propagationPolicy: Orphan` tells it to keep them. Rights
+/// must not outlive the endpoint; the rest (Deployment, Service, token
+/// Secret) holds none and is left to the collector and the delete's policy.
+async fn revoke_deleted(ep: McpEndpoint, ctx: Arc<Context>) {
+    ctx.caches.ready().await;
+    for attempt in 1..=REVOKE_ATTEMPTS {
+        let result = {
+            let _permit = ctx.permits.acquire().await;
+            cleanup(&ep, &ctx).await
+        };
+        match result {
+            Ok(()) => return,
+            Err(e) if attempt < REVOKE_ATTEMPTS => {
+                debug!(endpoint = %status::describe(&ep), error = %e, attempt, "revoking a deleted endpoint's grants failed: retrying");
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            Err(e) => {
+                warn!(endpoint = %status::describe(&ep), error = %e, "revoking a deleted endpoint's grants failed: the garbage collector removes its Role and RoleBinding unless the delete orphaned them");
+            }
+        }
+    }
+}
+
+/// Tries over about a minute (1 + 2 + 4 + 8 + 16 + 32 s between them).
+const REVOKE_ATTEMPTS: u32 = 7;
 
 fn now() -> Time {
     Time(jiff::Timestamp::now())
@@ -800,6 +830,10 @@ async fn run_one(
         move |event| {
             if let watcher::Event::Delete(ep) = event {
                 ctx.forget(&ObjectRef::from_obj(ep));
+                // A finalizer's holder was cleaned up before it went away.
+                if !finalizer::held(ep) {
+                    tokio::spawn(revoke_deleted(ep.clone(), ctx.clone()));
+                }
             }
         }
     })

@@ -363,6 +363,66 @@ async fn deleting_the_endpoint_removes_everything_it_caused() {
     target.delete().await;
 }
 
+/// Rights never outlive the endpoint. A delete that orphans the children
+/// (`propagationPolicy: Orphan`: the garbage collector keeps them) still
+/// takes the Role and RoleBinding, which the operator revokes when the watch
+/// reports the delete; the Deployment stays, as the delete asked.
+#[tokio::test]
+async fn a_deleted_endpoints_grants_go_even_when_its_children_are_orphaned() {
+    let ns = test_namespace("op-orphan").await;
+    let client = ns.client.clone();
+    let op = Operator::start(&client, config(&[&ns.name], &[])).await;
+    create(
+        &client,
+        &ns.name,
+        "orph",
+        McpEndpointSpec {
+            access: Access::ReadOnly,
+            ..Default::default()
+        },
+    )
+    .await;
+    wait_condition(&client, &ns.name, "orph", "RbacReady", "True").await;
+    let sa = sa_client(&client, &ns.name, "orph").await;
+    settle(&sa, &ns.name, 200).await;
+    assert!(!owned_rbac(&client, &ns.name, "orph").await.is_empty());
+
+    let started = Instant::now();
+    Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
+        .delete("orph", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    eventually("the endpoint to go away", || async {
+        Api::<McpEndpoint>::namespaced(client.clone(), &ns.name)
+            .get_opt("orph")
+            .await
+            .ok()
+            .and_then(|o| o.is_none().then_some(()))
+    })
+    .await;
+    eventually("the operator to revoke the grants", || async {
+        owned_rbac(&client, &ns.name, "orph")
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    eprintln!("orphan: grants revoked after {:?}", started.elapsed());
+    settle(&sa, &ns.name, 403).await;
+    // Orphaned as asked: the collector took only the owner reference.
+    let d = Api::<Deployment>::namespaced(client.clone(), &ns.name)
+        .get("orph")
+        .await
+        .unwrap();
+    assert!(
+        d.metadata.owner_references.unwrap_or_default().is_empty(),
+        "the orphaned Deployment keeps no owner reference"
+    );
+
+    op.stop().await;
+    ns.delete().await;
+}
+
 #[tokio::test]
 async fn refused_scope_grants_nothing() {
     let ns = test_namespace("op-refuse").await;

@@ -967,7 +967,10 @@ async fn installed_operator_reconciles_a_readonly_endpoint_with_only_its_rbac() 
             .is_none()
     );
 
-    // Deleting the endpoint runs the finalizer and takes its grants with it.
+    // Deleting the endpoint takes its grants with it: the operator revokes
+    // them when the watch reports the delete, without waiting for the
+    // garbage collector (which learns of a CRD installed moments ago only at
+    // its next 30 s discovery sync).
     ok(
         kubectl_args(&[
             "-n",
