@@ -403,19 +403,24 @@ pub fn ready(status: Option<&McpEndpointStatus>) -> Option<&Condition> {
 }
 
 /// An Event to publish when Ready changed (status or reason): (warning?, reason, note).
+/// A new endpoint's first status, NotAvailable while its server rolls out,
+/// is no news: every endpoint starts so, and its Event would be one more
+/// write per endpoint in a burst of creates. Its next change (Ready, or a
+/// Warning) is published.
 pub fn transition(
     old: Option<&McpEndpointStatus>,
     new: &McpEndpointStatus,
 ) -> Option<(bool, String, String)> {
     let new_ready = ready(Some(new))?;
+    let starting = new_ready.reason == "NotAvailable";
     let changed = match ready(old) {
         Some(o) => o.status != new_ready.status || o.reason != new_ready.reason,
-        None => true,
+        None => !starting,
     };
     if !changed {
         return None;
     }
-    let warning = new_ready.status != "True" && new_ready.reason != "NotAvailable";
+    let warning = new_ready.status != "True" && !starting;
     Some((warning, new_ready.reason.clone(), new_ready.message.clone()))
 }
 
@@ -497,7 +502,8 @@ mod tests {
         assert_eq!(by_type(&s3, AVAILABLE).last_transition_time, t(30));
         assert_eq!(by_type(&s3, RBAC_READY).last_transition_time, t(10));
         assert_eq!(by_type(&s3, READY).status, "True");
-        // Ready: NotAvailable (Normal) on first pass, Ready after.
+        // Ready: no Event for the first pass's NotAvailable, Ready (Normal) after.
+        assert_eq!(transition(None, &s1), None);
         let (warn, reason, _) = transition(Some(&s1), &s3).unwrap();
         assert!(!warn);
         assert_eq!(reason, "Ready");
