@@ -205,7 +205,7 @@ async fn non_destructive_endpoint_can_create_but_not_delete() {
     let ns = test_namespace("op-nd").await;
     let client = ns.client.clone();
     let op = Operator::start(&client, config(&[&ns.name], &[])).await;
-    create(
+    let sa = granted(
         &client,
         &ns.name,
         "nd",
@@ -215,10 +215,7 @@ async fn non_destructive_endpoint_can_create_but_not_delete() {
         },
     )
     .await;
-    wait_condition(&client, &ns.name, "nd", "RbacReady", "True").await;
 
-    let sa = sa_client(&client, &ns.name, "nd").await;
-    settle(&sa, &ns.name, 200).await;
     let cms: Api<ConfigMap> = Api::namespaced(sa.clone(), &ns.name);
     assert_eq!(
         code(
@@ -372,7 +369,7 @@ async fn a_deleted_endpoints_grants_go_even_when_its_children_are_orphaned() {
     let ns = test_namespace("op-orphan").await;
     let client = ns.client.clone();
     let op = Operator::start(&client, config(&[&ns.name], &[])).await;
-    create(
+    let sa = granted(
         &client,
         &ns.name,
         "orph",
@@ -382,9 +379,6 @@ async fn a_deleted_endpoints_grants_go_even_when_its_children_are_orphaned() {
         },
     )
     .await;
-    wait_condition(&client, &ns.name, "orph", "RbacReady", "True").await;
-    let sa = sa_client(&client, &ns.name, "orph").await;
-    settle(&sa, &ns.name, 200).await;
     assert!(!owned_rbac(&client, &ns.name, "orph").await.is_empty());
 
     let started = Instant::now();

@@ -160,6 +160,16 @@ pub async fn settle(client: &Client, ns: &str, want: u16) {
     .await;
 }
 
+/// Creates endpoint `ns/name`, waits until it is granted, and returns a
+/// client as its ServiceAccount once the API server honours the grant.
+pub async fn granted(client: &Client, ns: &str, name: &str, spec: McpEndpointSpec) -> Client {
+    create(client, ns, name, spec).await;
+    wait_condition(client, ns, name, "RbacReady", "True").await;
+    let sa = sa_client(client, ns, name).await;
+    settle(&sa, ns, 200).await;
+    sa
+}
+
 pub async fn owned_rbac(client: &Client, ns: &str, name: &str) -> Vec<String> {
     let lp = ListParams::default().labels(&labels::owner_selector(ns, name));
     let mut out = vec![];
