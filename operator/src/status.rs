@@ -412,15 +412,15 @@ pub fn transition(
     new: &McpEndpointStatus,
 ) -> Option<(bool, String, String)> {
     let new_ready = ready(Some(new))?;
-    let starting = new_ready.reason == "NotAvailable";
+    let rolling_out = new_ready.reason == "NotAvailable";
     let changed = match ready(old) {
         Some(o) => o.status != new_ready.status || o.reason != new_ready.reason,
-        None => !starting,
+        None => !rolling_out,
     };
     if !changed {
         return None;
     }
-    let warning = new_ready.status != "True" && !starting;
+    let warning = new_ready.status != "True" && !rolling_out;
     Some((warning, new_ready.reason.clone(), new_ready.message.clone()))
 }
 
