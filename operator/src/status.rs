@@ -14,6 +14,8 @@ pub const DEGRADED: &str = "Degraded";
 /// True when tools the spec names (or the access level would allow) are not
 /// offered; the message has one sentence per tool saying why.
 pub const TOOLS_DROPPED: &str = "ToolsDropped";
+/// Ready's reason while no server replica is available: how every endpoint starts.
+const NOT_AVAILABLE: &str = "NotAvailable";
 
 /// Conditions this module owns (others are kept as found).
 const OWNED: [&str; 6] = [
@@ -315,7 +317,7 @@ fn serving(c: &mut Conditions<'_>, ep: &McpEndpoint, seen: &Observed) {
         (None, false) => c.put(
             READY,
             false,
-            "NotAvailable",
+            NOT_AVAILABLE,
             "waiting for a server replica".into(),
         ),
         (None, true) => c.put(
@@ -412,7 +414,7 @@ pub fn transition(
     new: &McpEndpointStatus,
 ) -> Option<(bool, String, String)> {
     let new_ready = ready(Some(new))?;
-    let rolling_out = new_ready.reason == "NotAvailable";
+    let rolling_out = new_ready.reason == NOT_AVAILABLE;
     let changed = match ready(old) {
         Some(o) => o.status != new_ready.status || o.reason != new_ready.reason,
         None => !rolling_out,
