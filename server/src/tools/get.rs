@@ -729,199 +729,245 @@ async fn list(
     output: &Output,
     sort: &SortKey,
 ) -> ToolResult {
-    let (urls, ns_column, ns) = targets(ctx, r, args).await?;
-    let base = ListParams {
-        label_selector: args.label_selector.clone().filter(|s| !s.is_empty()),
-        field_selector: args.field_selector.clone().filter(|s| !s.is_empty()),
-        ..Default::default()
-    };
+    let (targets, ns_column, ns) = targets(ctx, r, args).await?;
     let max = ctx.settings.max_output_bytes;
-    let budget = budget(max);
-    let now = jiff::Timestamp::now();
-    let sorted = !matches!(sort, SortKey::None);
+    let l = Listing {
+        ctx,
+        client,
+        r,
+        targets,
+        base: ListParams {
+            label_selector: args.label_selector.clone().filter(|s| !s.is_empty()),
+            field_selector: args.field_selector.clone().filter(|s| !s.is_empty()),
+            ..Default::default()
+        },
+        ns_column,
+        ns,
+        sort,
+        max,
+        budget: budget(max),
+    };
     let text = match output {
-        Output::Table { wide } => {
-            let wide = *wide;
-            let rows = if sort.needs_full_object() {
-                TableRows::Object
-            } else if sorted || ns_column {
-                TableRows::Metadata
-            } else {
-                TableRows::Cells
-            };
-            // The columns, kept from the first page for the header.
-            let mut columns: Option<ServerTable> = None;
-            let mut g = gather(
-                ctx,
-                client,
-                &urls,
-                &base,
-                Some(rows),
-                budget,
-                |page: &mut TablePage| {
-                    let Ok(t) = ServerTable::from_page(std::mem::take(page)) else {
-                        return vec![];
-                    };
-                    if columns.is_none() {
-                        columns = Some(ServerTable {
-                            columns: t.columns.clone(),
-                            rows: vec![],
-                        });
-                    }
-                    let keys: Vec<Option<Value>> =
-                        t.rows.iter().map(|row| sort.of(&row.object)).collect();
-                    let table = t.into_table(wide, ns_column);
-                    table
-                        .rows
-                        .into_iter()
-                        .zip(keys)
-                        .map(|(row, key)| Entry {
-                            bytes: row.bytes(),
-                            key,
-                            row,
-                        })
-                        .collect()
-                },
-            )
-            .await?;
-            sort_entries(&mut g.entries, sorted);
-            if g.entries.is_empty() {
-                no_resources(ns.as_deref())
-            } else {
-                let mut t = columns
-                    .map(|t| t.into_table(wide, ns_column))
-                    .unwrap_or_default();
-                let n = g.entries.len();
-                t.rows = g.entries.into_iter().map(|e| e.row).collect();
-                let mut text = t.render(true);
-                if let Some(more) = g.cut {
-                    text.push_str(&format!("\n[{}]\n", cut_note(n, more, max, sorted)));
-                }
-                text
-            }
-        }
-        Output::Custom(cols) => {
-            let mut g = gather(ctx, client, &urls, &base, None, budget, |page| {
-                page_items(r, page)
-                    .iter()
-                    .map(|o| {
-                        let row = custom_row(cols, o, now);
-                        Entry {
-                            bytes: row.bytes(),
-                            key: sort.of(o),
-                            row,
-                        }
-                    })
-                    .collect()
-            })
-            .await?;
-            sort_entries(&mut g.entries, sorted);
-            if g.entries.is_empty() {
-                no_resources(ns.as_deref())
-            } else {
-                let mut t = Table::new(cols.iter().map(|(h, _)| h.clone()));
-                let n = g.entries.len();
-                t.rows = g.entries.into_iter().map(|e| e.row).collect();
-                let mut text = t.render(true);
-                if let Some(more) = g.cut {
-                    text.push_str(&format!("\n[{}]\n", cut_note(n, more, max, sorted)));
-                }
-                text
-            }
-        }
-        Output::Name => {
-            let mut g = gather(ctx, client, &urls, &base, None, budget, |page| {
-                page_items(r, page)
-                    .iter()
-                    .map(|o| {
-                        let row = name_line(r, o);
-                        Entry {
-                            bytes: row.len() + 1,
-                            key: sort.of(o),
-                            row,
-                        }
-                    })
-                    .collect()
-            })
-            .await?;
-            sort_entries(&mut g.entries, sorted);
-            let n = g.entries.len();
-            let mut text: String = g
-                .entries
-                .into_iter()
-                .map(|e| format!("{}\n", e.row))
-                .collect();
-            if let Some(more) = g.cut {
-                text.push_str(&format!("[{}]\n", cut_note(n, more, max, sorted)));
-            }
-            text
-        }
-        Output::Yaml => {
-            let mut g = gather(ctx, client, &urls, &base, None, budget, |page| {
-                page_items(r, page)
-                    .iter()
-                    .map(|o| {
-                        let row = format::list_item("- ", "  ", &format::yaml(o));
-                        Entry {
-                            bytes: row.len(),
-                            key: sort.of(o),
-                            row,
-                        }
-                    })
-                    .collect()
-            })
-            .await?;
-            sort_entries(&mut g.entries, sorted);
-            let n = g.entries.len();
-            let mut text = String::from("apiVersion: v1\nkind: List\n");
-            if n == 0 {
-                text.push_str("items: []\n");
-            } else {
-                text.push_str("items:\n");
-                for e in g.entries {
-                    text.push_str(&e.row);
-                }
-            }
-            if let Some(more) = g.cut {
-                text.push_str(&format!("# {}\n", cut_note(n, more, max, sorted)));
-            }
-            text
-        }
-        Output::Json => {
-            let mut g = gather(ctx, client, &urls, &base, None, budget, |page| {
-                page_items(r, page)
-                    .iter()
-                    .map(|o| {
-                        let row = indent(&format::json(&summary(r, o)), "    ");
-                        Entry {
-                            bytes: row.len() + 2,
-                            key: sort.of(o),
-                            row,
-                        }
-                    })
-                    .collect()
-            })
-            .await?;
-            sort_entries(&mut g.entries, sorted);
-            let n = g.entries.len();
-            let field = if is_event(r) { "events" } else { "items" };
-            let rows: Vec<String> = g.entries.into_iter().map(|e| e.row).collect();
-            let mut text = if rows.is_empty() {
-                format!("{{\n  \"{field}\": []")
-            } else {
-                format!("{{\n  \"{field}\": [\n{}\n  ]", rows.join(",\n"))
-            };
-            if let Some(more) = g.cut {
-                text.push_str(&format!(
-                    ",\n  \"truncated\": true,\n  \"note\": {}",
-                    Value::String(cut_note(n, more, max, sorted))
-                ));
-            }
-            text.push_str("\n}\n");
-            text
-        }
+        Output::Table { wide } => l.table(*wide).await?,
+        Output::Custom(cols) => l.custom(cols).await?,
+        Output::Name => l.names().await?,
+        Output::Yaml => l.yaml().await?,
+        Output::Json => l.json().await?,
     };
     Ok(ctx.bound(text))
+}
+
+/// One listing: what it reads, and what each output form shares (the byte
+/// budget, the sort, the note for a cut).
+struct Listing<'a> {
+    ctx: &'a Ctx,
+    client: &'a Client,
+    r: &'a Resource,
+    targets: Vec<Target>,
+    base: ListParams,
+    /// Set for listings across namespaces: tables gain a NAMESPACE column.
+    ns_column: bool,
+    /// The one namespace listed, for the "No resources found" line.
+    ns: Option<String>,
+    sort: &'a SortKey,
+    max: usize,
+    budget: usize,
+}
+
+impl Listing<'_> {
+    fn sorted(&self) -> bool {
+        !matches!(self.sort, SortKey::None)
+    }
+
+    fn cut_note(&self, shown: usize, more: u64) -> String {
+        cut_note(shown, more, self.max, self.sorted())
+    }
+
+    /// Gathers the pages' items as JSON, each rendered by `row` into the
+    /// row and its size in bytes, in the listing's order.
+    async fn items<R>(&self, row: impl Fn(&Value) -> (R, usize)) -> Result<Gathered<R>, ToolError> {
+        let (ctx, client) = (self.ctx, self.client);
+        let mut g = gather(
+            ctx,
+            client,
+            &self.targets,
+            &self.base,
+            None,
+            self.budget,
+            |page| {
+                page_items(self.r, page)
+                    .iter()
+                    .map(|o| {
+                        let (row, bytes) = row(o);
+                        Entry {
+                            key: self.sort.of(o),
+                            row,
+                            bytes,
+                        }
+                    })
+                    .collect()
+            },
+        )
+        .await?;
+        sort_entries(&mut g.entries, self.sorted());
+        Ok(g)
+    }
+
+    /// The API server's own columns (a Table), as kubectl prints them.
+    async fn table(&self, wide: bool) -> Result<String, ToolError> {
+        let rows = if self.sort.needs_full_object() {
+            TableRows::Object
+        } else if self.sorted() || self.ns_column {
+            TableRows::Metadata
+        } else {
+            TableRows::Cells
+        };
+        let ns_column = self.ns_column;
+        // The columns, kept from the first page for the header.
+        let mut columns: Option<ServerTable> = None;
+        let (ctx, client) = (self.ctx, self.client);
+        let mut g = gather(
+            ctx,
+            client,
+            &self.targets,
+            &self.base,
+            Some(rows),
+            self.budget,
+            |page: &mut TablePage| {
+                let Ok(t) = ServerTable::from_page(std::mem::take(page)) else {
+                    return vec![];
+                };
+                if columns.is_none() {
+                    columns = Some(ServerTable {
+                        columns: t.columns.clone(),
+                        rows: vec![],
+                    });
+                }
+                let keys: Vec<Option<Value>> =
+                    t.rows.iter().map(|row| self.sort.of(&row.object)).collect();
+                let table = t.into_table(wide, ns_column);
+                table
+                    .rows
+                    .into_iter()
+                    .zip(keys)
+                    .map(|(row, key)| Entry {
+                        bytes: row.bytes(),
+                        key,
+                        row,
+                    })
+                    .collect()
+            },
+        )
+        .await?;
+        sort_entries(&mut g.entries, self.sorted());
+        let header = columns
+            .map(|t| t.into_table(wide, ns_column))
+            .unwrap_or_default();
+        Ok(self.rendered(header, g))
+    }
+
+    /// `custom-columns=`: one row per item, cells picked by path.
+    async fn custom(&self, cols: &[(String, Column)]) -> Result<String, ToolError> {
+        let now = jiff::Timestamp::now();
+        let g = self
+            .items(|o| {
+                let row = custom_row(cols, o, now);
+                let bytes = row.bytes();
+                (row, bytes)
+            })
+            .await?;
+        let header = Table::new(cols.iter().map(|(h, _)| h.clone()));
+        Ok(self.rendered(header, g))
+    }
+
+    /// A table's text from its header and gathered rows, or kubectl's line
+    /// for an empty listing.
+    fn rendered(&self, mut t: Table, g: Gathered<Row>) -> String {
+        if g.entries.is_empty() {
+            return no_resources(self.ns.as_deref());
+        }
+        let n = g.entries.len();
+        t.rows = g.entries.into_iter().map(|e| e.row).collect();
+        let mut text = t.render(true);
+        if let Some(more) = g.cut {
+            text.push_str(&format!("\n[{}]\n", self.cut_note(n, more)));
+        }
+        text
+    }
+
+    /// `-o name`: `kind.group/name`, one a line.
+    async fn names(&self) -> Result<String, ToolError> {
+        let g = self
+            .items(|o| {
+                let line = name_line(self.r, o);
+                let bytes = line.len() + 1;
+                (line, bytes)
+            })
+            .await?;
+        let n = g.entries.len();
+        let mut text: String = g
+            .entries
+            .into_iter()
+            .map(|e| format!("{}\n", e.row))
+            .collect();
+        if let Some(more) = g.cut {
+            text.push_str(&format!("[{}]\n", self.cut_note(n, more)));
+        }
+        Ok(text)
+    }
+
+    /// `-o yaml`: a `kind: List` of whole (masked) objects.
+    async fn yaml(&self) -> Result<String, ToolError> {
+        let g = self
+            .items(|o| {
+                let item = format::list_item("- ", "  ", &format::yaml(o));
+                let bytes = item.len();
+                (item, bytes)
+            })
+            .await?;
+        let n = g.entries.len();
+        let mut text = String::from("apiVersion: v1\nkind: List\n");
+        if n == 0 {
+            text.push_str("items: []\n");
+        } else {
+            text.push_str("items:\n");
+            for e in g.entries {
+                text.push_str(&e.row);
+            }
+        }
+        if let Some(more) = g.cut {
+            text.push_str(&format!("# {}\n", self.cut_note(n, more)));
+        }
+        Ok(text)
+    }
+
+    /// `-o json`: the seed's summary of each item (events keep their own
+    /// field name), with the cut stated in the document itself.
+    async fn json(&self) -> Result<String, ToolError> {
+        let g = self
+            .items(|o| {
+                let item = indent(&format::json(&summary(self.r, o)), "    ");
+                let bytes = item.len() + 2;
+                (item, bytes)
+            })
+            .await?;
+        let n = g.entries.len();
+        let field = if is_event(self.r) { "events" } else { "items" };
+        let rows: Vec<String> = g.entries.into_iter().map(|e| e.row).collect();
+        let mut text = if rows.is_empty() {
+            format!("{{\n  \"{field}\": []")
+        } else {
+            format!("{{\n  \"{field}\": [\n{}\n  ]", rows.join(",\n"))
+        };
+        if let Some(more) = g.cut {
+            text.push_str(&format!(
+                ",\n  \"truncated\": true,\n  \"note\": {}",
+                Value::String(self.cut_note(n, more))
+            ));
+        }
+        text.push_str("\n}\n");
+        Ok(text)
+    }
 }
 
 fn sort_entries<R>(entries: &mut [Entry<R>], sorted: bool) {
