@@ -93,6 +93,10 @@ pub fn router(
     // Idle sessions are closed by rmcp's own keep-alive reaper.
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(limits.idle);
+    // No SEP-1699 priming event (empty data, `retry:`) opens a request's
+    // stream: the seed sends none, older clients fail to parse it, and strict
+    // gateways reject it. It also costs a write per call. See docs/server.md.
+    sessions.session_config.sse_retry = None;
     let sessions = Arc::new(sessions);
     let state = AppState {
         handler: handler.clone(),
@@ -117,7 +121,9 @@ pub fn router(
         .with_json_response(stateless)
         .with_cancellation_token(shutdown.child_token())
         .disable_allowed_hosts()
-        .disable_allowed_origins();
+        .disable_allowed_origins()
+        // No priming either on the initialize answer and the GET stream.
+        .with_sse_retry(None);
     let config = config.with_max_request_body_bytes(limits.max_body_bytes);
     let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), sessions, config);
     let protected = Router::new()

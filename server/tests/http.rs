@@ -499,6 +499,75 @@ async fn stateless_mode_answers_without_sessions() {
     assert_eq!(client.call("ping", json!({})).await.text, "pong");
 }
 
+/// The `data:` lines of an SSE body, after checking it holds nothing else
+/// a strict client or gateway could trip on.
+fn only_events(body: &str) -> Vec<Value> {
+    assert!(
+        !body.lines().any(|l| l.starts_with("retry:")),
+        "no reconnection hint: {body:?}"
+    );
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| serde_json::from_str(d.trim()).unwrap_or_else(|e| panic!("{d:?}: {e}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_session_answers_each_request_with_one_event_and_no_priming() {
+    // Like the seed (and the Python SDK), no empty priming event and no
+    // `retry:` line before the answer: older MCP clients try to parse the
+    // empty data as JSON and fail, strict gateways reject the retry line.
+    let server = ServerProcess::start(bin(), &[]).await;
+    let http = reqwest::Client::new();
+    let post = |session: Option<String>, body: &'static str| {
+        let mut req = http
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(body);
+        if let Some(id) = session {
+            req = req.header("mcp-session-id", id);
+        }
+        async move {
+            tokio::time::timeout(Duration::from_secs(10), req.send())
+                .await
+                .expect("answered in time")
+                .expect("request")
+        }
+    };
+    let init = post(None, INIT).await;
+    assert_eq!(init.status(), 200);
+    let session = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let events = only_events(&init.text().await.unwrap());
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["id"], 1);
+    assert_eq!(events[0]["result"]["serverInfo"]["name"], "kube-mcp-server");
+    let note = post(
+        Some(session.clone()),
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    )
+    .await;
+    assert_eq!(note.status(), 202);
+    let call = post(
+        Some(session),
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ping","arguments":{}}}"#,
+    )
+    .await;
+    assert_eq!(call.status(), 200);
+    let body = tokio::time::timeout(Duration::from_secs(10), call.text())
+        .await
+        .expect("the stream ends after the answer")
+        .unwrap();
+    let events = only_events(&body);
+    assert_eq!(events.len(), 1, "{body:?}");
+    assert_eq!(events[0]["id"], 2);
+    assert_eq!(events[0]["result"]["content"][0]["text"], "pong");
+}
+
 #[tokio::test]
 async fn sigterm_shuts_down_gracefully() {
     let server = ServerProcess::start(bin(), &[]).await;
