@@ -783,32 +783,38 @@ impl Listing<'_> {
         cut_note(shown, more, self.max, self.sorted())
     }
 
-    /// Gathers the pages' items as JSON, each rendered by `row` into the
-    /// row and its size in bytes, in the listing's order.
-    async fn items<R>(&self, row: impl Fn(&Value) -> (R, usize)) -> Result<Gathered<R>, ToolError> {
-        let (ctx, client) = (self.ctx, self.client);
-        let mut g = gather(
-            ctx,
-            client,
-            &self.targets,
-            &self.base,
-            None,
-            self.budget,
-            |page| {
-                page_items(self.r, page)
-                    .iter()
-                    .map(|o| {
-                        let (row, bytes) = row(o);
-                        Entry {
-                            key: self.sort.of(o),
-                            row,
-                            bytes,
-                        }
-                    })
-                    .collect()
-            },
-        )
-        .await?;
+    /// Gathers the pages' items as JSON, each rendered by `row`, in the
+    /// listing's order. `sep` is what joining adds to each row's size (a
+    /// newline, a comma), so the byte budget counts the text as sent.
+    async fn items<R: Measured>(
+        &self,
+        sep: usize,
+        row: impl Fn(&Value) -> R,
+    ) -> Result<Gathered<R>, ToolError> {
+        self.gather(None, |page: &mut Value| {
+            page_items(self.r, page)
+                .iter()
+                .map(|o| {
+                    let row = row(o);
+                    Entry {
+                        key: self.sort.of(o),
+                        bytes: row.measure() + sep,
+                        row,
+                    }
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// [`gather`] over this listing's targets, in the listing's order.
+    async fn gather<P: Page, R>(
+        &self,
+        rows: Option<TableRows>,
+        render: impl FnMut(&mut P) -> Vec<Entry<R>>,
+    ) -> Result<Gathered<R>, ToolError> {
+        let (ctx, client, budget) = (self.ctx, self.client, self.budget);
+        let mut g = gather(ctx, client, &self.targets, &self.base, rows, budget, render).await?;
         sort_entries(&mut g.entries, self.sorted());
         Ok(g)
     }
@@ -825,15 +831,8 @@ impl Listing<'_> {
         let ns_column = self.ns_column;
         // The columns, kept from the first page for the header.
         let mut columns: Option<ServerTable> = None;
-        let (ctx, client) = (self.ctx, self.client);
-        let mut g = gather(
-            ctx,
-            client,
-            &self.targets,
-            &self.base,
-            Some(rows),
-            self.budget,
-            |page: &mut TablePage| {
+        let g = self
+            .gather(Some(rows), |page: &mut TablePage| {
                 let Ok(t) = ServerTable::from_page(std::mem::take(page)) else {
                     return vec![];
                 };
@@ -856,10 +855,8 @@ impl Listing<'_> {
                         row,
                     })
                     .collect()
-            },
-        )
-        .await?;
-        sort_entries(&mut g.entries, self.sorted());
+            })
+            .await?;
         let header = columns
             .map(|t| t.into_table(wide, ns_column))
             .unwrap_or_default();
@@ -869,13 +866,7 @@ impl Listing<'_> {
     /// `custom-columns=`: one row per item, cells picked by path.
     async fn custom(&self, cols: &[(String, Column)]) -> Result<String, ToolError> {
         let now = jiff::Timestamp::now();
-        let g = self
-            .items(|o| {
-                let row = custom_row(cols, o, now);
-                let bytes = row.bytes();
-                (row, bytes)
-            })
-            .await?;
+        let g = self.items(0, |o| custom_row(cols, o, now)).await?;
         let header = Table::new(cols.iter().map(|(h, _)| h.clone()));
         Ok(self.rendered(header, g))
     }
@@ -897,13 +888,7 @@ impl Listing<'_> {
 
     /// `-o name`: `kind.group/name`, one a line.
     async fn names(&self) -> Result<String, ToolError> {
-        let g = self
-            .items(|o| {
-                let line = name_line(self.r, o);
-                let bytes = line.len() + 1;
-                (line, bytes)
-            })
-            .await?;
+        let g = self.items(1, |o| name_line(self.r, o)).await?;
         let n = g.entries.len();
         let mut text: String = g
             .entries
@@ -919,11 +904,7 @@ impl Listing<'_> {
     /// `-o yaml`: a `kind: List` of whole (masked) objects.
     async fn yaml(&self) -> Result<String, ToolError> {
         let g = self
-            .items(|o| {
-                let item = format::list_item("- ", "  ", &format::yaml(o));
-                let bytes = item.len();
-                (item, bytes)
-            })
+            .items(0, |o| format::list_item("- ", "  ", &format::yaml(o)))
             .await?;
         let n = g.entries.len();
         let mut text = String::from("apiVersion: v1\nkind: List\n");
@@ -945,11 +926,7 @@ impl Listing<'_> {
     /// field name), with the cut stated in the document itself.
     async fn json(&self) -> Result<String, ToolError> {
         let g = self
-            .items(|o| {
-                let item = indent(&format::json(&summary(self.r, o)), "    ");
-                let bytes = item.len() + 2;
-                (item, bytes)
-            })
+            .items(2, |o| indent(&format::json(&summary(self.r, o)), "    "))
             .await?;
         let n = g.entries.len();
         let field = if is_event(self.r) { "events" } else { "items" };
@@ -967,6 +944,23 @@ impl Listing<'_> {
         }
         text.push_str("\n}\n");
         Ok(text)
+    }
+}
+
+/// A rendered entry's size in bytes, as the byte budget counts it.
+trait Measured {
+    fn measure(&self) -> usize;
+}
+
+impl Measured for Row {
+    fn measure(&self) -> usize {
+        self.bytes()
+    }
+}
+
+impl Measured for String {
+    fn measure(&self) -> usize {
+        self.len()
     }
 }
 
