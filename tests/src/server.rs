@@ -27,6 +27,10 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
+/// What the server logs (at info, which [`ServerProcess::start`] sets) once
+/// its port is bound.
+const LISTENING: &str = "listening (MCP on /mcp";
+
 const CLUSTER_SOURCES: &[&str] = &[
     "KUBECONFIG_YAML",
     "KUBECONFIG_JSON",
@@ -100,19 +104,23 @@ impl ServerProcess {
         Ok(server)
     }
 
-    /// Waits for /health; on failure (the process exited, or the time ran
-    /// out) returns the server's log.
+    /// Waits until this process has bound its port (its log says so) and
+    /// /health answers; on failure (the process exited, or the time ran out)
+    /// returns the server's log. /health alone is not enough: when another
+    /// test's server holds the port, it answers while this one fails to bind,
+    /// and the test would talk to a server that goes away with that test.
     async fn wait_healthy(&mut self, within: Duration) -> Result<(), String> {
         let start = Instant::now();
         let http = reqwest::Client::new();
         while start.elapsed() < within {
-            if let Ok(r) = http.get(format!("{}/health", self.base)).send().await
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("(exited: {status})\n{}", self.log()));
+            }
+            if self.log().contains(LISTENING)
+                && let Ok(r) = http.get(format!("{}/health", self.base)).send().await
                 && r.status().is_success()
             {
                 return Ok(());
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("(exited: {status})\n{}", self.log()));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
