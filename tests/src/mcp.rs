@@ -159,11 +159,7 @@ impl McpClient {
             StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token);
         let transport = StreamableHttpClientTransport::with_client(http_client(), config);
         let asker = Asker::new(Answer::Unsupported);
-        let service = asker
-            .clone()
-            .serve(transport)
-            .await
-            .map_err(|e| e.to_string())?;
+        let service = asker.clone().serve(transport).await.map_err(|e| why(&e))?;
         Ok(Self { service, asker })
     }
 
@@ -201,7 +197,7 @@ impl McpClient {
         } else {
             asker.clone().serve(transport).await
         }
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| why(&e))?;
         Ok(Self { service, asker })
     }
 
@@ -215,11 +211,7 @@ impl McpClient {
     ) -> Result<Self, String> {
         let asker = Asker::new(Answer::Unsupported);
         let transport = transport_with(http, url, token, extra)?;
-        let service = asker
-            .clone()
-            .serve(transport)
-            .await
-            .map_err(|e| e.to_string())?;
+        let service = asker.clone().serve(transport).await.map_err(|e| why(&e))?;
         Ok(Self { service, asker })
     }
 
@@ -234,7 +226,7 @@ impl McpClient {
             .service
             .list_all_tools()
             .await
-            .unwrap_or_else(|e| panic!("tools/list failed: {e}"));
+            .unwrap_or_else(|e| panic!("tools/list failed: {}", why(&e)));
         tools.into_iter().map(|t| t.name.to_string()).collect()
     }
 
@@ -246,10 +238,7 @@ impl McpClient {
 
     /// tools/list; a failure is `Err` (for drivers that record, not panic).
     pub async fn try_tools(&self) -> Result<Vec<rmcp::model::Tool>, String> {
-        self.service
-            .list_all_tools()
-            .await
-            .map_err(|e| e.to_string())
+        self.service.list_all_tools().await.map_err(|e| why(&e))
     }
 
     /// tools/call; a JSON-RPC error (unknown or filtered tool) is `Err`.
@@ -302,7 +291,7 @@ impl McpClient {
             .service
             .list_all_resources()
             .await
-            .unwrap_or_else(|e| panic!("resources/list failed: {e}"));
+            .unwrap_or_else(|e| panic!("resources/list failed: {}", why(&e)));
         r.into_iter().map(|r| r.uri.clone()).collect()
     }
 
@@ -407,4 +396,17 @@ pub fn request_state(answer: &Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no requestState: {answer}"))
         .to_string()
+}
+
+/// An error with its causes ("a: b: c"), so a transport failure says
+/// whether the connection was refused, reset or cut short.
+fn why(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
