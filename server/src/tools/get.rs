@@ -815,7 +815,9 @@ impl Listing<'_> {
     ) -> Result<Gathered<R>, ToolError> {
         let (ctx, client, budget) = (self.ctx, self.client, self.budget);
         let mut g = gather(ctx, client, &self.targets, &self.base, rows, budget, render).await?;
-        sort_entries(&mut g.entries, self.sorted());
+        if self.sorted() {
+            sort(&mut g.entries);
+        }
         Ok(g)
     }
 
@@ -961,12 +963,6 @@ impl Measured for Row {
 impl Measured for String {
     fn measure(&self) -> usize {
         self.len()
-    }
-}
-
-fn sort_entries<R>(entries: &mut [Entry<R>], sorted: bool) {
-    if sorted {
-        sort(entries);
     }
 }
 
