@@ -26,6 +26,27 @@ static CLUSTER: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
 /// Env var naming the kubeconfig of an already running cluster to use.
 pub const KUBECONFIG_ENV: &str = "KUBE_MCP_KUBECONFIG";
 
+/// Env var naming the kubeconfig of the control plane `scripts/test`
+/// shares between test binaries.
+pub const SHARED_KUBECONFIG_ENV: &str = "KUBE_MCP_SHARED_KUBECONFIG";
+
+/// Test binaries that change the cluster for everyone after them, and so
+/// start a control plane of their own even when a shared one is offered:
+/// they install ValidatingAdmissionPolicies (admission, docs, e2e,
+/// packaging), the operator's cluster-wide install (docs, packaging) or a
+/// real node that pods would be scheduled on (real_node). The operator's
+/// fault tests stop and restart their API server and build their own
+/// control plane anyway.
+pub const OWN_CONTROL_PLANE: &[&str] = &["admission", "docs", "e2e", "packaging", "real_node"];
+
+/// Whether the test binary at `exe` (cargo names it `<target>-<hash>`) may
+/// use the shared control plane.
+pub fn may_share(exe: &std::path::Path) -> bool {
+    let stem = exe.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let target = stem.rsplit_once('-').map_or(stem, |(t, _)| t);
+    !OWN_CONTROL_PLANE.contains(&target)
+}
+
 /// The test process's control plane, started on first use.
 ///
 /// # Panics
@@ -53,6 +74,11 @@ fn start_or_attach() -> Result<ControlPlane, String> {
         let path = PathBuf::from(path);
         return ControlPlane::attach(&path).map_err(|e| format!("{KUBECONFIG_ENV}: {e}"));
     }
+    if let Some(path) = std::env::var_os(SHARED_KUBECONFIG_ENV).filter(|p| !p.is_empty())
+        && std::env::current_exe().is_ok_and(|exe| may_share(&exe))
+    {
+        return attach_shared(&PathBuf::from(path));
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -77,6 +103,52 @@ fn start_or_attach() -> Result<ControlPlane, String> {
         cp.server_url(),
         started.elapsed().as_secs_f64(),
         cp.data_dir().display()
+    );
+    Ok(cp)
+}
+
+/// Attaches to the shared control plane after checking that no binary
+/// before this one left cluster-wide state that would change what this one
+/// sees: a binary that does belongs in [`OWN_CONTROL_PLANE`].
+fn attach_shared(path: &std::path::Path) -> Result<ControlPlane, String> {
+    let cp = ControlPlane::attach(path).map_err(|e| format!("{SHARED_KUBECONFIG_ENV}: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("building a runtime: {e}"))?;
+    let left = rt.block_on(async {
+        use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding;
+        let client = cp.try_client().await.map_err(|e| e.to_string())?;
+        let mut left: Vec<String> = Api::<ValidatingAdmissionPolicyBinding>::all(client.clone())
+            .list_metadata(&Default::default())
+            .await
+            .map_err(|e| format!("listing admission policy bindings: {e}"))?
+            .items
+            .into_iter()
+            .filter_map(|b| b.metadata.name)
+            .map(|n| format!("ValidatingAdmissionPolicyBinding {n}"))
+            .collect();
+        if Api::<Node>::all(client)
+            .get_metadata_opt(NODE_NAME)
+            .await
+            .map_err(|e| format!("reading node {NODE_NAME}: {e}"))?
+            .is_some()
+        {
+            left.push(format!("the real node {NODE_NAME}"));
+        }
+        Ok::<_, String>(left)
+    })?;
+    if !left.is_empty() {
+        return Err(format!(
+            "the shared control plane ({SHARED_KUBECONFIG_ENV}={}) holds {}, left by a test binary \
+             that ran before this one: add that binary to fixture::OWN_CONTROL_PLANE",
+            path.display(),
+            left.join(", ")
+        ));
+    }
+    eprintln!(
+        "kube-mcp: using the shared control plane at {}",
+        cp.server_url()
     );
     Ok(cp)
 }
@@ -369,4 +441,28 @@ pub fn kubectl_apply(manifest: &str, server_side: bool) {
         "kubectl apply: {}\n{manifest}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_share;
+    use std::path::Path;
+
+    #[test]
+    fn binaries_that_change_the_cluster_for_everyone_keep_their_own() {
+        for (exe, shares) in [
+            ("/t/debug/deps/read_tools-0a1b2c3d4e5f6789", true),
+            ("/t/debug/deps/write_tools-0a1b2c3d4e5f6789", true),
+            ("/t/debug/deps/kube_mcp_tests-0a1b2c3d4e5f6789", true),
+            ("/t/debug/deps/admission-0a1b2c3d4e5f6789", false),
+            ("/t/debug/deps/packaging-0a1b2c3d4e5f6789", false),
+            ("/t/debug/deps/real_node-0a1b2c3d4e5f6789", false),
+            ("/t/debug/deps/e2e-0a1b2c3d4e5f6789", false),
+            ("/t/debug/deps/docs-0a1b2c3d4e5f6789", false),
+            // Not cargo's naming: the whole stem is the name.
+            ("/usr/local/bin/docs", false),
+        ] {
+            assert_eq!(may_share(Path::new(exe)), shares, "{exe}");
+        }
+    }
 }
