@@ -27,9 +27,33 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
-/// What the server logs (at info, which [`ServerProcess::start`] sets) once
-/// its port is bound.
-const LISTENING: &str = "listening (MCP on /mcp";
+/// Whether process `pid` holds the socket listening on IPv4 TCP `port`
+/// (Linux: the socket's inode from /proc/net/tcp among the process's fds).
+fn listens_on(pid: u32, port: u16) -> bool {
+    const LISTEN: &str = "0A";
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let sockets: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let local_port = f.get(1)?.rsplit_once(':')?.1;
+            let inode = f.get(9)?;
+            (u16::from_str_radix(local_port, 16).ok()? == port && *f.get(3)? == LISTEN)
+                .then(|| format!("socket:[{inode}]"))
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|target| sockets.iter().any(|s| target.as_os_str() == s.as_str()))
+    })
+}
 
 const CLUSTER_SOURCES: &[&str] = &[
     "KUBECONFIG_YAML",
@@ -104,11 +128,13 @@ impl ServerProcess {
         Ok(server)
     }
 
-    /// Waits until this process has bound its port (its log says so) and
-    /// /health answers; on failure (the process exited, or the time ran out)
-    /// returns the server's log. /health alone is not enough: when another
-    /// test's server holds the port, it answers while this one fails to bind,
-    /// and the test would talk to a server that goes away with that test.
+    /// Waits until this process listens on its port and /health answers; on
+    /// failure (the process exited, or the time ran out) returns the
+    /// server's log. /health alone is not enough: when another test's server
+    /// holds the port, it answers while this one fails to bind, and the test
+    /// would talk to a server that goes away with that test. The socket is
+    /// looked up in /proc rather than in the log, which says nothing at the
+    /// `RUST_LOG=warn` the benchmark runs with.
     async fn wait_healthy(&mut self, within: Duration) -> Result<(), String> {
         let start = Instant::now();
         let http = reqwest::Client::new();
@@ -116,7 +142,10 @@ impl ServerProcess {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("(exited: {status})\n{}", self.log()));
             }
-            if self.log().contains(LISTENING)
+            if self
+                .child
+                .id()
+                .is_some_and(|pid| listens_on(pid, self.port))
                 && let Ok(r) = http.get(format!("{}/health", self.base)).send().await
                 && r.status().is_success()
             {
@@ -168,5 +197,21 @@ impl ServerProcess {
             .await
             .ok()
             .and_then(Result::ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listens_on;
+
+    #[test]
+    fn a_listening_socket_is_found_under_its_process_only() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(listens_on(std::process::id(), port));
+        // PID 1 does not hold this test's socket.
+        assert!(!listens_on(1, port));
+        drop(listener);
+        assert!(!listens_on(std::process::id(), port));
     }
 }
