@@ -119,21 +119,7 @@ fn settling(o: &mut String, op: &Value) {
         "| steady state ({} s): reconciles | {} |",
         st["window_seconds"], st["reconciles"]
     );
-    let _ = writeln!(
-        o,
-        "| steady state: write requests to the operator's kinds | {} |",
-        st["operator_kind_writes"]
-    );
-    let _ = writeln!(
-        o,
-        "| steady state: objects whose resourceVersion changed | {} {} |",
-        st["objects_changed"], st["objects_changed_by_kind"]
-    );
-    let _ = writeln!(
-        o,
-        "| steady state: all mutating API requests (any client) | {} |",
-        st["all_mutating_requests"]
-    );
+    writes(o, "steady state", st);
     let rs = &op["resync_after_restart"];
     let _ = writeln!(
         o,
@@ -141,20 +127,25 @@ fn settling(o: &mut String, op: &Value) {
         rs["seconds_to_reconcile_all"], rs["seconds_until_quiet"]
     );
     let _ = writeln!(o, "| restart: reconciles | {} |", rs["reconciles"]);
+    writes(o, "restart", rs);
+}
+
+/// What a window (the steady state, a restart) wrote.
+fn writes(o: &mut String, window: &str, w: &Value) {
     let _ = writeln!(
         o,
-        "| restart: write requests to the operator's kinds | {} |",
-        rs["operator_kind_writes"]
+        "| {window}: write requests to the operator's kinds | {} |",
+        w["operator_kind_writes"]
     );
     let _ = writeln!(
         o,
-        "| restart: objects whose resourceVersion changed | {} {} |",
-        rs["objects_changed"], rs["objects_changed_by_kind"]
+        "| {window}: objects whose resourceVersion changed | {} {} |",
+        w["objects_changed"], w["objects_changed_by_kind"]
     );
     let _ = writeln!(
         o,
-        "| restart: all mutating API requests (any client) | {} |",
-        rs["all_mutating_requests"]
+        "| {window}: all mutating API requests (any client) | {} |",
+        w["all_mutating_requests"]
     );
 }
 
