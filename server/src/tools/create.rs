@@ -169,7 +169,6 @@ pub fn generate(args: &Args, files: &[(String, String)]) -> Result<Value, ToolEr
     };
     let labels = pairs(args.labels.as_deref(), "labels")?;
     let annotations = pairs(args.annotations.as_deref(), "annotations")?;
-    let app = json!({"app": name});
     let mut obj = match kind_arg.as_str() {
         "namespace" | "ns" => {
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
@@ -181,86 +180,15 @@ pub fn generate(args: &Args, files: &[(String, String)]) -> Result<Value, ToolEr
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": string_map(&data)})
         }
         "secret" => secret(name, args.secret_type.as_deref(), &literals, files)?,
-        "service" | "svc" => {
-            let t = args
-                .service_type
-                .as_deref()
-                .unwrap_or("clusterip")
-                .to_ascii_lowercase();
-            let (svc_type, external) = match t.as_str() {
-                "clusterip" => ("ClusterIP", false),
-                "nodeport" => ("NodePort", false),
-                "loadbalancer" => ("LoadBalancer", false),
-                "externalname" => ("ExternalName", true),
-                other => {
-                    return Err(invalid(format!(
-                        "serviceType {other:?} is not one of clusterip, nodeport, loadbalancer or externalname"
-                    )));
-                }
-            };
-            let mut spec = json!({"type": svc_type});
-            if external {
-                let ext = args.external_name.as_deref().filter(|e| !e.is_empty()).ok_or_else(|| {
-                    invalid("an externalname service needs externalName (the DNS name it points to)")
-                })?;
-                spec["externalName"] = json!(ext);
-            } else {
-                let ports = args
-                    .tcp_port
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|p| service_port(p))
-                    .collect::<Result<Vec<_>, _>>()?;
-                if ports.is_empty() {
-                    return Err(invalid(
-                        "a service needs at least one tcpPort, e.g. [\"80:8080\"]",
-                    ));
-                }
-                spec["ports"] = json!(ports);
-                spec["selector"] = app.clone();
-            }
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "labels": app}, "spec": spec})
-        }
-        "deployment" | "deploy" => {
-            let image = need_image()?;
-            let replicas = args.replicas.unwrap_or(1);
-            if replicas < 0 {
-                return Err(invalid("replicas must be 0 or more"));
-            }
-            let mut container = json!({"name": container_name(image), "image": image});
-            if let Some(p) = args.port {
-                container["ports"] = json!([{"containerPort": p}]);
-            }
-            if let Some(c) = args.command.as_ref().filter(|c| !c.is_empty()) {
-                container["command"] = json!(c);
-            }
-            json!({"apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": name, "labels": app},
-                "spec": {"replicas": replicas, "selector": {"matchLabels": app},
-                    "template": {"metadata": {"labels": app}, "spec": {"containers": [container]}}}})
-        }
+        "service" | "svc" => service(name, args)?,
+        "deployment" | "deploy" => deployment(name, need_image()?, args)?,
         "job" => {
             let image = need_image()?;
             json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
                 "spec": {"template": {"spec": {"restartPolicy": "Never",
                     "containers": [container(name, image, args.command.as_deref())]}}}})
         }
-        "cronjob" | "cj" => {
-            let image = need_image()?;
-            let schedule = args
-                .schedule
-                .as_deref()
-                .filter(|s| !s.trim().is_empty())
-                .ok_or_else(|| {
-                    invalid("schedule is required to create a cronjob, e.g. \"*/5 * * * *\"")
-                })?;
-            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name},
-                "spec": {"schedule": schedule, "suspend": args.suspend,
-                    "jobTemplate": {"metadata": {"name": name}, "spec": {"template": {"spec": {
-                        "restartPolicy": "OnFailure",
-                        "containers": [container(name, image, args.command.as_deref())]}}}}}})
-        }
+        "cronjob" | "cj" => cronjob(name, need_image()?, args)?,
         "" => {
             return Err(invalid(
                 "give a manifest/filename, or resourceType (namespace, configmap, secret, service, deployment, job or cronjob) with name",
@@ -273,19 +201,110 @@ pub fn generate(args: &Args, files: &[(String, String)]) -> Result<Value, ToolEr
         }
     };
     for (field, list) in [("labels", &labels), ("annotations", &annotations)] {
-        if list.is_empty() {
-            continue;
-        }
-        let entry = obj["metadata"]
-            .as_object_mut()
-            .map(|m| m.entry(field).or_insert_with(|| json!({})));
-        if let Some(Value::Object(m)) = entry {
-            for (k, v) in list {
-                m.insert(k.clone(), json!(v));
-            }
-        }
+        add_metadata(&mut obj, field, list);
     }
     Ok(obj)
+}
+
+/// Adds `list` to the object's `metadata.<field>` map, keeping what the
+/// generator put there (a Service's or Deployment's `app` label).
+fn add_metadata(obj: &mut Value, field: &str, list: &[(String, String)]) {
+    if list.is_empty() {
+        return;
+    }
+    let entry = obj["metadata"]
+        .as_object_mut()
+        .map(|m| m.entry(field).or_insert_with(|| json!({})));
+    if let Some(Value::Object(m)) = entry {
+        for (k, v) in list {
+            m.insert(k.clone(), json!(v));
+        }
+    }
+}
+
+/// `kubectl create service <type>`: the ports select pods labelled `app: <name>`.
+fn service(name: &str, args: &Args) -> Result<Value, ToolError> {
+    let app = json!({"app": name});
+    let t = args
+        .service_type
+        .as_deref()
+        .unwrap_or("clusterip")
+        .to_ascii_lowercase();
+    let (svc_type, external) = match t.as_str() {
+        "clusterip" => ("ClusterIP", false),
+        "nodeport" => ("NodePort", false),
+        "loadbalancer" => ("LoadBalancer", false),
+        "externalname" => ("ExternalName", true),
+        other => {
+            return Err(invalid(format!(
+                "serviceType {other:?} is not one of clusterip, nodeport, loadbalancer or externalname"
+            )));
+        }
+    };
+    let mut spec = json!({"type": svc_type});
+    if external {
+        let ext = args
+            .external_name
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| {
+                invalid("an externalname service needs externalName (the DNS name it points to)")
+            })?;
+        spec["externalName"] = json!(ext);
+    } else {
+        let ports = args
+            .tcp_port
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|p| service_port(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        if ports.is_empty() {
+            return Err(invalid(
+                "a service needs at least one tcpPort, e.g. [\"80:8080\"]",
+            ));
+        }
+        spec["ports"] = json!(ports);
+        spec["selector"] = app.clone();
+    }
+    Ok(
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "labels": app}, "spec": spec}),
+    )
+}
+
+/// `kubectl create deployment`: one container named after its image, pods labelled `app: <name>`.
+fn deployment(name: &str, image: &str, args: &Args) -> Result<Value, ToolError> {
+    let app = json!({"app": name});
+    let replicas = args.replicas.unwrap_or(1);
+    if replicas < 0 {
+        return Err(invalid("replicas must be 0 or more"));
+    }
+    let mut container = json!({"name": container_name(image), "image": image});
+    if let Some(p) = args.port {
+        container["ports"] = json!([{"containerPort": p}]);
+    }
+    if let Some(c) = args.command.as_ref().filter(|c| !c.is_empty()) {
+        container["command"] = json!(c);
+    }
+    Ok(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "labels": app},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": app},
+            "template": {"metadata": {"labels": app}, "spec": {"containers": [container]}}}}))
+}
+
+fn cronjob(name: &str, image: &str, args: &Args) -> Result<Value, ToolError> {
+    let schedule = args
+        .schedule
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| invalid("schedule is required to create a cronjob, e.g. \"*/5 * * * *\""))?;
+    Ok(
+        json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name},
+        "spec": {"schedule": schedule, "suspend": args.suspend,
+            "jobTemplate": {"metadata": {"name": name}, "spec": {"template": {"spec": {
+                "restartPolicy": "OnFailure",
+                "containers": [container(name, image, args.command.as_deref())]}}}}}}),
+    )
 }
 
 fn container(name: &str, image: &str, command: Option<&[String]>) -> Value {
@@ -567,8 +586,20 @@ mod tests {
                 ),
             ),
             (
+                // The caller's labels join the generator's `app` label.
+                json!({"resourceType": "service", "name": "ext", "serviceType": "ExternalName",
+                    "externalName": "db.example.com", "labels": ["team=a"], "annotations": ["note=x"]}),
+                Ok(json!({"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": "ext", "labels": {"app": "ext", "team": "a"}, "annotations": {"note": "x"}},
+                    "spec": {"type": "ExternalName", "externalName": "db.example.com"}})),
+            ),
+            (
                 json!({"resourceType": "deployment", "name": "web"}),
                 Err("image is required"),
+            ),
+            (
+                json!({"resourceType": "deployment", "name": "web", "image": "nginx", "replicas": -1}),
+                Err("replicas must be 0 or more"),
             ),
             (
                 json!({"resourceType": "cronjob", "name": "c", "image": "busybox"}),
