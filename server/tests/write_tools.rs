@@ -3,7 +3,7 @@
 //! plane. Every change is read back through the API with an admin client.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod, Secret, Service};
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, Client};
 use kube_mcp_tests::mcp::{CallOutcome, McpClient};
@@ -998,6 +998,27 @@ async fn exec_and_port_forward_on_kwok_pods_fail_clearly() {
             .await
             .contains("Stopped")
     );
+    // Through a service: its port 80 names the container port "http" (8080)
+    // of the pod it selects.
+    let services = Api::<Service>::namespaced(ns.client.clone(), &ns.name);
+    for svc in [
+        json!({"metadata": {"name": "web"}, "spec": {"selector": {"app": "p"},
+            "ports": [{"port": 80, "targetPort": "http"}]}}),
+        json!({"metadata": {"name": "bare"}, "spec": {"ports": [{"port": 80}]}}),
+    ] {
+        let svc: Service = serde_json::from_value(svc).unwrap();
+        services.create(&PostParams::default(), &svc).await.unwrap();
+    }
+    let out = env.ok("port_forward", json!({"resourceType": "svc", "resourceName": "web", "localPort": 0, "targetPort": 80, "namespace": ns.name})).await;
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("{}/service/web (pod p):8080", ns.name)),
+        "{out}"
+    );
+    env.ok("stop_port_forward", json!({"id": v["id"]})).await;
+    let err = env.err("port_forward", json!({"resourceType": "service", "resourceName": "bare", "localPort": 0, "targetPort": 80, "namespace": ns.name})).await;
+    assert!(err.contains("has no selector"), "{err}");
     let err = env.err("port_forward", json!({"resourceType": "deployment", "resourceName": "p", "localPort": port, "targetPort": 80, "namespace": ns.name})).await;
     assert!(err.contains("pod or service"), "{err}");
     let err = env.err("stop_port_forward", json!({"id": "pf-nope"})).await;

@@ -163,50 +163,10 @@ pub async fn start(ctx: &Ctx, args: Args) -> ToolResult {
             format!("pod/{}", args.resource_name),
         ),
         "service" | "services" | "svc" => {
-            let svc = Api::<Service>::namespaced(client.clone(), &ns)
-                .get(&args.resource_name)
-                .await?;
-            let selector = svc
-                .spec
-                .as_ref()
-                .and_then(|s| s.selector.clone())
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    ToolError::Invalid(format!(
-                        "service {ns}/{} has no selector, so no pod to forward to",
-                        args.resource_name
-                    ))
-                })?;
-            let sel = selector
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",");
-            let list = pods.list(&ListParams::default().labels(&sel)).await?;
-            let chosen = list
-                .items
-                .iter()
-                .find(|p| pod_ready(p))
-                .or_else(|| {
-                    list.items.iter().find(|p| {
-                        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-                    })
-                })
-                .ok_or_else(|| {
-                    ToolError::Invalid(format!(
-                        "service {ns}/{} selects no running pod ({sel})",
-                        args.resource_name
-                    ))
-                })?;
-            let port = container_port(&svc, args.target_port, chosen).map_err(|e| {
-                ToolError::Invalid(format!("service {ns}/{}: {e}", args.resource_name))
-            })?;
-            let name = chosen.metadata.name.clone().unwrap_or_default();
-            (
-                name.clone(),
-                port,
-                format!("service/{} (pod {name})", args.resource_name),
-            )
+            let svc = Api::<Service>::namespaced(client, &ns);
+            let (pod, port) = behind_service(&svc, &pods, &ns, &args).await?;
+            let shown = format!("service/{} (pod {pod})", args.resource_name);
+            (pod, port, shown)
         }
         other => {
             return Err(invalid(format!(
@@ -214,34 +174,7 @@ pub async fn start(ctx: &Ctx, args: Args) -> ToolResult {
             )));
         }
     };
-    // Probe once so an API server or kubelet that cannot forward says so now.
-    let probe =
-        tokio::time::timeout(Duration::from_secs(15), pods.portforward(&pod, &[port])).await;
-    match probe {
-        Err(_) => {
-            return Err(ToolError::Invalid(format!(
-                "port-forward to pod {ns}/{pod}:{port} did not open within 15s"
-            )));
-        }
-        Ok(Err(e @ kube::Error::Api(_))) => return Err(e.into()),
-        Ok(Err(e)) => {
-            return Err(ToolError::Invalid(format!(
-                "the API server could not open a port-forward to pod {ns}/{pod}:{port}: {e} \
-                 (the pod's node must serve port-forward through its kubelet; simulated nodes such as kwok's do not)"
-            )));
-        }
-        Ok(Ok(mut pf)) => {
-            let err = pf.take_error(port);
-            pf.abort();
-            if let Some(err) = err
-                && let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(200), err).await
-            {
-                return Err(ToolError::Invalid(format!(
-                    "port-forward to pod {ns}/{pod}:{port} failed: {msg}"
-                )));
-            }
-        }
-    }
+    probe(&pods, &ns, &pod, port).await?;
     let listener = TcpListener::bind(("127.0.0.1", args.local_port))
         .await
         .map_err(|e| {
@@ -266,6 +199,76 @@ pub async fn start(ctx: &Ctx, args: Args) -> ToolResult {
         "message": format!("Forwarding {description}; stop it with stop_port_forward id={id}"),
     }))
     .unwrap_or_default())
+}
+
+/// The pod a service forwards to (a ready one, else a running one) and the
+/// container port behind `args.target_port`.
+async fn behind_service(
+    svc: &Api<Service>,
+    pods: &Api<Pod>,
+    ns: &str,
+    args: &Args,
+) -> Result<(String, u16), ToolError> {
+    let name = &args.resource_name;
+    let svc = svc.get(name).await?;
+    let selector = svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.clone())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ToolError::Invalid(format!(
+                "service {ns}/{name} has no selector, so no pod to forward to"
+            ))
+        })?;
+    let sel = selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let list = pods.list(&ListParams::default().labels(&sel)).await?;
+    let running = |p: &&Pod| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+    let chosen = list
+        .items
+        .iter()
+        .find(|p| pod_ready(p))
+        .or_else(|| list.items.iter().find(running))
+        .ok_or_else(|| {
+            ToolError::Invalid(format!(
+                "service {ns}/{name} selects no running pod ({sel})"
+            ))
+        })?;
+    let port = container_port(&svc, args.target_port, chosen)
+        .map_err(|e| ToolError::Invalid(format!("service {ns}/{name}: {e}")))?;
+    Ok((chosen.metadata.name.clone().unwrap_or_default(), port))
+}
+
+/// Opens one port-forward and closes it, so that an API server or kubelet
+/// that cannot forward says so now rather than on the first connection.
+async fn probe(pods: &Api<Pod>, ns: &str, pod: &str, port: u16) -> Result<(), ToolError> {
+    let probe = tokio::time::timeout(Duration::from_secs(15), pods.portforward(pod, &[port])).await;
+    match probe {
+        Err(_) => Err(ToolError::Invalid(format!(
+            "port-forward to pod {ns}/{pod}:{port} did not open within 15s"
+        ))),
+        Ok(Err(e @ kube::Error::Api(_))) => Err(e.into()),
+        Ok(Err(e)) => Err(ToolError::Invalid(format!(
+            "the API server could not open a port-forward to pod {ns}/{pod}:{port}: {e} \
+             (the pod's node must serve port-forward through its kubelet; simulated nodes such as kwok's do not)"
+        ))),
+        Ok(Ok(mut pf)) => {
+            let err = pf.take_error(port);
+            pf.abort();
+            if let Some(err) = err
+                && let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(200), err).await
+            {
+                return Err(ToolError::Invalid(format!(
+                    "port-forward to pod {ns}/{pod}:{port} failed: {msg}"
+                )));
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Accepts connections and forwards each through its own port-forward
