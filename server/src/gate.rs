@@ -320,45 +320,9 @@ where
             return refused(r, record);
         }
         let mask_secret = target.is_secrets() && self.policy.secrets == SecretsMode::Masked;
-        let workload_write = match &target {
-            Target::Namespaced {
-                namespace,
-                group,
-                resource,
-            } if self.policy.workloads.active() && workload::is_workload(group, resource) => {
-                Some(namespace.clone())
-            }
-            _ => None,
-        };
-        let writes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
-        let req = if writes && (mask_secret || workload_write.is_some()) {
-            let content_type = req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string();
-            let (parts, body) = req.into_parts();
-            // Request bodies the client builds are whole buffers: reading
-            // one completes at once.
-            let bytes = match futures::FutureExt::now_or_never(body.collect_bytes()) {
-                Some(Ok(b)) => b,
-                _ => return refused(Refusal::UnreadableBody, record),
-            };
-            let checked = inspect_body(
-                &self.policy,
-                &parts.method,
-                &content_type,
-                &bytes,
-                mask_secret,
-                workload_write.as_deref(),
-            );
-            if let Err(r) = checked {
-                return refused(r, record);
-            }
-            Request::from_parts(parts, Body::from(bytes))
-        } else {
-            req
+        let req = match checked_body(&self.policy, req, &target, mask_secret) {
+            Ok(req) => req,
+            Err(r) => return refused(r, record),
         };
         let future = self.inner.call(req);
         // kube runs this `call` on its buffer's worker task, and the future
@@ -372,45 +336,102 @@ where
                     ..record
                 });
             }
-            let resp = resp?;
-            let is_error = resp.status().as_u16() >= 400;
-            let redact_error = is_error && call.is_some();
-            if !mask_secret && !redact_error {
-                return Ok(resp);
-            }
-            let (mut parts, body) = resp.into_parts();
-            let bytes = body.collect().await?.to_bytes();
-            let mut out = bytes.to_vec();
-            if mask_secret && !bytes.is_empty() {
-                match serde_json::from_slice::<Value>(&bytes) {
-                    Ok(mut v) => {
-                        let seen = mask::redact_collect(&mut v, SecretsMode::Masked);
-                        if let Some(c) = &call {
-                            c.saw_secret_values(seen);
-                        }
-                        out = serde_json::to_vec(&v)?;
-                    }
-                    Err(_) => {
-                        parts.status = StatusCode::BAD_GATEWAY;
-                        out = status_body(502, &Refusal::Unmaskable.to_string());
-                    }
-                }
-            }
-            if is_error {
-                let mut text = String::from_utf8_lossy(&out).into_owned();
-                if mask_secret {
-                    text = mask_invalid_values(&text);
-                }
-                if let Some(c) = &call {
-                    text = c.redact(&text);
-                }
-                out = text.into_bytes();
-            }
-            parts.headers.remove(header::CONTENT_LENGTH);
-            let body = Full::new(Bytes::from(out)).map_err(|never| -> BoxError { match never {} });
-            Ok(Response::from_parts(parts, Box::new(body) as Box<DynBody>))
+            filter_response(resp?, call.as_deref(), mask_secret).await
         })
     }
+}
+
+/// The request, its body checked when it writes a Secret that reads masked
+/// or a workload under workload rules; other requests pass untouched.
+fn checked_body(
+    policy: &Policy,
+    req: Request<Body>,
+    target: &Target,
+    mask_secret: bool,
+) -> Result<Request<Body>, Refusal> {
+    let workload_write = match target {
+        Target::Namespaced {
+            namespace,
+            group,
+            resource,
+        } if policy.workloads.active() && workload::is_workload(group, resource) => {
+            Some(namespace.as_str())
+        }
+        _ => None,
+    };
+    let writes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
+    if !writes || !(mask_secret || workload_write.is_some()) {
+        return Ok(req);
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (parts, body) = req.into_parts();
+    // Request bodies the client builds are whole buffers: reading one
+    // completes at once.
+    let bytes = match futures::FutureExt::now_or_never(body.collect_bytes()) {
+        Some(Ok(b)) => b,
+        _ => return Err(Refusal::UnreadableBody),
+    };
+    inspect_body(
+        policy,
+        &parts.method,
+        &content_type,
+        &bytes,
+        mask_secret,
+        workload_write,
+    )?;
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The API server's answer as the caller may see it: Secret values masked
+/// (an answer that cannot be parsed to mask becomes a 502), and an error's
+/// text stripped of the values the call has seen, which the API server
+/// echoes back in validation messages.
+async fn filter_response(
+    resp: Response<Box<DynBody>>,
+    call: Option<&call::Call>,
+    mask_secret: bool,
+) -> Result<Response<Box<DynBody>>, BoxError> {
+    let is_error = resp.status().as_u16() >= 400;
+    let redact_error = is_error && call.is_some();
+    if !mask_secret && !redact_error {
+        return Ok(resp);
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let mut out = bytes.to_vec();
+    if mask_secret && !bytes.is_empty() {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut v) => {
+                let seen = mask::redact_collect(&mut v, SecretsMode::Masked);
+                if let Some(c) = call {
+                    c.saw_secret_values(seen);
+                }
+                out = serde_json::to_vec(&v)?;
+            }
+            Err(_) => {
+                parts.status = StatusCode::BAD_GATEWAY;
+                out = status_body(502, &Refusal::Unmaskable.to_string());
+            }
+        }
+    }
+    if is_error {
+        let mut text = String::from_utf8_lossy(&out).into_owned();
+        if mask_secret {
+            text = mask_invalid_values(&text);
+        }
+        if let Some(c) = call {
+            text = c.redact(&text);
+        }
+        out = text.into_bytes();
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = Full::new(Bytes::from(out)).map_err(|never| -> BoxError { match never {} });
+    Ok(Response::from_parts(parts, Box::new(body) as Box<DynBody>))
 }
 
 /// Checks a write body: JSON patches on Secrets, workload rules.
