@@ -174,6 +174,12 @@ impl ClusterAccess {
         if let Some(ns) = &self.namespace {
             cfg.default_namespace = ns.clone();
         }
+        // kube retries a 429, 503 or 504 up to 15 times, backing off towards
+        // minutes: a PodDisruptionBudget's refusal of an eviction held a drain
+        // until the tool timeout, whatever its own timeout said. A tool call
+        // answers with what the API server said instead; node drain retries
+        // evictions itself, within its timeout.
+        cfg.default_retry = false;
         Ok(cfg)
     }
 }

@@ -875,6 +875,29 @@ async fn node_cordon_uncordon_and_drain_with_evictions() {
         "dry run evicted"
     );
 
+    // A PodDisruptionBudget that allows no eviction: the drain retries until
+    // its timeout, then says what it did and which pod the budget holds.
+    let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "hold", "namespace": ns.name},
+        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "pinned"}}}});
+    env.ok("kubectl_apply", json!({"manifest": pdb.to_string()}))
+        .await;
+    let err = env
+        .err("node_management", json!({"operation": "drain", "nodeName": node, "confirmDrain": true, "force": true, "timeout": "3s"}))
+        .await;
+    eprintln!("drain held by a PodDisruptionBudget:\n{err}");
+    assert!(
+        err.contains(&format!("node/{node} cordoned"))
+            && err.contains("error evicting pod")
+            && err.contains("disruption budget")
+            && err.contains("longer timeout"),
+        "{err}"
+    );
+    env.ok(
+        "kubectl_delete",
+        json!({"resourceType": "poddisruptionbudget", "name": "hold", "namespace": ns.name}),
+    )
+    .await;
+
     let started = Instant::now();
     let out = env
         .ok("node_management", json!({"operation": "drain", "nodeName": node, "confirmDrain": true, "force": true, "timeout": "45s"}))

@@ -260,19 +260,7 @@ async fn drain(
     args: &Args,
     cordon: impl std::future::Future<Output = Result<(), kube::Error>>,
 ) -> ToolResult {
-    let timeout = super::duration::parse(args.timeout.as_deref().unwrap_or("0"))
-        .map_err(|e| invalid(format!("timeout {e}")))?;
-    let cap = Duration::from_secs(ctx.settings.tool_timeout_seconds.saturating_sub(2).max(1));
-    let timeout = if timeout.is_zero() {
-        cap
-    } else {
-        timeout.min(cap)
-    };
-    let grace = match args.grace_period {
-        None => None,
-        Some(g) if g < 0 => None,
-        Some(g) => Some(g as u32),
-    };
+    let timeout = drain_timeout(ctx, args)?;
     let DrainPlan {
         evict,
         skipped,
@@ -303,6 +291,46 @@ async fn drain(
         return Ok(out.join("\n"));
     }
     let deadline = Instant::now() + timeout;
+    let grace = args.grace_period.and_then(|g| u32::try_from(g).ok());
+    let evicted = evict_all(client, &evict, grace, deadline, &mut out).await;
+    let gone = match evicted {
+        Ok(pending) => wait_gone(&pending, deadline, timeout).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = gone {
+        out.push(e);
+        return Err(ToolError::Invalid(out.join("\n")));
+    }
+    out.push(format!("node/{node} drained"));
+    Ok(out.join("\n"))
+}
+
+/// The drain's `timeout` (0 or none: as long as a tool call may take), capped
+/// so that the call answers before the tool timeout cuts it off.
+fn drain_timeout(ctx: &Ctx, args: &Args) -> Result<Duration, ToolError> {
+    let timeout = super::duration::parse(args.timeout.as_deref().unwrap_or("0"))
+        .map_err(|e| invalid(format!("timeout {e}")))?;
+    let cap = Duration::from_secs(ctx.settings.tool_timeout_seconds.saturating_sub(2).max(1));
+    Ok(if timeout.is_zero() {
+        cap
+    } else {
+        timeout.min(cap)
+    })
+}
+
+/// An evicted pod: where to look for it and the UID that must be gone.
+type Evicted = (Api<Pod>, String, Option<String>);
+
+/// Evicts each pod, retrying while a PodDisruptionBudget refuses (429) until
+/// `deadline`; a pod already gone is skipped. Each eviction is reported in
+/// `out`; the first other failure ends the drain with its reason.
+async fn evict_all(
+    client: &kube::Client,
+    pods: &[Pod],
+    grace: Option<u32>,
+    deadline: Instant,
+    out: &mut Vec<String>,
+) -> Result<Vec<Evicted>, String> {
     let ep = EvictParams {
         delete_options: Some(DeleteParams {
             grace_period_seconds: grace,
@@ -311,7 +339,7 @@ async fn drain(
         ..Default::default()
     };
     let mut pending = vec![];
-    for p in &evict {
+    for p in pods {
         let ns = p.metadata.namespace.clone().unwrap_or_default();
         let name = p.metadata.name.clone().unwrap_or_default();
         let api = Api::<Pod>::namespaced(client.clone(), &ns);
@@ -328,41 +356,51 @@ async fn drain(
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 Err(e) => {
-                    out.push(format!(
-                        "error evicting pod {}: {}",
-                        pod_ref(p),
-                        ToolError::Api(e)
-                    ));
-                    return Err(ToolError::Invalid(out.join("\n")));
+                    let budget = matches!(&e, kube::Error::Api(s) if s.code == 429);
+                    let mut why =
+                        format!("error evicting pod {}: {}", pod_ref(p), ToolError::Api(e));
+                    if budget {
+                        why.push_str(
+                            " (still refused when the drain's timeout ran out: wait until more of \
+                             the budget's pods are ready, or give a longer timeout)",
+                        );
+                    }
+                    return Err(why);
                 }
             }
         }
     }
-    // Wait for the evicted pods to be gone.
+    Ok(pending)
+}
+
+/// Waits until every evicted pod (that UID) is gone, or says which are left at `deadline`.
+async fn wait_gone(
+    pending: &[Evicted],
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<(), String> {
     loop {
         let mut left = vec![];
-        for (api, name, uid) in &pending {
-            match api.get_opt(name).await? {
-                Some(p) if p.metadata.uid == *uid => left.push(name.clone()),
-                _ => {}
+        for (api, name, uid) in pending {
+            match api.get_opt(name).await {
+                Ok(Some(p)) if p.metadata.uid == *uid => left.push(name.clone()),
+                Ok(_) => {}
+                Err(e) => return Err(format!("error reading pod {name}: {}", ToolError::Api(e))),
             }
         }
         if left.is_empty() {
-            break;
+            return Ok(());
         }
         if Instant::now() >= deadline {
-            out.push(format!(
+            return Err(format!(
                 "timed out after {}s waiting for {} pod(s) to terminate: {}",
                 timeout.as_secs(),
                 left.len(),
                 left.join(", ")
             ));
-            return Err(ToolError::Invalid(out.join("\n")));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    out.push(format!("node/{node} drained"));
-    Ok(out.join("\n"))
 }
 
 #[cfg(test)]
