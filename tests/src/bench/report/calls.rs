@@ -211,19 +211,25 @@ pub(super) fn throughput(o: &mut String, r: &Value) {
 /// Where one throughput call's CPU went, in milliseconds.
 pub(super) struct CallCpu {
     pub machine: f64,
-    client: f64,
-    server: Option<f64>,
+    pub client: f64,
+    pub server: Option<f64>,
     rest: f64,
 }
 
+impl CallCpu {
+    /// From a `cpu_ms_per_call` object of the run's JSON.
+    pub(super) fn of(v: &Value) -> Option<Self> {
+        Some(CallCpu {
+            machine: f(&v["machine"])?,
+            client: f(&v["client"])?,
+            server: f(&v["server"]),
+            rest: f(&v["rest"])?,
+        })
+    }
+}
+
 pub(super) fn cpu_per_call(r: &Value, t: &str, clients: &str) -> Option<CallCpu> {
-    let v = &r["targets"][t]["throughput"][clients]["cpu_ms_per_call"];
-    Some(CallCpu {
-        machine: f(&v["machine"])?,
-        client: f(&v["client"])?,
-        server: f(&v["server"]),
-        rest: f(&v["rest"])?,
-    })
+    CallCpu::of(&r["targets"][t]["throughput"][clients]["cpu_ms_per_call"])
 }
 
 /// The CPU each throughput call cost, split by process, at the highest
