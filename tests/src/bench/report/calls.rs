@@ -213,7 +213,7 @@ pub(super) struct CallCpu {
     pub machine: f64,
     pub client: f64,
     pub server: Option<f64>,
-    rest: f64,
+    pub rest: f64,
 }
 
 impl CallCpu {

@@ -340,27 +340,25 @@ fn throughput_goal(r: &Value, t: &str, c: &str) -> String {
         x(ratio(k, fl))
     );
     let paired = &r["targets"][t]["throughput"][c]["paired"];
-    let cpu = |side: &str, what: &str| f(&paired[side]["cpu_ms_per_call"][what]);
     let side = |side: &str| CallCpu::of(&paired[side]["cpu_ms_per_call"]);
     if let (Some(judged), Some(fl), Some(km)) = (f(&paired["ratio"]), side("floor"), side("server"))
     {
-        let two = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.2}"));
         return format!(
             "{} vs {} calls/s = {}, windows alternated ({} rounds of {} s each); measured apart {apart}; \
-             CPU per call (ms, alternated): kube-mcp {:.2} (the server {}, the MCP client {}, the rest {}), \
-             the floor {:.2} (its client {}, the rest {}){} | {}",
+             CPU per call (ms, alternated): kube-mcp {:.2} (the server {}, the MCP client {:.2}, the rest {:.2}), \
+             the floor {:.2} (its client {:.2}, the rest {:.2}){} | {}",
             per_s(f(&paired["server"]["calls_per_s"])),
             per_s(f(&paired["floor"]["calls_per_s"])),
             x(Some(judged)),
             paired["rounds"],
             paired["window_seconds"],
             km.machine,
-            two(km.server),
-            two(cpu("server", "client")),
-            two(cpu("server", "rest")),
+            km.server.map_or("–".into(), |v| format!("{v:.2}")),
+            km.client,
+            km.rest,
             fl.machine,
-            two(cpu("floor", "client")),
-            two(cpu("floor", "rest")),
+            fl.client,
+            fl.rest,
             throughput_bound(r, t, c, &fl, &km).unwrap_or_default(),
             met(Some(judged >= 0.8))
         );

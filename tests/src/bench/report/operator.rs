@@ -27,6 +27,20 @@ pub(super) fn section(o: &mut String, r: &Value) {
 }
 
 /// How long each part of converging took, and with how many requests.
+/// When every endpoint reached a state (`seconds`), or how many had when
+/// the run's limit ran out (`at_end`).
+fn reached(op: &Value, seconds: &str, at_end: &str, state: &str) -> String {
+    f(&op[seconds]).map_or_else(
+        || {
+            format!(
+                "not within {} s ({} {state})",
+                op["converge_limit_seconds"], op[at_end]
+            )
+        },
+        |s| format!("{s:.1} s"),
+    )
+}
+
 fn progress(o: &mut String, op: &Value) {
     let _ = writeln!(
         o,
@@ -36,22 +50,12 @@ fn progress(o: &mut String, op: &Value) {
     let _ = writeln!(
         o,
         "| all Ready (from the first create) | {} |",
-        f(&op["converge_seconds"])
-            .map(|s| format!("{s:.1} s"))
-            .unwrap_or_else(|| format!(
-                "not within {} s ({} Ready)",
-                op["converge_limit_seconds"], op["ready_at_end"]
-            ))
+        reached(op, "converge_seconds", "ready_at_end", "Ready")
     );
     let _ = writeln!(
         o,
         "| all granted: RbacReady, the operator's own work (from the first create) | {} |",
-        f(&op["granted_seconds"])
-            .map(|s| format!("{s:.1} s"))
-            .unwrap_or_else(|| format!(
-                "not within {} s ({} granted)",
-                op["converge_limit_seconds"], op["granted_at_end"]
-            ))
+        reached(op, "granted_seconds", "granted_at_end", "granted")
     );
     if let Some(w) = write_floor(&op["write_floor"], f64::INFINITY, f(&op["granted_seconds"])) {
         let _ = writeln!(
